@@ -84,7 +84,7 @@ var types = map[Type]typeInfo{
 	IQ1_M:   {"IQ1_M", QK_K, QK_K/8 + QK_K/16 + QK_K/32},
 	IQ4_NL:  {"IQ4_NL", 32, 2 + 16},
 	IQ4_XS:  {"IQ4_XS", QK_K, 2 + 2 + QK_K/64 + QK_K/2},
-	TQ1_0:   {"TQ1_0", QK_K, 2 + 4*13 + QK_K/64},
+	TQ1_0:   {"TQ1_0", QK_K, (QK_K-4*QK_K/64)/5 + QK_K/64 + 2},
 	TQ2_0:   {"TQ2_0", QK_K, 2 + QK_K/4},
 	MXFP4:   {"MXFP4", 32, 1 + 16},
 }
