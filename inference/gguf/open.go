@@ -1,0 +1,38 @@
+package gguf
+
+import (
+	"fmt"
+	"os"
+)
+
+// Open maps the GGUF file at path into memory (read-only) and validates it.
+// Call Close to release the mapping.
+func Open(path string) (*File, error) {
+	data, unmap, err := mapFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("gguf: open %s: %w", path, err)
+	}
+	f := &File{data: data, unmap: unmap}
+	if err := f.parse(); err != nil {
+		_ = unmap()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// fileSize returns the size of an open file as an int, refusing files that
+// do not fit in memory addresses.
+func fileSize(fh *os.File) (int, error) {
+	st, err := fh.Stat()
+	if err != nil {
+		return 0, err
+	}
+	if !st.Mode().IsRegular() {
+		return 0, fmt.Errorf("not a regular file")
+	}
+	size := st.Size()
+	if size < 0 || int64(int(size)) != size {
+		return 0, fmt.Errorf("file of %d bytes is too large to map", size)
+	}
+	return int(size), nil
+}
