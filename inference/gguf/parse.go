@@ -2,6 +2,7 @@ package gguf
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"math/bits"
@@ -52,6 +53,17 @@ func (e *FormatError) Error() string {
 	return fmt.Sprintf("gguf: %s (at byte offset %d)", e.Msg, e.Offset)
 }
 
+// within prefixes the message of a FormatError with where it happened, e.g.
+// `key "general.name"`. Callers add context only on the error path, so the
+// hot loops over vocabularies format nothing.
+func within(err error, format string, args ...any) error {
+	var fe *FormatError
+	if errors.As(err, &fe) {
+		fe.Msg = fmt.Sprintf(format, args...) + ": " + fe.Msg
+	}
+	return err
+}
+
 // decoder walks the header of a GGUF file. Every read checks the bytes left
 // before touching them.
 type decoder struct {
@@ -60,16 +72,16 @@ type decoder struct {
 	arrays int // arrays decoded so far, against maxArrays
 }
 
-func (d *decoder) errorf(off int, format string, args ...any) error {
+func errorAt(off int, format string, args ...any) error {
 	return &FormatError{Offset: int64(off), Msg: fmt.Sprintf(format, args...)}
 }
 
 func (d *decoder) left() int { return len(d.b) - d.off }
 
-// take returns the next n bytes, or an error naming what was being read.
+// take returns the next n bytes; what names them in the error.
 func (d *decoder) take(n int, what string) ([]byte, error) {
 	if n < 0 || n > d.left() {
-		return nil, d.errorf(d.off, "file ends inside %s: need %d bytes, %d left", what, n, d.left())
+		return nil, errorAt(d.off, "file ends inside the %s: need %d bytes, %d left", what, n, d.left())
 	}
 	b := d.b[d.off : d.off+n]
 	d.off += n
@@ -101,26 +113,32 @@ func (d *decoder) count(what string, minSize int) (int, error) {
 		return 0, err
 	}
 	if n > uint64(d.left()/minSize) {
-		return 0, d.errorf(at, "%s is %d, but only %d bytes are left (each needs at least %d)", what, n, d.left(), minSize)
+		return 0, errorAt(at, "%s is %d, but only %d bytes are left (each needs at least %d)", what, n, d.left(), minSize)
 	}
 	return int(n), nil
 }
 
-// str reads a length-prefixed string of at most maxLen bytes.
-func (d *decoder) str(what string, maxLen int) (string, error) {
+// strBytes reads a length-prefixed string of at most maxLen bytes and returns
+// its bytes, still pointing into the file.
+func (d *decoder) strBytes(maxLen int) ([]byte, error) {
 	at := d.off
-	n, err := d.u64(what + " length")
+	n, err := d.u64("string length")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if n > uint64(d.left()) {
-		return "", d.errorf(at, "%s length %d runs past the end of the file (%d bytes left)", what, n, d.left())
+		return nil, errorAt(at, "string length %d runs past the end of the file (%d bytes left)", n, d.left())
 	}
 	if n > uint64(maxLen) {
-		return "", d.errorf(at, "%s length %d exceeds the limit of %d", what, n, maxLen)
+		return nil, errorAt(at, "string length %d exceeds the limit of %d", n, maxLen)
 	}
-	b, _ := d.take(int(n), what)
-	return string(b), nil
+	return d.take(int(n), "string")
+}
+
+// str reads a string and copies it out of the file.
+func (d *decoder) str(maxLen int) (string, error) {
+	b, err := d.strBytes(maxLen)
+	return string(b), err
 }
 
 // Parse decodes and validates a whole GGUF file held in memory. The File
@@ -136,21 +154,24 @@ func Parse(data []byte) (*File, error) {
 
 func (f *File) parse() error {
 	d := &decoder{b: f.data}
-	m, err := d.u32("magic")
-	if err != nil {
-		return fmt.Errorf("not a GGUF file: %w", err)
+	if len(f.data) < 4 {
+		return errorAt(0, "not a GGUF file: only %d bytes", len(f.data))
 	}
-	if m != magic {
-		return d.errorf(0, "not a GGUF file: magic is %q, want \"GGUF\"", f.data[:4])
+	switch m, _ := d.u32("magic"); {
+	case m == bits.ReverseBytes32(magic):
+		return errorAt(0, "big-endian GGUF files are not supported (magic reads \"FUGG\")")
+	case m != magic:
+		return errorAt(0, "not a GGUF file: magic is %q, want \"GGUF\"", f.data[:4])
 	}
+	var err error
 	if f.Version, err = d.u32("version"); err != nil {
 		return err
 	}
 	if f.Version < minVersion || f.Version > maxVersion {
 		if sw := bits.ReverseBytes32(f.Version); sw >= 1 && sw <= maxVersion {
-			return d.errorf(4, "big-endian GGUF files are not supported (version field reads as %d byte-swapped)", sw)
+			return errorAt(4, "big-endian GGUF files are not supported (version field reads as %d byte-swapped)", sw)
 		}
-		return d.errorf(4, "unsupported GGUF version %d (supported: 2 and 3)", f.Version)
+		return errorAt(4, "unsupported GGUF version %d (supported: 2 and 3)", f.Version)
 	}
 	// The smallest tensor info: name length, 1 dim, type, offset.
 	nTensors, err := d.count("tensor count", 8+4+8+4+8)
@@ -180,24 +201,19 @@ func (f *File) parseKV(d *decoder, n int) error {
 	f.kvIndex = make(map[string]int, n)
 	for i := range n {
 		at := d.off
-		key, err := d.str(fmt.Sprintf("key of metadata pair %d", i), MaxKeyLen)
+		key, err := d.str(MaxKeyLen)
 		if err != nil {
-			return err
+			return within(err, "key of metadata pair %d", i)
 		}
 		if key == "" {
-			return d.errorf(at, "metadata pair %d has an empty key", i)
+			return errorAt(at, "metadata pair %d has an empty key", i)
 		}
 		if _, dup := f.kvIndex[key]; dup {
-			return d.errorf(at, "duplicate metadata key %q", key)
+			return errorAt(at, "duplicate metadata key %q", key)
 		}
-		tat := d.off
-		t, err := d.u32(fmt.Sprintf("type of %q", key))
+		v, err := d.value(0)
 		if err != nil {
-			return err
-		}
-		v, err := d.value(ValueType(t), key, tat, 0)
-		if err != nil {
-			return err
+			return within(err, "key %q", key)
 		}
 		if key == "general.alignment" {
 			f.alignAt = at
@@ -208,62 +224,64 @@ func (f *File) parseKV(d *decoder, n int) error {
 	return nil
 }
 
-// value decodes one value of type t for key; tat is where its type tag was.
-func (d *decoder) value(t ValueType, key string, tat, depth int) (Value, error) {
-	if !t.Valid() {
-		return Value{}, d.errorf(tat, "key %q has unknown value type %d", key, uint32(t))
+// value decodes one type tag and value; depth counts the enclosing arrays.
+func (d *decoder) value(depth int) (Value, error) {
+	at := d.off
+	tag, err := d.u32("value type")
+	if err != nil {
+		return Value{}, err
 	}
-	switch t {
-	case String:
-		s, err := d.str(fmt.Sprintf("string value of %q", key), math.MaxInt)
+	t := ValueType(tag)
+	switch {
+	case !t.Valid():
+		return Value{}, errorAt(at, "unknown value type %d", tag)
+	case t == String:
+		s, err := d.str(math.MaxInt)
 		return Value{Type: String, str: s}, err
-	case Array:
-		return d.array(key, depth+1)
+	case t == Array:
+		return d.array(depth + 1)
 	}
-	b, err := d.take(t.fixedSize(), fmt.Sprintf("%s value of %q", t, key))
+	b, err := d.take(t.fixedSize(), t.String()+" value")
 	if err != nil {
 		return Value{}, err
 	}
 	if t == Bool && b[0] > 1 {
-		return Value{}, d.errorf(d.off-1, "key %q: bool value is %d, want 0 or 1", key, b[0])
+		return Value{}, errorAt(d.off-1, "bool value is %d, want 0 or 1", b[0])
 	}
 	return Value{Type: t, bits: leBits(b)}, nil
 }
 
-func (d *decoder) array(key string, depth int) (Value, error) {
+// array decodes an array's element type, length and elements; depth counts
+// the arrays enclosing its elements (1 for a top-level array).
+func (d *decoder) array(depth int) (Value, error) {
 	at := d.off
 	if depth > MaxArrayDepth {
-		return Value{}, d.errorf(at, "key %q: arrays nested deeper than %d", key, MaxArrayDepth)
+		return Value{}, errorAt(at, "arrays nested deeper than %d", MaxArrayDepth)
 	}
 	if d.arrays++; d.arrays > maxArrays {
-		return Value{}, d.errorf(at, "key %q: more than %d arrays in one file", key, maxArrays)
+		return Value{}, errorAt(at, "more than %d arrays in one file", maxArrays)
 	}
-	et, err := d.u32(fmt.Sprintf("array element type of %q", key))
+	et, err := d.u32("array element type")
 	if err != nil {
 		return Value{}, err
 	}
 	elem := ValueType(et)
 	if !elem.Valid() {
-		return Value{}, d.errorf(at, "key %q: array has unknown element type %d", key, et)
+		return Value{}, errorAt(at, "array has unknown element type %d", et)
 	}
-	n, err := d.count(fmt.Sprintf("array length of %q", key), elem.minSize())
+	n, err := d.count("array length", elem.minSize())
 	if err != nil {
 		return Value{}, err
 	}
 	v := Value{Type: Array, elem: elem, n: n}
 	switch elem {
 	case String:
-		v.strs = make([]string, n)
-		for i := range v.strs {
-			if v.strs[i], err = d.str(fmt.Sprintf("element %d of %q", i, key), math.MaxInt); err != nil {
-				return Value{}, err
-			}
-		}
+		v.strs, err = d.strings(n)
 	case Array:
 		v.vals = make([]Value, n)
 		for i := range v.vals {
-			if v.vals[i], err = d.array(key, depth+1); err != nil {
-				return Value{}, err
+			if v.vals[i], err = d.array(depth + 1); err != nil {
+				return Value{}, within(err, "element %d", i)
 			}
 		}
 	default:
@@ -271,13 +289,34 @@ func (d *decoder) array(key string, depth int) (Value, error) {
 		if elem == Bool {
 			for i, b := range raw {
 				if b > 1 {
-					return Value{}, d.errorf(d.off-len(raw)+i, "key %q: bool element %d is %d, want 0 or 1", key, i, b)
+					return Value{}, errorAt(d.off-len(raw)+i, "bool element %d is %d, want 0 or 1", i, b)
 				}
 			}
 		}
 		v.raw = append([]byte(nil), raw...)
 	}
-	return v, nil
+	return v, err
+}
+
+// strings decodes n length-prefixed strings. It validates them all first and
+// then copies their whole region out of the file at once, so a vocabulary of
+// 150k tokens costs two allocations, not 150k.
+func (d *decoder) strings(n int) ([]string, error) {
+	start := d.off
+	for i := range n {
+		if _, err := d.strBytes(math.MaxInt); err != nil {
+			return nil, within(err, "element %d", i)
+		}
+	}
+	blob := string(d.b[start:d.off])
+	out := make([]string, n)
+	p := 0
+	for i := range out {
+		l := int(binary.LittleEndian.Uint64(d.b[start+p:]))
+		out[i] = blob[p+8 : p+8+l]
+		p += 8 + l
+	}
+	return out, nil
 }
 
 // parseAlignment applies general.alignment, which must be a uint32 power of
@@ -289,11 +328,11 @@ func (f *File) parseAlignment() error {
 		return nil
 	}
 	if v.Type != Uint32 {
-		return &FormatError{Offset: int64(f.alignAt), Msg: fmt.Sprintf("general.alignment is a %s, want uint32", v.describe())}
+		return errorAt(f.alignAt, "general.alignment is a %s, want uint32", v.describe())
 	}
 	a := v.bits
 	if a == 0 || a&(a-1) != 0 {
-		return &FormatError{Offset: int64(f.alignAt), Msg: fmt.Sprintf("general.alignment is %d, want a non-zero power of two", a)}
+		return errorAt(f.alignAt, "general.alignment is %d, want a non-zero power of two", a)
 	}
 	f.Alignment = a
 	return nil
@@ -307,19 +346,19 @@ func (f *File) parseTensorInfos(d *decoder, n int) ([]int, error) {
 	infoAt := make([]int, 0, n)
 	for i := range n {
 		at := d.off
-		name, err := d.str(fmt.Sprintf("name of tensor %d", i), MaxKeyLen)
+		name, err := d.str(MaxKeyLen)
 		if err != nil {
-			return nil, err
+			return nil, within(err, "name of tensor %d", i)
 		}
 		if name == "" {
-			return nil, d.errorf(at, "tensor %d has an empty name", i)
+			return nil, errorAt(at, "tensor %d has an empty name", i)
 		}
 		if _, dup := f.tensorIndex[name]; dup {
-			return nil, d.errorf(at, "duplicate tensor name %q", name)
+			return nil, errorAt(at, "duplicate tensor name %q", name)
 		}
-		t, err := f.tensorInfo(d, name)
+		t, err := d.tensorInfo(name)
 		if err != nil {
-			return nil, err
+			return nil, within(err, "tensor %q", name)
 		}
 		f.tensorIndex[name] = len(f.Tensors)
 		f.Tensors = append(f.Tensors, t)
@@ -330,40 +369,40 @@ func (f *File) parseTensorInfos(d *decoder, n int) ([]int, error) {
 
 // tensorInfo decodes the rest of one tensor info after its name and checks
 // its shape and type.
-func (f *File) tensorInfo(d *decoder, name string) (TensorInfo, error) {
+func (d *decoder) tensorInfo(name string) (TensorInfo, error) {
 	t := TensorInfo{Name: name}
 	at := d.off
-	nd, err := d.u32(fmt.Sprintf("dimension count of tensor %q", name))
+	nd, err := d.u32("dimension count")
 	if err != nil {
 		return t, err
 	}
 	if nd < 1 || nd > MaxDims {
-		return t, d.errorf(at, "tensor %q has %d dimensions, want 1 to %d", name, nd, MaxDims)
+		return t, errorAt(at, "%d dimensions, want 1 to %d", nd, MaxDims)
 	}
 	t.Dims = make([]uint64, nd)
 	for j := range t.Dims {
 		dat := d.off
-		if t.Dims[j], err = d.u64(fmt.Sprintf("dimension %d of tensor %q", j, name)); err != nil {
+		if t.Dims[j], err = d.u64("dimensions"); err != nil {
 			return t, err
 		}
 		if t.Dims[j] == 0 {
-			return t, d.errorf(dat, "tensor %q: dimension %d is 0", name, j)
+			return t, errorAt(dat, "dimension %d is 0", j)
 		}
 	}
 	tat := d.off
-	typ, err := d.u32(fmt.Sprintf("type of tensor %q", name))
+	typ, err := d.u32("tensor type")
 	if err != nil {
 		return t, err
 	}
 	t.Type = quant.Type(typ)
-	if t.Offset, err = d.u64(fmt.Sprintf("data offset of tensor %q", name)); err != nil {
+	if t.Offset, err = d.u64("data offset"); err != nil {
 		return t, err
 	}
 	if !t.Type.Known() {
-		return t, d.errorf(tat, "tensor %q has unknown tensor type %d", name, typ)
+		return t, errorAt(tat, "unknown tensor type %d", typ)
 	}
 	if t.Size, err = tensorSize(t.Type, t.Dims); err != nil {
-		return t, d.errorf(at, "tensor %q: %v", name, err)
+		return t, errorAt(at, "%v", err)
 	}
 	return t, nil
 }
@@ -373,10 +412,10 @@ func (f *File) tensorInfo(d *decoder, name string) (TensorInfo, error) {
 // blocks.
 func tensorSize(typ quant.Type, dims []uint64) (int64, error) {
 	elems := uint64(1)
-	for j, n := range dims {
+	for _, n := range dims {
 		hi, lo := bits.Mul64(elems, n)
 		if hi != 0 || lo > maxElements {
-			return 0, fmt.Errorf("shape %v: element count overflows (dimension %d)", dims, j)
+			return 0, fmt.Errorf("shape %v: element count overflows (limit 2^56)", dims)
 		}
 		elems = lo
 	}
@@ -387,8 +426,8 @@ func tensorSize(typ quant.Type, dims []uint64) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	// Block sizes are >= 1 byte per element at most 8, so elems <= 2^56
-	// keeps this product below 2^63.
+	// No type takes more than 8 bytes per element, so elems <= 2^56 keeps
+	// this product below 2^59.
 	return row * int64(elems/dims[0]), nil
 }
 
@@ -397,30 +436,30 @@ func tensorSize(typ quant.Type, dims []uint64) (int64, error) {
 // where tensor i's info starts in the file.
 func (f *File) placeTensors(end int, infoAt []int) error {
 	a := f.Alignment
-	start := (uint64(end) + a - 1) / a * a // end < 2^63 and a <= 2^31: no overflow
+	start := alignUp(uint64(end), a) // end < 2^63 and a <= 2^31: no overflow
 	f.DataOffset = int64(start)
 	if len(f.Tensors) == 0 {
 		return nil
 	}
 	if start > uint64(len(f.data)) {
-		return &FormatError{Offset: int64(end), Msg: fmt.Sprintf("tensor data section would start at %d, past the end of the file (%d bytes)", start, len(f.data))}
+		return errorAt(end, "tensor data section would start at %d, past the end of the file (%d bytes)", start, len(f.data))
 	}
 	avail := uint64(len(f.data)) - start
 	order := make([]int, len(f.Tensors))
 	for i, t := range f.Tensors {
 		order[i] = i
 		if t.Offset%a != 0 {
-			return &FormatError{Offset: int64(infoAt[i]), Msg: fmt.Sprintf("tensor %q: data offset %d is not a multiple of the alignment %d", t.Name, t.Offset, a)}
+			return errorAt(infoAt[i], "tensor %q: data offset %d is not a multiple of the alignment %d", t.Name, t.Offset, a)
 		}
 		if t.Offset > avail || uint64(t.Size) > avail-t.Offset {
-			return &FormatError{Offset: int64(infoAt[i]), Msg: fmt.Sprintf("tensor %q: data [%d, +%d) runs past the end of the file (data section holds %d bytes)", t.Name, t.Offset, t.Size, avail)}
+			return errorAt(infoAt[i], "tensor %q: data [%d, +%d) runs past the end of the file (data section holds %d bytes)", t.Name, t.Offset, t.Size, avail)
 		}
 	}
 	sort.Slice(order, func(i, j int) bool { return f.Tensors[order[i]].Offset < f.Tensors[order[j]].Offset })
 	for k := 1; k < len(order); k++ {
 		p, q := f.Tensors[order[k-1]], f.Tensors[order[k]]
 		if p.Offset+uint64(p.Size) > q.Offset {
-			return &FormatError{Offset: int64(infoAt[order[k]]), Msg: fmt.Sprintf("tensors %q [%d, +%d) and %q [%d, +%d) overlap", p.Name, p.Offset, p.Size, q.Name, q.Offset, q.Size)}
+			return errorAt(infoAt[order[k]], "tensors %q [%d, +%d) and %q [%d, +%d) overlap", p.Name, p.Offset, p.Size, q.Name, q.Offset, q.Size)
 		}
 	}
 	return nil
