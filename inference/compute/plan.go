@@ -1,0 +1,102 @@
+package compute
+
+import "sort"
+
+// Plan places the graph's intermediate tensors in one scratch arena, reusing
+// the bytes of a tensor once its last reader has run. Backends use it to
+// size and lay out their scratch memory.
+type Plan struct {
+	// Offsets[i] is the arena offset of node i, or -1 when the node owns no
+	// bytes (a view, or a Copy that aliases its destination).
+	Offsets []int64
+	// Size is the arena size in bytes.
+	Size int64
+}
+
+// NewPlan lays out g's nodes with every offset a multiple of align (a power
+// of two). Output nodes keep their bytes to the end.
+func NewPlan(g *Graph, align int64) Plan {
+	nodes := g.nodes
+	last := make([]int, len(nodes)) // index of the last node reading each owner
+	for i := range last {
+		last[i] = i
+	}
+	for i, n := range nodes {
+		for _, s := range n.src[:n.nsrc] {
+			if r, _ := s.Root(); r.graph == g && last[r.id] < i {
+				last[r.id] = i
+			}
+		}
+		if n.output {
+			if r, _ := n.Root(); r.graph == g {
+				last[r.id] = len(nodes)
+			}
+		}
+	}
+	p := Plan{Offsets: make([]int64, len(nodes))}
+	var free []span // sorted by offset, coalesced
+	var dying [][]int
+	dying = make([][]int, len(nodes)+1)
+	for i, n := range nodes {
+		p.Offsets[i] = -1
+		if n.op != OpView && n.op != OpCopy {
+			size := (n.Bytes() + align - 1) &^ (align - 1)
+			if size == 0 {
+				size = align
+			}
+			p.Offsets[i] = allocSpan(&free, &p.Size, size)
+			dying[last[i]] = append(dying[last[i]], i)
+		}
+		// Free after allocating, so a node never shares bytes with its inputs.
+		for _, d := range dying[i] {
+			size := (nodes[d].Bytes() + align - 1) &^ (align - 1)
+			if size == 0 {
+				size = align
+			}
+			freeSpan(&free, span{p.Offsets[d], size})
+		}
+	}
+	return p
+}
+
+type span struct{ off, size int64 }
+
+// allocSpan takes the first free span that fits, or grows the arena.
+func allocSpan(free *[]span, total *int64, size int64) int64 {
+	for i, s := range *free {
+		if s.size >= size {
+			off := s.off
+			if s.size == size {
+				*free = append((*free)[:i], (*free)[i+1:]...)
+			} else {
+				(*free)[i] = span{s.off + size, s.size - size}
+			}
+			return off
+		}
+	}
+	// Extend a free span at the end of the arena if there is one.
+	if n := len(*free); n > 0 && (*free)[n-1].off+(*free)[n-1].size == *total {
+		off := (*free)[n-1].off
+		*total = off + size
+		*free = (*free)[:n-1]
+		return off
+	}
+	off := *total
+	*total += size
+	return off
+}
+
+// freeSpan returns s to the free list, merging neighbours.
+func freeSpan(free *[]span, s span) {
+	f := append(*free, s)
+	sort.Slice(f, func(i, j int) bool { return f[i].off < f[j].off })
+	out := f[:0]
+	for _, x := range f {
+		if n := len(out); n > 0 && out[n-1].off+out[n-1].size == x.off {
+			out[n-1].size += x.size
+			continue
+		}
+		out = append(out, x)
+	}
+	*free = out
+}
