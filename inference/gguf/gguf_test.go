@@ -17,25 +17,11 @@ import (
 // test when it is absent.
 func sharedDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
+	models, ok := sharedModelsIfPresent(t)
+	if !ok {
+		t.Skip("shared test data (../shared/models from the repository root) not found")
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(shared, "models")); err != nil {
-		t.Skipf("shared test data not found at %s: %v", shared, err)
-	}
-	return shared
+	return filepath.Dir(models)
 }
 
 // sharedModels lists every .gguf file under ../shared/models.
