@@ -71,7 +71,9 @@ var corruptCases = []struct {
 	{"big-endian-version", "big-endian", func() []byte {
 		return new(raw).bytes([]byte("GGUF")).bytes([]byte{0, 0, 0, 3}).bytes(make([]byte, 16)).b
 	}},
-	{"big-endian-magic", "big-endian", func() []byte { return new(raw).bytes([]byte("FUGG")).bytes([]byte{0, 0, 0, 3}).bytes(make([]byte, 16)).b }},
+	{"big-endian-magic", "big-endian", func() []byte {
+		return new(raw).bytes([]byte("FUGG")).bytes([]byte{0, 0, 0, 3}).bytes(make([]byte, 16)).b
+	}},
 	{"no-counts", "file ends inside the tensor count", func() []byte { return new(raw).bytes([]byte("GGUF")).u32(3).u32(0).b }},
 	{"huge-tensor-count", "tensor count is 9223372036854775807", func() []byte { return header(math.MaxInt64, 0).b }},
 	{"huge-tensor-count-max", "tensor count is 18446744073709551615", func() []byte { return header(math.MaxUint64, 0).b }},
