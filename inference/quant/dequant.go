@@ -12,14 +12,24 @@ type dequantFunc func(data []byte, dst []float32)
 
 // dequantizers lists the types Dequantize supports.
 var dequantizers = map[Type]dequantFunc{
-	F32:  dequantF32,
-	F16:  dequantF16,
-	BF16: dequantBF16,
-	Q4_0: dequantQ4_0,
-	Q4_1: dequantQ4_1,
-	Q5_0: dequantQ5_0,
-	Q5_1: dequantQ5_1,
-	Q8_0: dequantQ8_0,
+	F32:    dequantF32,
+	F16:    dequantF16,
+	BF16:   dequantBF16,
+	Q4_0:   dequantQ4_0,
+	Q4_1:   dequantQ4_1,
+	Q5_0:   dequantQ5_0,
+	Q5_1:   dequantQ5_1,
+	Q8_0:   dequantQ8_0,
+	Q8_1:   dequantQ8_1,
+	Q8_K:   dequantQ8_K,
+	Q2_K:   dequantQ2_K,
+	Q3_K:   dequantQ3_K,
+	Q4_K:   dequantQ4_K,
+	Q5_K:   dequantQ5_K,
+	Q6_K:   dequantQ6_K,
+	IQ4_NL: dequantIQ4_NL,
+	IQ4_XS: dequantIQ4_XS,
+	IQ3_S:  dequantIQ3_S,
 }
 
 // CanDequantize reports whether Dequantize supports t.
@@ -166,13 +176,43 @@ func dequantQ5_1(data []byte, dst []float32) {
 //	qs[32] int8     quants
 //
 // value = d * q.
-func dequantQ8_0(data []byte, dst []float32) {
+func dequantQ8_0(data []byte, dst []float32) { dequantQ8x(data, dst, 34) }
+
+// dequantQ8_1 expands Q8_1 blocks of 32 elements in 36 bytes:
+//
+//	d, s   fp16     scale, and d times the sum of the quants (unused here)
+//	qs[32] int8     quants
+//
+// value = d * q.
+func dequantQ8_1(data []byte, dst []float32) { dequantQ8x(data, dst, 36) }
+
+// dequantQ8x expands blocks of size bytes that start with an fp16 scale and
+// end with 32 int8 quants.
+func dequantQ8x(data []byte, dst []float32, size int) {
 	for i := 0; i < len(dst)/32; i++ {
-		b := data[i*34:]
+		b := data[i*size : (i+1)*size]
 		d := half(b)
 		y := dst[i*32 : i*32+32]
-		for j, q := range b[2:34] {
+		for j, q := range b[size-32:] {
 			y[j] = float32(int8(q)) * d
+		}
+	}
+}
+
+// dequantQ8_K expands Q8_K blocks of 256 elements in 292 bytes:
+//
+//	d          float32  scale
+//	qs[256]    int8     quants
+//	bsums[16]  int16    sums of groups of 16 quants (unused here)
+//
+// value = d * q.
+func dequantQ8_K(data []byte, dst []float32) {
+	for i := 0; i < len(dst)/QK_K; i++ {
+		b := data[i*292:]
+		d := math.Float32frombits(binary.LittleEndian.Uint32(b))
+		y := dst[i*QK_K : (i+1)*QK_K]
+		for j, q := range b[4 : 4+QK_K] {
+			y[j] = d * float32(int8(q))
 		}
 	}
 }
