@@ -10,7 +10,7 @@ import (
 func Open(path string) (*File, error) {
 	data, unmap, err := mapFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("gguf: open %s: %w", path, err)
+		return nil, fmt.Errorf("gguf: %w", err)
 	}
 	f := &File{data: data, unmap: unmap}
 	if err := f.parse(); err != nil {
@@ -28,7 +28,7 @@ func fileSize(fh *os.File) (int, error) {
 		return 0, err
 	}
 	if !st.Mode().IsRegular() {
-		return 0, fmt.Errorf("not a regular file")
+		return 0, fmt.Errorf("%s: not a regular file", fh.Name())
 	}
 	size := st.Size()
 	if size < 0 || int64(int(size)) != size {

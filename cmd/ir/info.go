@@ -1,0 +1,161 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"inferenceruntime/inference/gguf"
+)
+
+var (
+	infoTensors bool
+	infoJSON    bool
+)
+
+var infoCmd = &cobra.Command{
+	Use:   "info FILE.gguf",
+	Short: "Show a GGUF model's architecture, size, quantization, context and vocabulary",
+	Args:  cobra.ExactArgs(1),
+	RunE: func(cmd *cobra.Command, args []string) error {
+		f, err := gguf.Open(args[0])
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		s := gguf.Summarize(f)
+		out := cmd.OutOrStdout()
+		if infoJSON {
+			return infoWriteJSON(out, s, f)
+		}
+		if err := infoWriteText(out, args[0], s); err != nil {
+			return err
+		}
+		if infoTensors {
+			return infoWriteTensors(out, f)
+		}
+		return nil
+	},
+}
+
+func init() {
+	infoCmd.Flags().BoolVar(&infoTensors, "tensors", false, "also list every tensor (name, type, shape, offset, size)")
+	infoCmd.Flags().BoolVar(&infoJSON, "json", false, "print as JSON (with --tensors: include the tensor table)")
+	rootCmd.AddCommand(infoCmd)
+}
+
+// infoTensor is one row of the tensor table in JSON.
+type infoTensor struct {
+	Name   string   `json:"name"`
+	Type   string   `json:"type"`
+	Shape  []uint64 `json:"shape"`
+	Offset int64    `json:"offset"` // absolute, in the file
+	Size   int64    `json:"size"`
+}
+
+func infoWriteJSON(out io.Writer, s gguf.Summary, f *gguf.File) error {
+	doc := struct {
+		gguf.Summary
+		Tensors []infoTensor `json:"tensors,omitempty"`
+	}{Summary: s}
+	if infoTensors {
+		doc.Tensors = make([]infoTensor, 0, len(f.Tensors))
+		for _, t := range f.Tensors {
+			doc.Tensors = append(doc.Tensors, infoTensor{t.Name, t.Type.String(), t.Dims, f.DataOffset + int64(t.Offset), t.Size})
+		}
+	}
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+func infoWriteText(out io.Writer, path string, s gguf.Summary) error {
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	orNone := func(v string) string {
+		if v == "" {
+			return "-"
+		}
+		return v
+	}
+	num := func(n uint64) string {
+		if n == 0 {
+			return "-"
+		}
+		return fmt.Sprint(n)
+	}
+	row("file", path)
+	row("file size", fmt.Sprintf("%s (%d bytes)", infoBytes(s.FileSize), s.FileSize))
+	row("gguf version", fmt.Sprint(s.Version))
+	row("architecture", orNone(s.Architecture))
+	row("name", orNone(s.Name))
+	params := gguf.FormatCount(s.Parameters)
+	if s.Parameters >= 1000 {
+		params += fmt.Sprintf(" (%d)", s.Parameters)
+	}
+	row("parameters", params)
+	if s.FileTypeID >= 0 {
+		row("file type", fmt.Sprintf("%s (%d)", s.FileType, s.FileTypeID))
+	} else {
+		row("file type", "-")
+	}
+	quant := make([]string, 0, len(s.Quant))
+	for _, q := range s.Quant {
+		quant = append(quant, fmt.Sprintf("%s: %d tensors, %s", q.Type, q.Tensors, infoBytes(q.Bytes)))
+	}
+	row("quantization", orNone(strings.Join(quant, "; ")))
+	row("context length", num(s.ContextLength))
+	row("embedding length", num(s.EmbeddingLength))
+	row("layers", num(s.Layers))
+	heads := num(s.Heads)
+	if s.HeadsKV != 0 && s.HeadsKV != s.Heads {
+		heads += fmt.Sprintf(" (%d key/value)", s.HeadsKV)
+	}
+	row("attention heads", heads)
+	vocab := "-"
+	if s.VocabModel != "" || s.VocabSize > 0 {
+		vocab = fmt.Sprintf("%s, %d tokens", orNone(s.VocabModel), s.VocabSize)
+	}
+	row("vocabulary", vocab)
+	tmpl := "no"
+	if s.ChatTemplate {
+		tmpl = fmt.Sprintf("yes (%d bytes)", s.ChatTemplateLength)
+	}
+	row("chat template", tmpl)
+	row("tensors", fmt.Sprint(s.TensorCount))
+	return tw.Flush()
+}
+
+func infoWriteTensors(out io.Writer, f *gguf.File) error {
+	fmt.Fprintln(out)
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "name\ttype\tshape\toffset\tsize")
+	for _, t := range f.Tensors {
+		dims := make([]string, len(t.Dims))
+		for i, d := range t.Dims {
+			dims[i] = fmt.Sprint(d)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", t.Name, t.Type, strings.Join(dims, " x "), f.DataOffset+int64(t.Offset), t.Size)
+	}
+	return tw.Flush()
+}
+
+// infoBytes writes a byte count in binary units.
+func infoBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, suffix := float64(n), ""
+	for _, s := range []string{"KiB", "MiB", "GiB", "TiB"} {
+		v, suffix = v/unit, s
+		if v < unit {
+			break
+		}
+	}
+	return fmt.Sprintf("%.2f %s", v, suffix)
+}
