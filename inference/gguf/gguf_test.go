@@ -320,3 +320,21 @@ func TestSharedModels(t *testing.T) {
 		})
 	}
 }
+
+func TestWriterRejectsBadValues(t *testing.T) {
+	w := NewWriter()
+	bad := Value{Type: 42}
+	if err := w.SetKV("k", bad); err == nil {
+		t.Error("value type 42 accepted")
+	}
+	arr, _ := NewValue([]uint8{1})
+	for range MaxArrayDepth {
+		arr, _ = NewValue([]Value{arr})
+	}
+	if err := w.SetKV("deep", arr); err == nil || !strings.Contains(err.Error(), "nested deeper") {
+		t.Errorf("over-deep array: %v", err)
+	}
+	if _, err := NewValue([]Value{{Type: Uint8}}); err == nil {
+		t.Error("array of arrays with a scalar element accepted")
+	}
+}

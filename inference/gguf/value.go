@@ -377,6 +377,39 @@ func scalarArray[T any](t ValueType, xs []T) (Value, error) {
 	return Value{Type: Array, elem: t, n: len(xs), raw: raw}, nil
 }
 
+// check verifies that a Value (whose Type field callers may have changed)
+// can be encoded: a valid type, consistent array contents, and nesting
+// within MaxArrayDepth.
+func (v Value) check(depth int) error {
+	if !v.Type.Valid() {
+		return fmt.Errorf("unknown value type %d", uint32(v.Type))
+	}
+	if v.Type != Array {
+		return nil
+	}
+	if depth++; depth > MaxArrayDepth {
+		return fmt.Errorf("arrays nested deeper than %d", MaxArrayDepth)
+	}
+	var ok bool
+	switch v.elem {
+	case String:
+		ok = len(v.strs) == v.n
+	case Array:
+		ok = len(v.vals) == v.n
+		for _, e := range v.vals {
+			if err := e.check(depth); err != nil {
+				return err
+			}
+		}
+	default:
+		ok = v.elem.Valid() && len(v.raw) == v.n*v.elem.fixedSize()
+	}
+	if !ok {
+		return fmt.Errorf("malformed array of %s", v.elem)
+	}
+	return nil
+}
+
 // describe is a short form of the type of v for error messages, e.g.
 // "array of string".
 func (v Value) describe() string {

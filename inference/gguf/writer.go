@@ -41,6 +41,9 @@ func (w *Writer) SetKV(key string, v any) error {
 	if err != nil {
 		return fmt.Errorf("gguf writer: key %q: %w", key, err)
 	}
+	if err := val.check(0); err != nil {
+		return fmt.Errorf("gguf writer: key %q: %w", key, err)
+	}
 	if key == "general.alignment" {
 		a, _ := val.AsUint()
 		if val.Type != Uint32 || a == 0 || a&(a-1) != 0 {
