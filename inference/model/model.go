@@ -1,7 +1,29 @@
 package model
 
-// Model is a loaded architecture, ready to run.
+import (
+	"inferenceruntime/inference/compute"
+	"inferenceruntime/inference/kvcache"
+)
+
+// Model is a loaded architecture whose weights live on one compute device.
+// A Model is immutable once built, so any number of sessions (each with its
+// own backend and cache) can use it at once.
 type Model interface {
 	// Config returns the validated hyper-parameters.
 	Config() *Config
+	// Forward adds to g the ops that run b through the model, writing the
+	// batch's keys and values into cache, and returns the logits as an F32
+	// tensor [vocab, rows]: one row per token, or only the last token's when
+	// b.LastOnly. The caller has reserved room in the cache for the batch.
+	Forward(g *compute.Graph, b Batch, cache *kvcache.Cache) (*compute.Tensor, error)
+	// Close releases the device buffers that hold the weights.
+	Close() error
+}
+
+// Batch is the tokens of one forward step, at consecutive or arbitrary
+// positions of one sequence.
+type Batch struct {
+	Tokens    []int32
+	Positions []int32 // one per token
+	LastOnly  bool    // compute logits for the last token only
 }

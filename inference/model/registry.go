@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 
+	"inferenceruntime/inference/compute"
 	"inferenceruntime/inference/gguf"
 )
 
@@ -13,8 +14,10 @@ import (
 // init function, as database/sql drivers do.
 type Architecture interface {
 	// New binds the weights of f for a model with the (already validated)
-	// hyper-parameters cfg and checks every tensor shape against them.
-	New(f *gguf.File, cfg Config) (Model, error)
+	// hyper-parameters cfg, checks every tensor shape against them and
+	// places the weights on dev. The model reads f's mapping: keep f open
+	// until the model is closed.
+	New(f *gguf.File, cfg Config, dev compute.Device) (Model, error)
 }
 
 var (
@@ -48,9 +51,9 @@ func Architectures() []string {
 	return names
 }
 
-// Open reads the hyper-parameters of f and binds its weights with the
-// architecture registered for general.architecture.
-func Open(f *gguf.File) (Model, error) {
+// Open reads the hyper-parameters of f and binds its weights on dev with
+// the architecture registered for general.architecture.
+func Open(f *gguf.File, dev compute.Device) (Model, error) {
 	cfg, err := ReadConfig(f)
 	if err != nil {
 		return nil, err
@@ -65,7 +68,7 @@ func Open(f *gguf.File) (Model, error) {
 	if !ok {
 		return nil, fmt.Errorf("model: architecture %q is not supported (supported: %v)", cfg.Arch, Architectures())
 	}
-	m, err := a.New(f, cfg)
+	m, err := a.New(f, cfg, dev)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.Arch, err)
 	}

@@ -1,0 +1,169 @@
+// Package kvcache holds the keys and values of one sequence, layer by layer,
+// in device memory. It grows with use: capacity is added in chunks of
+// positions up to the context length, so a short chat costs little memory
+// even with a long context window.
+package kvcache
+
+import (
+	"fmt"
+
+	"inferenceruntime/inference/compute"
+)
+
+// Chunk is the number of positions the cache grows by at a time.
+const Chunk = 256
+
+// Config describes the cache of one model.
+type Config struct {
+	Layers    int           // one K and one V tensor per layer
+	HeadDim   int           // size of one head
+	KVHeads   int           // key/value heads per layer
+	MaxLen    int           // context length: capacity never grows past it
+	DType     compute.DType // F32 or F16
+	ChunkSize int           // positions added per growth; 0 means Chunk
+}
+
+// Cache is the KV cache of one sequence. It is not safe for concurrent use;
+// each session owns one.
+type Cache struct {
+	cfg      Config
+	dev      compute.Device
+	capacity int // positions allocated
+	used     int // positions holding valid keys and values
+	k, v     []layerBuf
+}
+
+type layerBuf struct {
+	buf    compute.Buffer
+	tensor *compute.Tensor // [head_dim, kv_heads, capacity]
+}
+
+// New returns an empty cache on dev. Nothing is allocated until Reserve.
+func New(dev compute.Device, cfg Config) (*Cache, error) {
+	if dev == nil {
+		return nil, fmt.Errorf("kvcache: no device")
+	}
+	if cfg.Layers <= 0 || cfg.HeadDim <= 0 || cfg.KVHeads <= 0 || cfg.MaxLen <= 0 {
+		return nil, fmt.Errorf("kvcache: invalid configuration %+v", cfg)
+	}
+	if cfg.DType != compute.F32 && cfg.DType != compute.F16 {
+		return nil, fmt.Errorf("kvcache: type %s is not supported (F32 or F16)", cfg.DType)
+	}
+	if cfg.ChunkSize <= 0 {
+		cfg.ChunkSize = Chunk
+	}
+	return &Cache{cfg: cfg, dev: dev}, nil
+}
+
+// Len is the number of positions holding keys and values.
+func (c *Cache) Len() int { return c.used }
+
+// Cap is the number of positions currently allocated.
+func (c *Cache) Cap() int { return c.capacity }
+
+// MaxLen is the context length.
+func (c *Cache) MaxLen() int { return c.cfg.MaxLen }
+
+// Bytes is the device memory the cache holds now.
+func (c *Cache) Bytes() int64 {
+	return int64(c.capacity) * c.bytesPerPosition() * int64(c.cfg.Layers) * 2
+}
+
+func (c *Cache) bytesPerPosition() int64 {
+	return int64(c.cfg.HeadDim*c.cfg.KVHeads) * int64(c.cfg.DType.TypeSize())
+}
+
+// Reserve makes room for n positions in total, growing the allocation to a
+// whole number of chunks (at most MaxLen). It fails when n exceeds MaxLen.
+func (c *Cache) Reserve(n int) error {
+	if n > c.cfg.MaxLen {
+		return fmt.Errorf("kvcache: %d positions do not fit the context of %d", n, c.cfg.MaxLen)
+	}
+	if n <= c.capacity {
+		return nil
+	}
+	newCap := min((n+c.cfg.ChunkSize-1)/c.cfg.ChunkSize*c.cfg.ChunkSize, c.cfg.MaxLen)
+	k, err := c.grow(c.k, newCap)
+	if err != nil {
+		return err
+	}
+	v, err := c.grow(c.v, newCap)
+	if err != nil {
+		freeAll(k)
+		return err
+	}
+	freeAll(c.k)
+	freeAll(c.v)
+	c.k, c.v, c.capacity = k, v, newCap
+	return nil
+}
+
+// grow allocates layers of capacity newCap and copies the used positions of
+// old into them. Positions are the slowest dimension, so the used part is
+// one contiguous prefix.
+func (c *Cache) grow(old []layerBuf, newCap int) ([]layerBuf, error) {
+	per := c.bytesPerPosition()
+	out := make([]layerBuf, c.cfg.Layers)
+	var scratch []byte
+	if c.used > 0 {
+		scratch = make([]byte, int64(c.used)*per)
+	}
+	for l := range out {
+		buf, err := c.dev.Alloc(int64(newCap) * per)
+		if err != nil {
+			freeAll(out)
+			return nil, fmt.Errorf("kvcache: allocating %d positions: %w", newCap, err)
+		}
+		out[l].buf = buf
+		out[l].tensor, err = compute.NewTensor(buf, 0, c.cfg.DType, compute.Shape{c.cfg.HeadDim, c.cfg.KVHeads, newCap})
+		if err == nil && scratch != nil {
+			if err = old[l].buf.Read(0, scratch); err == nil {
+				err = buf.Write(0, scratch)
+			}
+		}
+		if err != nil {
+			freeAll(out)
+			return nil, fmt.Errorf("kvcache: growing to %d positions: %w", newCap, err)
+		}
+	}
+	return out, nil
+}
+
+func freeAll(ls []layerBuf) {
+	for _, l := range ls {
+		if l.buf != nil {
+			l.buf.Free()
+		}
+	}
+}
+
+// Layer returns the K and V cache tensors of layer l, each [head_dim,
+// kv_heads, Cap()]. They are valid until the next Reserve.
+func (c *Cache) Layer(l int) (k, v *compute.Tensor) {
+	return c.k[l].tensor, c.v[l].tensor
+}
+
+// Commit records that positions up to n now hold keys and values (after a
+// forward step wrote them).
+func (c *Cache) Commit(n int) error {
+	if n < 0 || n > c.capacity {
+		return fmt.Errorf("kvcache: commit of %d positions with %d allocated", n, c.capacity)
+	}
+	c.used = n
+	return nil
+}
+
+// Truncate forgets every position from n on, keeping the prefix (to reuse a
+// shared prompt prefix or to undo a failed step).
+func (c *Cache) Truncate(n int) {
+	if n < c.used && n >= 0 {
+		c.used = n
+	}
+}
+
+// Free releases the device memory. The cache is empty and can be reused.
+func (c *Cache) Free() {
+	freeAll(c.k)
+	freeAll(c.v)
+	c.k, c.v, c.capacity, c.used = nil, nil, 0, 0
+}

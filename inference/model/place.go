@@ -1,0 +1,110 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+
+	"math"
+
+	"inferenceruntime/inference/compute"
+	"inferenceruntime/inference/quant"
+)
+
+// Placer puts bound weights on a compute device and remembers the buffers
+// so that they can be freed together. Like Binder it records the first
+// error; Err returns it.
+type Placer struct {
+	dev  compute.Device
+	bufs []compute.Buffer
+	err  error
+}
+
+// NewPlacer returns a Placer for dev.
+func NewPlacer(dev compute.Device) *Placer { return &Placer{dev: dev} }
+
+// Matrix places a weight used by op (compute.OpMulMat or OpGetRows) in its
+// file encoding: on the CPU the mapping itself, on a GPU an upload. The
+// device must support op for the weight's type. nil stays nil.
+func (p *Placer) Matrix(t *Tensor, ops ...compute.Op) *compute.Tensor {
+	if t == nil || p.err != nil {
+		return nil
+	}
+	for _, op := range ops {
+		if !p.dev.Supports(op, t.Type) {
+			p.err = fmt.Errorf("model: tensor %s: %s on %s weights is not supported by device %s", t.Name, op, t.Type, p.dev.Name())
+			return nil
+		}
+	}
+	buf, err := p.dev.WrapHost(t.Data)
+	if err != nil {
+		p.err = fmt.Errorf("model: placing %s: %w", t.Name, err)
+		return nil
+	}
+	p.bufs = append(p.bufs, buf)
+	return p.tensor(t, buf)
+}
+
+// Vector places a small tensor (norm weight, bias, rope factors) as F32,
+// converting it when the file stores another type.
+func (p *Placer) Vector(t *Tensor) *compute.Tensor {
+	if t == nil || p.err != nil {
+		return nil
+	}
+	if t.Type == quant.F32 {
+		return p.Matrix(t)
+	}
+	vals := make([]float32, t.Cols()*t.Rows())
+	if err := quant.Dequantize(t.Type, t.Data, vals); err != nil {
+		p.err = fmt.Errorf("model: tensor %s: %w", t.Name, err)
+		return nil
+	}
+	raw := make([]byte, 4*len(vals))
+	for i, v := range vals {
+		putF32(raw[4*i:], v)
+	}
+	buf, err := p.dev.Alloc(int64(len(raw)))
+	if err == nil {
+		p.bufs = append(p.bufs, buf)
+		err = buf.Write(0, raw)
+	}
+	if err != nil {
+		p.err = fmt.Errorf("model: placing %s: %w", t.Name, err)
+		return nil
+	}
+	f32 := *t
+	f32.Type = quant.F32
+	return p.tensor(&f32, buf)
+}
+
+func (p *Placer) tensor(t *Tensor, buf compute.Buffer) *compute.Tensor {
+	var s compute.Shape
+	if len(t.Shape) > len(s) {
+		p.err = fmt.Errorf("model: tensor %s has %d dimensions", t.Name, len(t.Shape))
+		return nil
+	}
+	copy(s[:], t.Shape)
+	ct, err := compute.NewTensor(buf, 0, t.Type, s)
+	if err != nil {
+		p.err = fmt.Errorf("model: placing %s: %w", t.Name, err)
+		return nil
+	}
+	return ct.SetName(t.Name)
+}
+
+// Err returns the first placement error.
+func (p *Placer) Err() error { return p.err }
+
+// Free releases every buffer placed so far.
+func (p *Placer) Free() error {
+	var errs []error
+	for _, b := range p.bufs {
+		errs = append(errs, b.Free())
+	}
+	p.bufs = nil
+	return errors.Join(errs...)
+}
+
+func putF32(b []byte, v float32) {
+	u := math.Float32bits(v)
+	b[0], b[1], b[2], b[3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
+}
