@@ -137,6 +137,42 @@ func TestZooQuantizeActivations(t *testing.T) {
 	}
 }
 
+// TestZooQuantizeWeights checks that the reference quantizers reproduce the
+// zoo tensors byte for byte (ggml made them with quantize_row_*_ref).
+func TestZooQuantizeWeights(t *testing.T) {
+	zoo := zooDir(t)
+	for _, typ := range zooTypes {
+		if !CanQuantize(typ) {
+			continue
+		}
+		t.Run(typ.String(), func(t *testing.T) {
+			src := readFloats(t, filepath.Join(zoo, "zoo-"+typ.String()+".source.f32"))
+			want := zooTensorData(t, filepath.Join(zoo, "zoo-"+typ.String()+".gguf"), typ)
+			got, err := Quantize(typ, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("got %d bytes, want %d", len(got), len(want))
+			}
+			bad := 0
+			for i := range want {
+				if got[i] != want[i] {
+					if bad < 5 {
+						blk := i / typ.TypeSize()
+						t.Errorf("byte %d (block %d = tensor t%d row %d, offset %d): got %#02x, want %#02x",
+							i, blk, blk*typ.BlockSize()/8192, blk*typ.BlockSize()/256%32, i%typ.TypeSize(), got[i], want[i])
+					}
+					bad++
+				}
+			}
+			if bad > 0 {
+				t.Errorf("%d of %d bytes differ", bad, len(want))
+			}
+		})
+	}
+}
+
 // zooTensor is one tensor found by readZooGGUF.
 type zooTensor struct {
 	typ  Type
