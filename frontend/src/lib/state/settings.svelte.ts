@@ -1,0 +1,63 @@
+// The user's settings as the UI sees them: loaded from and saved through
+// the backend, with the error of the last failed call.
+
+import { errorMessage, type Backend, type Settings } from '../api';
+
+/** Client-side checks that mirror backend/config.Settings.Validate, for early feedback. */
+export function validateSettings(s: Settings): string | null {
+  if (!Number.isInteger(s.api.port) || s.api.port < 1 || s.api.port > 65535) {
+    return `API port must be between 1 and 65535 (got ${s.api.port})`;
+  }
+  if (!Number.isInteger(s.threads) || s.threads < 0) {
+    return 'Threads must be 0 (automatic) or a positive whole number';
+  }
+  if (!Number.isInteger(s.contextLength) || s.contextLength < 0) {
+    return 'Context length must be a positive whole number';
+  }
+  return null;
+}
+
+export class SettingsState {
+  value = $state<Settings | null>(null);
+  error = $state<string | null>(null);
+  saving = $state(false);
+  /** Set after a successful save, cleared by the next edit or save. */
+  saved = $state(false);
+
+  constructor(private backend: Backend) {}
+
+  get theme(): string {
+    return this.value?.theme ?? 'system';
+  }
+
+  async load(): Promise<void> {
+    try {
+      this.value = await this.backend.getSettings();
+      this.error = null;
+    } catch (err) {
+      this.error = errorMessage(err);
+    }
+  }
+
+  /** Validates and saves next; on success the stored settings become the value. */
+  async save(next: Settings): Promise<boolean> {
+    this.saved = false;
+    const invalid = validateSettings(next);
+    if (invalid) {
+      this.error = invalid;
+      return false;
+    }
+    this.saving = true;
+    try {
+      this.value = await this.backend.saveSettings(next);
+      this.error = null;
+      this.saved = true;
+      return true;
+    } catch (err) {
+      this.error = errorMessage(err);
+      return false;
+    } finally {
+      this.saving = false;
+    }
+  }
+}

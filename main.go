@@ -1,0 +1,105 @@
+// Inference Runtime's desktop app: a Wails window over the same backend the
+// ir CLI uses. main wires the pieces together; App (app.go) is the facade
+// the frontend calls.
+package main
+
+import (
+	"embed"
+	"fmt"
+	"os"
+
+	"github.com/rs/zerolog"
+	"github.com/wailsapp/wails/v2"
+	"github.com/wailsapp/wails/v2/pkg/options"
+	"github.com/wailsapp/wails/v2/pkg/options/assetserver"
+	"github.com/wailsapp/wails/v2/pkg/options/linux"
+	"github.com/wailsapp/wails/v2/pkg/options/mac"
+
+	"inferenceruntime/backend/buildinfo"
+	"inferenceruntime/backend/config"
+	"inferenceruntime/backend/logging"
+)
+
+// The built frontend (npm run build). "all:" also accepts the committed
+// placeholder, so Go builds and tests work before the frontend is built.
+//
+//go:embed all:frontend/dist
+var assets embed.FS
+
+//go:embed build/appicon.png
+var icon []byte
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "inference-runtime:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	dataDir, err := config.EnsureDataDir("")
+	if err != nil {
+		return err
+	}
+	level := zerolog.InfoLevel
+	if devBuild {
+		level = zerolog.DebugLevel
+	}
+	log, closeLog, err := logging.New(logging.Options{
+		Dir:     config.LogsPath(dataDir),
+		Name:    "desktop",
+		Console: devBuild,
+		Level:   level,
+	})
+	if err != nil {
+		return err
+	}
+	defer closeLog.Close()
+	info := buildinfo.Get()
+	log.Info().Str("version", info.Version).Str("commit", info.Commit).Str("dataDir", dataDir).Msg("starting")
+
+	app := NewApp(dataDir, log)
+	err = wails.Run(&options.App{
+		Title:     "Inference Runtime",
+		Width:     1100,
+		Height:    720,
+		MinWidth:  720,
+		MinHeight: 480,
+		AssetServer: &assetserver.Options{
+			Assets: assets,
+		},
+		// Matches the dark theme's background so the first frame does not flash.
+		BackgroundColour: &options.RGBA{R: 0x1b, G: 0x1d, B: 0x22, A: 0xff},
+		OnStartup:        app.startup,
+		OnShutdown:       app.shutdown,
+		DragAndDrop:      &options.DragAndDrop{EnableFileDrop: true},
+		Logger:           wailsLogger{log},
+		Bind:             []any{app},
+		Linux: &linux.Options{
+			Icon:        icon,
+			ProgramName: "inference-runtime",
+			// Hardware compositing gives blank windows on many Linux GPU
+			// stacks and under Xvfb; the UI needs none of it.
+			WebviewGpuPolicy: linux.WebviewGpuPolicyNever,
+		},
+		Mac: &mac.Options{
+			About: &mac.AboutInfo{Title: "Inference Runtime", Message: "Version " + info.Version, Icon: icon},
+		},
+	})
+	if err != nil {
+		log.Error().Err(err).Msg("wails")
+		return err
+	}
+	return nil
+}
+
+// wailsLogger sends Wails' own log lines into our log file.
+type wailsLogger struct{ l zerolog.Logger }
+
+func (w wailsLogger) Print(m string)   { w.l.Info().Str("from", "wails").Msg(m) }
+func (w wailsLogger) Trace(m string)   { w.l.Trace().Str("from", "wails").Msg(m) }
+func (w wailsLogger) Debug(m string)   { w.l.Debug().Str("from", "wails").Msg(m) }
+func (w wailsLogger) Info(m string)    { w.l.Info().Str("from", "wails").Msg(m) }
+func (w wailsLogger) Warning(m string) { w.l.Warn().Str("from", "wails").Msg(m) }
+func (w wailsLogger) Error(m string)   { w.l.Error().Str("from", "wails").Msg(m) }
+func (w wailsLogger) Fatal(m string)   { w.l.Error().Str("from", "wails").Msg("fatal: " + m) }
