@@ -1,0 +1,13 @@
+//go:build !unix
+
+package library
+
+import "os"
+
+// TryLock is a no-op where advisory locks are not available: stray temp
+// files are then only removed by age.
+func TryLock(f *os.File) error { return nil }
+
+// FreeSpace reports -1 (unknown) where it is not implemented; callers skip
+// the check then.
+func FreeSpace(dir string) (int64, error) { return -1, nil }
