@@ -19,6 +19,7 @@ package tokenizer
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -326,6 +327,10 @@ func (t *Tokenizer) setSpecialIDs(v Vocab) error {
 		}
 		id, ok := v.IDs[k.key]
 		if !ok {
+			continue
+		}
+		if id == -1 || id == math.MaxUint32 {
+			*k.id = none // converters write -1 (often as uint32) for "no such token"
 			continue
 		}
 		if id < 0 || id >= n {
