@@ -1,0 +1,277 @@
+package cpu
+
+/*
+#include <stdlib.h>
+#include "ir_cpu.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"unsafe"
+
+	"inferenceruntime/inference/compute"
+)
+
+// opCodes maps graph ops to the C op ids (ir_cpu.h uses the same numbers).
+var opCodes = map[compute.Op]C.int32_t{
+	compute.OpGetRows: C.IR_OP_GET_ROWS, compute.OpMulMat: C.IR_OP_MUL_MAT, compute.OpAdd: C.IR_OP_ADD,
+	compute.OpMul: C.IR_OP_MUL, compute.OpScale: C.IR_OP_SCALE, compute.OpRMSNorm: C.IR_OP_RMS_NORM,
+	compute.OpRope: C.IR_OP_ROPE, compute.OpAttention: C.IR_OP_ATTENTION, compute.OpSwiGLU: C.IR_OP_SWIGLU,
+	compute.OpGeGLU: C.IR_OP_GEGLU, compute.OpSoftmax: C.IR_OP_SOFTMAX, compute.OpSoftcap: C.IR_OP_SOFTCAP,
+	compute.OpCopy: C.IR_OP_COPY,
+}
+
+// cmem is a growable block of C memory.
+type cmem struct {
+	ptr  unsafe.Pointer
+	size int64
+}
+
+func (m *cmem) ensure(size int64) error {
+	if size <= m.size {
+		return nil
+	}
+	C.free(m.ptr)
+	m.ptr, m.size = nil, 0
+	p := C.aligned_alloc(64, C.size_t((size+63)&^63))
+	if p == nil {
+		return fmt.Errorf("cpu: out of memory allocating %d bytes of scratch", size)
+	}
+	m.ptr, m.size = p, size
+	return nil
+}
+
+func (m *cmem) free() {
+	C.free(m.ptr)
+	m.ptr, m.size = nil, 0
+}
+
+// backend owns a thread pool and the scratch memory of its graphs.
+type backend struct {
+	mu      sync.Mutex
+	pool    *C.ir_pool
+	threads int
+	arena   cmem // graph nodes
+	work    cmem // quantized activations, attention scores
+	ops     cmem // the C op array
+	outputs map[*compute.Tensor]unsafe.Pointer
+}
+
+func (*device) NewBackend(opts compute.Options) (compute.Backend, error) {
+	if initErr != nil {
+		return nil, initErr
+	}
+	n := opts.Threads
+	if n <= 0 {
+		n = runtime.NumCPU()
+	}
+	if n > 256 {
+		return nil, fmt.Errorf("cpu: %d threads is too many", n)
+	}
+	pool := C.ir_pool_new(C.int(n))
+	if pool == nil {
+		return nil, fmt.Errorf("cpu: cannot start %d threads", n)
+	}
+	b := &backend{pool: pool, threads: int(C.ir_pool_threads(pool))}
+	return b, nil
+}
+
+func (b *backend) Device() compute.Device { return theCPU }
+
+func (b *backend) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.pool != nil {
+		C.ir_pool_free(b.pool)
+		b.pool = nil
+	}
+	b.arena.free()
+	b.work.free()
+	b.ops.free()
+	b.outputs = nil
+	return nil
+}
+
+// Read copies an F32 leaf or an output node of the last graph into dst.
+func (b *backend) Read(t *compute.Tensor, dst []float32) error {
+	if t == nil {
+		return fmt.Errorf("cpu: Read: nil tensor")
+	}
+	if t.DType() != compute.F32 || int64(len(dst)) != t.Shape().Elements() {
+		return fmt.Errorf("cpu: Read: %v into %d floats: want F32 and one float per element", t, len(dst))
+	}
+	out := unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), 4*len(dst))
+	if root, off := t.Root(); root.Op() == compute.OpLeaf {
+		buf, boff := root.Buffer()
+		return buf.Read(boff+off, out)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p, ok := b.outputs[t]
+	if !ok {
+		return fmt.Errorf("cpu: Read: %v is not an output of the last computed graph (mark it with Graph.Output)", t)
+	}
+	copy(out, unsafe.Slice((*byte)(p), len(out)))
+	return nil
+}
+
+// Compute validates g, lays out its nodes, fills the C op array and runs it
+// in one call.
+func (b *backend) Compute(g *compute.Graph) error {
+	if g == nil {
+		return fmt.Errorf("cpu: Compute: nil graph")
+	}
+	if err := g.Err(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.pool == nil {
+		return fmt.Errorf("cpu: Compute on a closed backend")
+	}
+	b.outputs = nil
+	nodes := g.Nodes()
+	plan := compute.NewPlan(g, 64)
+	if err := b.arena.ensure(plan.Size + 64); err != nil {
+		return err
+	}
+	ptrs := make([]unsafe.Pointer, len(nodes))
+	// addr returns the address of t's first byte.
+	addr := func(t *compute.Tensor) (unsafe.Pointer, error) {
+		root, off := t.Root()
+		if root.Op() != compute.OpLeaf {
+			return unsafe.Add(ptrs[root.ID()], off), nil
+		}
+		buf, boff := root.Buffer()
+		cb, ok := buf.(*buffer)
+		if !ok {
+			return nil, fmt.Errorf("cpu: %v lives in a %s buffer, not in CPU memory", t, buf.Device().Name())
+		}
+		return cb.pointer(boff+off, t.Bytes())
+	}
+	for i, n := range nodes {
+		if plan.Offsets[i] >= 0 {
+			ptrs[i] = unsafe.Add(b.arena.ptr, plan.Offsets[i])
+		}
+		if n.Op() == compute.OpInput {
+			data := n.InputData()
+			copy(unsafe.Slice((*byte)(ptrs[i]), len(data)), data)
+		}
+	}
+	var work int64
+	nops := 0
+	for _, n := range nodes {
+		if _, ok := opCodes[n.Op()]; ok {
+			nops++
+		}
+	}
+	if nops == 0 {
+		return b.keepOutputs(nodes, addr)
+	}
+	if err := b.ops.ensure(int64(nops) * int64(unsafe.Sizeof(C.ir_op{}))); err != nil {
+		return err
+	}
+	ops := unsafe.Slice((*C.ir_op)(b.ops.ptr), nops)
+	k := 0
+	for _, n := range nodes {
+		code, ok := opCodes[n.Op()]
+		if !ok {
+			continue
+		}
+		op := &ops[k]
+		k++
+		*op = C.ir_op{op: code, n_src: C.int32_t(n.NumSrc())}
+		first := n.Src(0)
+		if !theCPU.Supports(n.Op(), first.DType()) {
+			return fmt.Errorf("cpu: %s of %v is not supported", n.Op(), first)
+		}
+		if err := fill(&op.dst, n, addr); err != nil {
+			return err
+		}
+		for j := 0; j < n.NumSrc(); j++ {
+			if err := fill(&op.src[j], n.Src(j), addr); err != nil {
+				return err
+			}
+		}
+		need, err := b.params(op, n)
+		if err != nil {
+			return err
+		}
+		work = max(work, need)
+	}
+	if err := b.work.ensure(work + 64); err != nil {
+		return err
+	}
+	var msg [256]C.char
+	if rc := C.ir_compute(b.pool, &ops[0], C.int(nops), b.work.ptr, C.size_t(b.work.size), &msg[0], C.int(len(msg))); rc != 0 {
+		return fmt.Errorf("cpu: compute: %s", C.GoString(&msg[0]))
+	}
+	return b.keepOutputs(nodes, addr)
+}
+
+func (b *backend) keepOutputs(nodes []*compute.Tensor, addr func(*compute.Tensor) (unsafe.Pointer, error)) error {
+	b.outputs = map[*compute.Tensor]unsafe.Pointer{}
+	for _, n := range nodes {
+		if n.IsOutput() {
+			p, err := addr(n)
+			if err != nil {
+				return err
+			}
+			b.outputs[n] = p
+		}
+	}
+	return nil
+}
+
+// fill describes t to C.
+func fill(ct *C.ir_tensor, t *compute.Tensor, addr func(*compute.Tensor) (unsafe.Pointer, error)) error {
+	p, err := addr(t)
+	if err != nil {
+		return err
+	}
+	s := t.Shape()
+	ct.data = p
+	ct._type = C.int32_t(t.DType())
+	for i := 0; i < 4; i++ {
+		ct.ne[i] = C.int64_t(s[i])
+	}
+	return nil
+}
+
+// params sets the op's scalar parameters and returns the scratch bytes it
+// needs.
+func (b *backend) params(op *C.ir_op, n *compute.Tensor) (int64, error) {
+	switch n.Op() {
+	case compute.OpMulMat:
+		w, x := n.Src(0), n.Src(1)
+		vdt := int(C.ir_vdt(C.int(w.DType())))
+		if vdt == int(compute.F32) {
+			return 0, nil
+		}
+		row := int64(C.ir_row_size(C.int(vdt), C.int64_t(x.Shape()[0])))
+		if row < 0 {
+			return 0, fmt.Errorf("cpu: %v: row length %d is not a whole number of %s blocks", n, x.Shape()[0], compute.DType(vdt))
+		}
+		return row * x.Shape().Rows(), nil
+	case compute.OpGetRows:
+		if C.ir_row_size(C.int(n.Src(0).DType()), C.int64_t(n.Src(0).Shape()[0])) < 0 {
+			return 0, fmt.Errorf("cpu: %v: bad row length", n)
+		}
+	case compute.OpScale, compute.OpRMSNorm, compute.OpSoftcap:
+		op.f[0] = C.float(n.Param())
+	case compute.OpRope:
+		p := n.RopeParams()
+		op.f[0], op.f[1] = C.float(p.Base), C.float(p.FreqScale)
+		op.i[0], op.i[1] = C.int32_t(p.Mode), C.int32_t(p.Dims)
+	case compute.OpAttention:
+		p := n.AttentionParams()
+		op.f[0], op.f[1] = C.float(p.Scale), C.float(p.Softcap)
+		op.i[0] = C.int32_t(p.Window)
+		hd, capacity := int64(n.Src(0).Shape()[0]), int64(n.Src(3).Shape()[2])
+		return int64(b.threads) * (capacity + hd) * 4, nil
+	}
+	return 0, nil
+}

@@ -1,0 +1,128 @@
+// Shared declarations of the CPU backend's C side: block layouts, the op
+// descriptors that Go fills in, the kernel tables, and the thread pool.
+// Nothing here aborts: Go validates every pointer and shape before a call,
+// and C reports anything unexpected as a status code and message.
+#ifndef IR_CPU_H
+#define IR_CPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+// ggml type ids (the same numbers as package quant).
+enum {
+    IR_F32 = 0, IR_F16 = 1, IR_Q4_0 = 2, IR_Q4_1 = 3, IR_Q5_0 = 6, IR_Q5_1 = 7,
+    IR_Q8_0 = 8, IR_Q8_1 = 9, IR_Q2_K = 10, IR_Q3_K = 11, IR_Q4_K = 12, IR_Q5_K = 13,
+    IR_Q6_K = 14, IR_Q8_K = 15, IR_IQ4_NL = 20, IR_IQ3_S = 21, IR_IQ4_XS = 23,
+    IR_I32 = 26, IR_BF16 = 30, IR_NTYPES = 40
+};
+
+#define QK 32    // block size of the _0/_1 types
+#define QKK 256  // super-block size of the K and IQ types
+
+// Block layouts, byte for byte as in GGUF files.
+typedef struct { uint16_t d; uint8_t qs[16]; } blk_q4_0;
+typedef struct { uint16_t d, m; uint8_t qs[16]; } blk_q4_1;
+typedef struct { uint16_t d; uint8_t qh[4]; uint8_t qs[16]; } blk_q5_0;
+typedef struct { uint16_t d, m; uint8_t qh[4]; uint8_t qs[16]; } blk_q5_1;
+typedef struct { uint16_t d; int8_t qs[32]; } blk_q8_0;
+typedef struct { uint16_t d, s; int8_t qs[32]; } blk_q8_1;  // s = d * sum(qs)
+typedef struct { uint8_t scales[16]; uint8_t qs[64]; uint16_t d, dmin; } blk_q2_K;
+typedef struct { uint8_t hmask[32]; uint8_t qs[64]; uint8_t scales[12]; uint16_t d; } blk_q3_K;
+typedef struct { uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[128]; } blk_q4_K;
+typedef struct { uint16_t d, dmin; uint8_t scales[12]; uint8_t qh[32]; uint8_t qs[128]; } blk_q5_K;
+typedef struct { uint8_t ql[128]; uint8_t qh[64]; int8_t scales[16]; uint16_t d; } blk_q6_K;
+typedef struct { float d; int8_t qs[256]; int16_t bsums[16]; } blk_q8_K;
+typedef struct { uint16_t d; uint8_t qs[16]; } blk_iq4_nl;
+typedef struct { uint16_t d; uint16_t scales_h; uint8_t scales_l[4]; uint8_t qs[128]; } blk_iq4_xs;
+typedef struct { uint16_t d; uint8_t qs[64]; uint8_t qh[8]; uint8_t signs[32]; uint8_t scales[4]; } blk_iq3_s;
+
+// --- half precision -------------------------------------------------------
+extern float ir_f16_table[65536];
+static inline float ir_h2f(uint16_t h) { return ir_f16_table[h]; }
+uint16_t ir_f2h(float f);  // round to nearest even
+static inline float ir_bf2f(uint16_t h) { uint32_t u = (uint32_t)h << 16; float f; memcpy(&f, &u, 4); return f; }
+extern const int8_t ir_kvalues_iq4nl[16];
+extern uint32_t ir_iq3s_grid[512];
+extern int ir_iq3s_grid_ready;
+
+// --- kernels -----------------------------------------------------------------
+// vec_dot: *s = dot(one weight row w of n elements, one activation row x
+// already converted to the type's vec_dot type).
+typedef void (*ir_vec_dot_fn)(int n, float *s, const void *w, const void *x);
+// quantize: convert n floats to the vec_dot type.
+typedef void (*ir_quantize_fn)(const float *x, void *y, int n);
+// to_float: dequantize n elements.
+typedef void (*ir_to_float_fn)(const void *w, float *y, int n);
+
+typedef struct {
+    int block;            // elements per block (0: unsupported type)
+    int bytes;            // bytes per block
+    int vec_dot_type;     // activation type: IR_F32, IR_Q8_0, IR_Q8_1 or IR_Q8_K
+    ir_to_float_fn to_float;
+    ir_vec_dot_fn vec_dot;
+} ir_type_traits;
+
+extern ir_type_traits ir_traits[IR_NTYPES];
+extern ir_quantize_fn ir_quantize[IR_NTYPES];  // indexed by vec_dot type
+
+// Instruction-set levels.
+enum { IR_ISA_GENERIC = 0, IR_ISA_AVX2 = 1, IR_ISA_AVX512 = 2, IR_ISA_NEON = 3 };
+int ir_init(int forced_isa);  // fills the tables; returns the level in use
+int ir_isa(void);
+int ir_detect(void);  // the best level this CPU supports
+int64_t ir_row_size(int type, int64_t n);  // bytes of n elements, -1 if not whole blocks/unknown
+int ir_vdt(int type);                       // vec_dot type of a weight type, -1 if unsupported
+int ir_has_dot(int type);
+int ir_has_to_float(int type);
+int ir_to_float_row(int type, const void *w, float *y, int n);
+int ir_dot_row(int type, const void *w, const void *x, int n, float *s);
+int ir_quantize_row(int vdt, const float *x, void *y, int n);
+
+// Portable kernels (quants_generic.c); the SIMD files override entries.
+void ir_init_generic(void);
+void ir_init_avx2(void);
+void ir_init_avx512(void);
+void ir_init_neon(void);
+void ir_quantize_q8_0(const float *x, void *y, int n);
+void ir_quantize_q8_1(const float *x, void *y, int n);
+void ir_quantize_q8_K(const float *x, void *y, int n);
+
+// --- thread pool ---------------------------------------------------------
+typedef struct ir_pool ir_pool;
+typedef void (*ir_task_fn)(void *ctx, int ith, int nth);
+ir_pool *ir_pool_new(int n_threads);
+void ir_pool_free(ir_pool *p);
+int ir_pool_threads(const ir_pool *p);
+void ir_pool_run(ir_pool *p, ir_task_fn fn, void *ctx);  // runs fn on every thread, returns when all are done
+void ir_barrier(ir_pool *p);                              // called by all threads inside a task
+
+// --- graph execution -------------------------------------------------------
+enum {
+    IR_OP_GET_ROWS = 3, IR_OP_MUL_MAT, IR_OP_ADD, IR_OP_MUL, IR_OP_SCALE, IR_OP_RMS_NORM,
+    IR_OP_ROPE, IR_OP_ATTENTION, IR_OP_SWIGLU, IR_OP_GEGLU, IR_OP_SOFTMAX, IR_OP_SOFTCAP, IR_OP_COPY
+};
+
+// A contiguous tensor: data, type, sizes in ggml order.
+typedef struct {
+    void *data;
+    int32_t type;
+    int32_t pad;
+    int64_t ne[4];
+} ir_tensor;
+
+typedef struct {
+    int32_t op;
+    int32_t n_src;
+    ir_tensor dst;
+    ir_tensor src[6];
+    float f[4];    // eps / scale / cap; rope: base, freq_scale; attention: scale, softcap
+    int32_t i[4];  // rope: mode, dims; attention: window
+} ir_op;
+
+// Runs ops in order on the pool. work is scratch memory of work_size bytes
+// (quantized activations, attention scores). Returns 0, or an error code
+// with a message in err.
+int ir_compute(ir_pool *p, ir_op *ops, int n_ops, void *work, size_t work_size, char *err, int err_len);
+
+#endif

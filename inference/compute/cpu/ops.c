@@ -1,0 +1,340 @@
+// The ops of a graph and the loop that runs them. Every op is split across
+// the pool's threads by rows; each output element is computed by exactly one
+// thread with the same code whatever the thread count, so results do not
+// depend on the number of threads.
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "ir_cpu.h"
+
+typedef struct {
+    ir_pool *pool;
+    ir_op *ops;
+    int n_ops;
+    char *work;
+    size_t work_size;
+    atomic_int *counters;  // one per op, for dynamic work sharing
+    atomic_int status;
+    char *err;
+    int err_len;
+} graph_ctx;
+
+static void fail(graph_ctx *c, int op, const char *msg) {
+    int zero = 0;
+    if (atomic_compare_exchange_strong(&c->status, &zero, 1)) snprintf(c->err, (size_t)c->err_len, "op %d: %s", op, msg);
+}
+
+// split gives thread ith its share [*a, *b) of n items.
+static void split(int64_t n, int ith, int nth, int64_t *a, int64_t *b) {
+    *a = n * ith / nth;
+    *b = n * (ith + 1) / nth;
+}
+
+static int64_t rows(const ir_tensor *t) { return t->ne[1] * t->ne[2] * t->ne[3]; }
+
+int64_t ir_row_size(int type, int64_t n) {
+    if (type < 0 || type >= IR_NTYPES || !ir_traits[type].block || n % ir_traits[type].block) return -1;
+    return n / ir_traits[type].block * ir_traits[type].bytes;
+}
+
+// --- get_rows --------------------------------------------------------------
+
+static void op_get_rows(graph_ctx *c, int i, const ir_op *op, int ith, int nth) {
+    const ir_tensor *w = &op->src[0];
+    const int32_t *ids = op->src[1].data;
+    int64_t d = w->ne[0], rb = ir_row_size(w->type, d), a, b;
+    split(op->dst.ne[1], ith, nth, &a, &b);
+    for (int64_t r = a; r < b; r++) {
+        if (ids[r] < 0 || ids[r] >= rows(w)) {
+            fail(c, i, "row id out of range");
+            return;
+        }
+        ir_traits[w->type].to_float((const char *)w->data + ids[r] * rb, (float *)op->dst.data + r * d, (int)d);
+    }
+}
+
+// --- mul_mat -----------------------------------------------------------------
+
+enum { MM_ROWS = 16, MM_COLS = 16 };  // a task: up to 16 weight rows x 16 activation rows
+
+// Phase 0 converts the activations to the weight's vec_dot type; phase 1
+// takes tiles of the output from a shared counter.
+static void op_mul_mat(graph_ctx *c, int i, const ir_op *op, int phase, int ith, int nth) {
+    const ir_tensor *w = &op->src[0], *x = &op->src[1];
+    const ir_type_traits *tr = &ir_traits[w->type];
+    int64_t k = w->ne[0], m = rows(w), n = rows(x), a, b;
+    int64_t wrow = ir_row_size(w->type, k);
+    int vdt = tr->vec_dot_type;
+    const char *xq = x->data;
+    int64_t xrow = k * 4;
+    if (vdt != IR_F32) {
+        xq = c->work;
+        xrow = ir_row_size(vdt, k);
+    }
+    if (phase == 0) {
+        if (vdt == IR_F32) return;
+        split(n, ith, nth, &a, &b);
+        for (int64_t r = a; r < b; r++) ir_quantize[vdt]((const float *)x->data + r * k, c->work + r * xrow, (int)k);
+        return;
+    }
+    int64_t row_tiles = (m + MM_ROWS - 1) / MM_ROWS, col_tiles = (n + MM_COLS - 1) / MM_COLS;
+    int64_t tiles = row_tiles * col_tiles;
+    float *dst = op->dst.data;
+    for (;;) {
+        int64_t t = atomic_fetch_add(&c->counters[i], 1);
+        if (t >= tiles) break;
+        int64_t r0 = (t % row_tiles) * MM_ROWS, c0 = (t / row_tiles) * MM_COLS;
+        int64_t r1 = r0 + MM_ROWS < m ? r0 + MM_ROWS : m, c1 = c0 + MM_COLS < n ? c0 + MM_COLS : n;
+        for (int64_t r = r0; r < r1; r++) {
+            const char *wr = (const char *)w->data + r * wrow;
+            for (int64_t col = c0; col < c1; col++) tr->vec_dot((int)k, dst + col * m + r, wr, xq + col * xrow);
+        }
+    }
+}
+
+// --- element-wise and row ops ------------------------------------------------
+
+static void op_binary(const ir_op *op, int ith, int nth) {
+    const ir_tensor *ta = &op->src[0], *tb = &op->src[1];
+    int64_t d = ta->ne[0], nr = rows(ta), a, b;
+    int bcast = rows(tb) * tb->ne[0] != nr * d;
+    split(nr, ith, nth, &a, &b);
+    for (int64_t r = a; r < b; r++) {
+        const float *x = (const float *)ta->data + r * d, *y = (const float *)tb->data + (bcast ? 0 : r * d);
+        float *o = (float *)op->dst.data + r * d;
+        if (op->op == IR_OP_ADD)
+            for (int64_t j = 0; j < d; j++) o[j] = x[j] + y[j];
+        else
+            for (int64_t j = 0; j < d; j++) o[j] = x[j] * y[j];
+    }
+}
+
+static float silu(float x) { return x / (1.0f + expf(-x)); }
+
+static float gelu(float x) {
+    const float k = 0.79788456080286535588f;  // sqrt(2/pi)
+    return 0.5f * x * (1.0f + tanhf(k * x * (1.0f + 0.044715f * x * x)));
+}
+
+static void softmax_row(float *o, const float *x, int64_t n) {
+    float max = -INFINITY;
+    for (int64_t j = 0; j < n; j++) max = fmaxf(max, x[j]);
+    double sum = 0;
+    for (int64_t j = 0; j < n; j++) {
+        o[j] = expf(x[j] - max);
+        sum += o[j];
+    }
+    float inv = (float)(1.0 / sum);
+    for (int64_t j = 0; j < n; j++) o[j] *= inv;
+}
+
+static void op_rowwise(const ir_op *op, int ith, int nth) {
+    const ir_tensor *t = &op->src[0];
+    int64_t d = t->ne[0], a, b;
+    float f = op->f[0];
+    split(rows(t), ith, nth, &a, &b);
+    for (int64_t r = a; r < b; r++) {
+        const float *x = (const float *)t->data + r * d;
+        float *o = (float *)op->dst.data + r * d;
+        switch (op->op) {
+        case IR_OP_SCALE:
+            for (int64_t j = 0; j < d; j++) o[j] = x[j] * f;
+            break;
+        case IR_OP_SOFTCAP:
+            for (int64_t j = 0; j < d; j++) o[j] = f * tanhf(x[j] / f);
+            break;
+        case IR_OP_SOFTMAX:
+            softmax_row(o, x, d);
+            break;
+        case IR_OP_RMS_NORM: {
+            double sum = 0;
+            for (int64_t j = 0; j < d; j++) sum += (double)x[j] * x[j];
+            float s = 1.0f / sqrtf((float)(sum / d) + f);
+            for (int64_t j = 0; j < d; j++) o[j] = x[j] * s;
+            break;
+        }
+        case IR_OP_SWIGLU: {
+            const float *u = (const float *)op->src[1].data + r * d;
+            for (int64_t j = 0; j < d; j++) o[j] = silu(x[j]) * u[j];
+            break;
+        }
+        case IR_OP_GEGLU: {
+            const float *u = (const float *)op->src[1].data + r * d;
+            for (int64_t j = 0; j < d; j++) o[j] = gelu(x[j]) * u[j];
+            break;
+        }
+        }
+    }
+}
+
+static void op_copy(const ir_op *op, int ith, int nth) {
+    int64_t n = op->dst.ne[0] * rows(&op->dst), a, b;
+    const float *x = op->src[1].data;
+    split(n, ith, nth, &a, &b);
+    if (op->dst.type == IR_F32) {
+        memcpy((float *)op->dst.data + a, x + a, (size_t)(b - a) * 4);
+    } else {
+        uint16_t *o = op->dst.data;
+        for (int64_t j = a; j < b; j++) o[j] = ir_f2h(x[j]);
+    }
+}
+
+// --- rope --------------------------------------------------------------------
+
+static void op_rope(const ir_op *op, int ith, int nth) {
+    const ir_tensor *x = &op->src[0];
+    const int32_t *pos = op->src[1].data;
+    const float *ff = op->n_src > 2 ? op->src[2].data : NULL;
+    int64_t hd = x->ne[0], nh = x->ne[1], a, b;
+    float base = op->f[0], fscale = op->f[1];
+    int neox = op->i[0] == 2, dims = op->i[1];
+    float theta_scale = powf(base, -2.0f / dims);
+    split(nh * x->ne[2], ith, nth, &a, &b);
+    for (int64_t r = a; r < b; r++) {
+        const float *in = (const float *)x->data + r * hd;
+        float *o = (float *)op->dst.data + r * hd;
+        float theta = (float)pos[r / nh];
+        for (int p = 0; p < dims / 2; p++, theta *= theta_scale) {
+            float t = fscale * (ff ? theta / ff[p] : theta);
+            float cs = cosf(t), sn = sinf(t);
+            int i0 = neox ? p : 2 * p, i1 = neox ? p + dims / 2 : 2 * p + 1;
+            float x0 = in[i0], x1 = in[i1];
+            o[i0] = x0 * cs - x1 * sn;
+            o[i1] = x0 * sn + x1 * cs;
+        }
+        for (int64_t j = dims; j < hd; j++) o[j] = in[j];
+    }
+}
+
+// --- attention ---------------------------------------------------------------
+
+static float dot_cache(const void *row, int f16, const float *q, int64_t n) {
+    float s = 0;
+    if (f16) {
+        const uint16_t *k = row;
+        for (int64_t j = 0; j < n; j++) s += ir_h2f(k[j]) * q[j];
+    } else {
+        const float *k = row;
+        for (int64_t j = 0; j < n; j++) s += k[j] * q[j];
+    }
+    return s;
+}
+
+// Phase 0 writes the new keys and values into the caches; phase 1 computes
+// one (token, head) output row at a time.
+static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int ith, int nth) {
+    const ir_tensor *q = &op->src[0], *k = &op->src[1], *v = &op->src[2], *kc = &op->src[3], *vc = &op->src[4];
+    const int32_t *pos = op->src[5].data;
+    int64_t hd = q->ne[0], nh = q->ne[1], nt = q->ne[2], nkv = k->ne[1], cap = kc->ne[2], a, b;
+    int64_t kvrow = hd * nkv;
+    int kf16 = kc->type == IR_F16, vf16 = vc->type == IR_F16;
+    size_t kes = kf16 ? 2 : 4, ves = vf16 ? 2 : 4;
+    if (phase == 0) {
+        split(nt, ith, nth, &a, &b);
+        for (int64_t t = a; t < b; t++) {
+            if (pos[t] < 0 || pos[t] >= cap) {
+                fail(c, i, "position outside the cache");
+                return;
+            }
+            const float *ks = (const float *)k->data + t * kvrow, *vs = (const float *)v->data + t * kvrow;
+            char *kd = (char *)kc->data + pos[t] * kvrow * kes, *vd = (char *)vc->data + pos[t] * kvrow * ves;
+            for (int64_t j = 0; j < kvrow; j++) {
+                if (kf16) ((uint16_t *)kd)[j] = ir_f2h(ks[j]);
+                else ((float *)kd)[j] = ks[j];
+                if (vf16) ((uint16_t *)vd)[j] = ir_f2h(vs[j]);
+                else ((float *)vd)[j] = vs[j];
+            }
+        }
+        return;
+    }
+    float scale = op->f[0], cap_s = op->f[1];
+    int window = op->i[0];
+    int64_t group = nh / nkv;
+    float *scores = (float *)(c->work + (size_t)ith * (size_t)(cap + hd) * 4);
+    float *acc = scores + cap;
+    split(nt * nh, ith, nth, &a, &b);
+    for (int64_t r = a; r < b; r++) {
+        int64_t t = r / nh, h = r % nh, kvh = h / group, p = pos[t];
+        int64_t j0 = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
+        if (p < 0 || p >= cap) {
+            fail(c, i, "position outside the cache");
+            return;
+        }
+        const float *qr = (const float *)q->data + r * hd;
+        float max = -INFINITY;
+        for (int64_t j = j0; j <= p; j++) {
+            float s = scale * dot_cache((const char *)kc->data + (j * kvrow + kvh * hd) * kes, kf16, qr, hd);
+            if (cap_s > 0) s = cap_s * tanhf(s / cap_s);
+            scores[j] = s;
+            max = fmaxf(max, s);
+        }
+        double sum = 0;
+        for (int64_t j = j0; j <= p; j++) {
+            scores[j] = expf(scores[j] - max);
+            sum += scores[j];
+        }
+        for (int64_t d = 0; d < hd; d++) acc[d] = 0;
+        for (int64_t j = j0; j <= p; j++) {
+            const char *vr = (const char *)vc->data + (j * kvrow + kvh * hd) * ves;
+            float wj = scores[j];
+            if (vf16)
+                for (int64_t d = 0; d < hd; d++) acc[d] += wj * ir_h2f(((const uint16_t *)vr)[d]);
+            else
+                for (int64_t d = 0; d < hd; d++) acc[d] += wj * ((const float *)vr)[d];
+        }
+        float inv = (float)(1.0 / sum);
+        float *o = (float *)op->dst.data + r * hd;
+        for (int64_t d = 0; d < hd; d++) o[d] = acc[d] * inv;
+    }
+}
+
+// --- the graph loop ------------------------------------------------------------
+
+static int phases(const ir_op *op) { return op->op == IR_OP_MUL_MAT || op->op == IR_OP_ATTENTION ? 2 : 1; }
+
+static void run_phase(graph_ctx *c, int i, int phase, int ith, int nth) {
+    const ir_op *op = &c->ops[i];
+    switch (op->op) {
+    case IR_OP_GET_ROWS: op_get_rows(c, i, op, ith, nth); break;
+    case IR_OP_MUL_MAT: op_mul_mat(c, i, op, phase, ith, nth); break;
+    case IR_OP_ADD:
+    case IR_OP_MUL: op_binary(op, ith, nth); break;
+    case IR_OP_SCALE:
+    case IR_OP_SOFTCAP:
+    case IR_OP_SOFTMAX:
+    case IR_OP_RMS_NORM:
+    case IR_OP_SWIGLU:
+    case IR_OP_GEGLU: op_rowwise(op, ith, nth); break;
+    case IR_OP_ROPE: op_rope(op, ith, nth); break;
+    case IR_OP_ATTENTION: op_attention(c, i, op, phase, ith, nth); break;
+    case IR_OP_COPY: op_copy(op, ith, nth); break;
+    default:
+        if (ith == 0) fail(c, i, "unknown op");
+    }
+}
+
+// Every thread passes every barrier whatever happens, so an error only
+// makes the remaining ops skip their work.
+static void run_graph(void *vc, int ith, int nth) {
+    graph_ctx *c = vc;
+    for (int i = 0; i < c->n_ops; i++) {
+        for (int ph = 0; ph < phases(&c->ops[i]); ph++) {
+            if (!atomic_load(&c->status)) run_phase(c, i, ph, ith, nth);
+            ir_barrier(c->pool);
+        }
+    }
+}
+
+int ir_compute(ir_pool *p, ir_op *ops, int n_ops, void *work, size_t work_size, char *err, int err_len) {
+    graph_ctx c = {.pool = p, .ops = ops, .n_ops = n_ops, .work = work, .work_size = work_size, .err = err, .err_len = err_len};
+    atomic_init(&c.status, 0);
+    c.counters = calloc((size_t)n_ops + 1, sizeof(atomic_int));
+    if (!c.counters) {
+        snprintf(err, (size_t)err_len, "out of memory");
+        return 1;
+    }
+    ir_pool_run(p, run_graph, &c);
+    free(c.counters);
+    return atomic_load(&c.status);
+}

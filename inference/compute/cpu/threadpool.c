@@ -1,0 +1,125 @@
+// A persistent pool of worker threads. The calling thread is worker 0; the
+// others sleep on a condition variable between graphs and meet at a spinning
+// barrier between ops, so one graph costs one wake-up, not one per op.
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include "ir_cpu.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#elif defined(__aarch64__)
+#define cpu_relax() __asm__ volatile("yield")
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+// Spins before a waiting thread yields the CPU (between ops) or sleeps
+// (between graphs). Short: this machine's cores are often shared.
+enum { SPIN_BARRIER = 20000, SPIN_IDLE = 50000 };
+
+struct ir_pool {
+    int n;
+    pthread_t *threads;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    atomic_int work_gen;  // bumped to start a task
+    atomic_int stop;
+    ir_task_fn fn;
+    void *ctx;
+    // barrier
+    atomic_int bar_count;
+    atomic_int bar_gen;
+};
+
+typedef struct { ir_pool *p; int ith; } worker_arg;
+
+void ir_barrier(ir_pool *p) {
+    if (p->n == 1) return;
+    int gen = atomic_load(&p->bar_gen);
+    if (atomic_fetch_add(&p->bar_count, 1) == p->n - 1) {
+        atomic_store(&p->bar_count, 0);
+        atomic_fetch_add(&p->bar_gen, 1);
+        return;
+    }
+    for (int spins = 0; atomic_load(&p->bar_gen) == gen; spins++) {
+        if (spins < SPIN_BARRIER) cpu_relax();
+        else sched_yield();
+    }
+}
+
+static void *worker(void *arg) {
+    worker_arg a = *(worker_arg *)arg;
+    free(arg);
+    ir_pool *p = a.p;
+    int seen = 0;
+    for (;;) {
+        for (int spins = 0; atomic_load(&p->work_gen) == seen && !atomic_load(&p->stop); spins++) {
+            if (spins < SPIN_IDLE) {
+                cpu_relax();
+                continue;
+            }
+            pthread_mutex_lock(&p->mu);
+            while (atomic_load(&p->work_gen) == seen && !atomic_load(&p->stop)) pthread_cond_wait(&p->cv, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (atomic_load(&p->stop)) return NULL;
+        seen = atomic_load(&p->work_gen);
+        p->fn(p->ctx, a.ith, p->n);
+        ir_barrier(p);
+    }
+}
+
+ir_pool *ir_pool_new(int n_threads) {
+    if (n_threads < 1) n_threads = 1;
+    ir_pool *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->n = n_threads;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    p->threads = calloc((size_t)n_threads, sizeof(pthread_t));
+    if (!p->threads) {
+        free(p);
+        return NULL;
+    }
+    for (int i = 1; i < n_threads; i++) {
+        worker_arg *a = malloc(sizeof *a);
+        if (!a || (a->p = p, a->ith = i, pthread_create(&p->threads[i], NULL, worker, a) != 0)) {
+            free(a);
+            p->n = i;  // run with the threads we have; ir_pool_free joins them
+            break;
+        }
+    }
+    return p;
+}
+
+void ir_pool_free(ir_pool *p) {
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    atomic_store(&p->stop, 1);
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 1; i < p->n; i++) pthread_join(p->threads[i], NULL);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p->threads);
+    free(p);
+}
+
+int ir_pool_threads(const ir_pool *p) { return p->n; }
+
+void ir_pool_run(ir_pool *p, ir_task_fn fn, void *ctx) {
+    p->fn = fn;
+    p->ctx = ctx;
+    if (p->n > 1) {
+        pthread_mutex_lock(&p->mu);
+        atomic_fetch_add(&p->work_gen, 1);
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+    fn(ctx, 0, p->n);
+    ir_barrier(p);
+}
