@@ -16,17 +16,27 @@ var quantizers = map[Type]quantFunc{
 	F16:  quantF16,
 	BF16: quantBF16,
 	Q4_0: quantQ4_0,
+	Q4_1: quantQ4_1,
+	Q5_0: quantQ5_0,
+	Q5_1: quantQ5_1,
 	Q8_0: quantQ8_0,
 	Q8_1: quantQ8_1,
 	Q8_K: quantQ8_K,
+	Q2_K: quantQ2_K,
+	Q3_K: quantQ3_K,
+	Q4_K: quantQ4_K,
+	Q5_K: quantQ5_K,
+	Q6_K: quantQ6_K,
 }
 
 // CanQuantize reports whether Quantize supports t.
 func CanQuantize(t Type) bool { _, ok := quantizers[t]; return ok }
 
 // Quantize converts src to type t and returns the blocks. len(src) must be a
-// multiple of t's block size. For F16, BF16, Q4_0, Q8_0, Q8_1 and Q8_K the
-// bytes are identical to ggml's reference quantizers (quantize_row_*_ref).
+// multiple of t's block size. Every supported type (F32, F16, BF16, Q4_0,
+// Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q8_K, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) follows
+// ggml's reference quantizer for it (quantize_row_*_ref, what llama-quantize
+// uses without an importance matrix) and gives the same bytes.
 func Quantize(t Type, src []float32) ([]byte, error) {
 	if !CanQuantize(t) {
 		return nil, fmt.Errorf("quantize: type %s is not supported", t)
@@ -139,22 +149,6 @@ func quantQ8_1(src []float32, dst []byte) {
 		d, sum := q8Block(src[i*32:i*32+32], b[4:])
 		putHalf(b, d)
 		putHalf(b[2:], float32(sum)*d)
-	}
-}
-
-// quantQ4_0 follows quantize_row_q4_0_ref: d = max/-8 where max is the signed
-// element of largest magnitude, q = min(15, trunc(x/d + 8.5)).
-func quantQ4_0(src []float32, dst []byte) {
-	for i := 0; i < len(src)/32; i++ {
-		x := src[i*32 : i*32+32]
-		b := dst[i*18 : i*18+18]
-		_, max := absMax(x)
-		d := max / -8
-		id := inverse(d)
-		putHalf(b, d)
-		for j := 0; j < 16; j++ {
-			b[2+j] = nibble(float32(x[j]*id)+8.5, 15) | nibble(float32(x[j+16]*id)+8.5, 15)<<4
-		}
 	}
 }
 
