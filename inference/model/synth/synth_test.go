@@ -1,0 +1,79 @@
+package synth
+
+import (
+	"bytes"
+	"testing"
+
+	"inferenceruntime/inference/gguf"
+	"inferenceruntime/inference/quant"
+	"inferenceruntime/inference/tokenizer"
+)
+
+// TestVocab checks that the synthetic vocabulary is a working tokenizer:
+// any text round-trips, letters merge into longer pieces, and the vocab has
+// exactly the shape's size.
+func TestVocab(t *testing.T) {
+	for _, n := range []int{384, 5000} {
+		w := gguf.NewWriter()
+		for _, kv := range vocabKVs(n) {
+			if err := w.SetKV(kv.Key, kv.Value); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var buf bytes.Buffer
+		if _, err := w.WriteTo(&buf); err != nil {
+			t.Fatal(err)
+		}
+		f, err := gguf.Parse(buf.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := tokenizer.FromGGUF(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok.VocabSize() != n {
+			t.Fatalf("vocab %d, want %d", tok.VocabSize(), n)
+		}
+		for _, text := range []string{"the quick brown fox", "Ünïcödé ✓ 日本", "x\ny\tz"} {
+			ids, err := tok.Encode(text, true, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ids[0] != 1 {
+				t.Errorf("%q: no BOS in %v", text, ids)
+			}
+			if got := tok.Decode(ids[1:]); got != text {
+				t.Errorf("vocab %d: %q round-trips to %q (%v)", n, text, got, ids)
+			}
+		}
+		if ids, _ := tok.Encode("the", false, false); n >= 5000 && len(ids) != 1 {
+			t.Errorf("vocab %d: \"the\" took %d tokens %v, want one merged piece", n, len(ids), ids)
+		}
+	}
+}
+
+// TestTypes checks the per-tensor type choice and fallbacks.
+func TestTypes(t *testing.T) {
+	s, _ := ShapeByName("qwen2-0.5b")
+	p, err := NewPlan(s, "Q4_0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Tensor("blk.0.attn_q.weight").Type; got != quant.Q4_0 {
+		t.Errorf("attn_q %s, want Q4_0", got)
+	}
+	if got := p.Tensor("blk.0.attn_q.bias").Type; got != quant.F32 {
+		t.Errorf("bias %s, want F32", got)
+	}
+	if _, err := NewPlan(s, "Q9_9"); err == nil {
+		t.Error("unknown type accepted")
+	}
+	if got := fitType(quant.Q4_K, 896); got != quant.Q8_0 {
+		t.Errorf("Q4_K on 896 columns falls back to %s, want Q8_0", got)
+	}
+	l, _ := ShapeByName("llama-1b")
+	if p, err := NewPlan(l, "F16"); err != nil || p.Tensor("output.weight") != nil || p.Tensor("rope_freqs.weight") == nil {
+		t.Errorf("llama-1b: tied with rope_freqs expected (%v)", err)
+	}
+}
