@@ -237,13 +237,8 @@ func (p *Plan) Tensor(name string) *Tensor {
 	return nil
 }
 
-// streamingWriter is a gguf Writer that asks for tensor bytes while it
-// writes, so that a multi-gigabyte model never sits in memory.
-type streamingWriter interface {
-	AddTensorFunc(name string, t quant.Type, dims []uint64, fill func(out io.Writer) error) error
-}
-
-// Writer turns the plan into a gguf Writer, weights drawn from seed.
+// Writer turns the plan into an in-memory gguf Writer, weights drawn from
+// seed: for small models (tests). WriteFile streams big ones.
 func (p *Plan) Writer(seed uint64) (*gguf.Writer, error) {
 	w := gguf.NewWriter()
 	for _, kv := range p.KV {
@@ -253,14 +248,9 @@ func (p *Plan) Writer(seed uint64) (*gguf.Writer, error) {
 	}
 	for i, t := range p.Tensors {
 		gen := generator{t: t, seed: seed + uint64(i)*0x9e3779b97f4a7c15, shape: p.Shape}
-		var err error
-		if sw, ok := any(w).(streamingWriter); ok {
-			err = sw.AddTensorFunc(t.Name, t.Type, t.Dims, gen.write)
-		} else {
-			var data []byte
-			if data, err = gen.bytes(); err == nil {
-				err = w.AddTensor(t.Name, t.Type, t.Dims, data)
-			}
+		data, err := gen.bytes()
+		if err == nil {
+			err = w.AddTensor(t.Name, t.Type, t.Dims, data)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("synth: %s: %w", t.Name, err)
@@ -269,22 +259,87 @@ func (p *Plan) Writer(seed uint64) (*gguf.Writer, error) {
 	return w, nil
 }
 
-// WriteFile writes the model to path.
+// WriteFile writes the model to path without holding its weights in
+// memory: the header and zero-filled tensors are written first (the zeros
+// come from one untouched allocation, which costs no resident memory), then
+// each tensor is generated a batch of rows at a time into its place.
 func (p *Plan) WriteFile(path string, seed uint64) error {
-	w, err := p.Writer(seed)
-	if err != nil {
-		return err
-	}
-	fh, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("synth: %w", err)
-	}
-	if _, err := w.WriteTo(fh); err != nil {
-		fh.Close()
+	if err := p.writeFile(path, seed); err != nil {
 		os.Remove(path)
 		return err
 	}
-	return fh.Close()
+	return nil
+}
+
+func (p *Plan) writeFile(path string, seed uint64) error {
+	w := gguf.NewWriter()
+	for _, kv := range p.KV {
+		if err := w.SetKV(kv.Key, kv.Value); err != nil {
+			return fmt.Errorf("synth: %w", err)
+		}
+	}
+	sizes := make([]int64, len(p.Tensors))
+	var largest int64
+	for i, t := range p.Tensors {
+		cols, rows := generator{t: t}.rows()
+		rowBytes, err := t.Type.RowSize(int64(cols))
+		if err != nil {
+			return fmt.Errorf("synth: %s: %w", t.Name, err)
+		}
+		sizes[i] = rowBytes * int64(rows)
+		largest = max(largest, sizes[i])
+	}
+	zeros := make([]byte, largest)
+	for i, t := range p.Tensors {
+		if err := w.AddTensor(t.Name, t.Type, t.Dims, zeros[:sizes[i]]); err != nil {
+			return fmt.Errorf("synth: %s: %w", t.Name, err)
+		}
+	}
+	if err := w.WriteFile(path); err != nil {
+		return err
+	}
+	zeros = nil
+
+	// Learn where each tensor landed, then fill it in.
+	layout, err := gguf.Open(path)
+	if err != nil {
+		return fmt.Errorf("synth: reading back %s: %w", path, err)
+	}
+	infos := layout.Tensors
+	dataOffset := layout.DataOffset
+	layout.Close()
+	fh, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("synth: %w", err)
+	}
+	for i, t := range p.Tensors {
+		if infos[i].Name != t.Name {
+			fh.Close()
+			return fmt.Errorf("synth: tensor %d is %s in the file, %s in the plan", i, infos[i].Name, t.Name)
+		}
+		out := &offsetWriter{f: fh, off: dataOffset + int64(infos[i].Offset)}
+		gen := generator{t: t, seed: seed + uint64(i)*0x9e3779b97f4a7c15, shape: p.Shape}
+		if err := gen.write(out); err != nil {
+			fh.Close()
+			return fmt.Errorf("synth: %s: %w", t.Name, err)
+		}
+	}
+	if err := fh.Close(); err != nil {
+		return fmt.Errorf("synth: %w", err)
+	}
+	return nil
+}
+
+// offsetWriter writes sequentially from a file offset.
+type offsetWriter struct {
+	f   *os.File
+	off int64
+}
+
+func (w *offsetWriter) Write(b []byte) (int, error) {
+	n, err := w.f.WriteAt(b, w.off)
+	w.off += int64(n)
+	return n, err
 }
 
 // generator produces one tensor's bytes, a row at a time.

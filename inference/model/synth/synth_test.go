@@ -2,6 +2,8 @@ package synth
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"inferenceruntime/inference/gguf"
@@ -75,5 +77,34 @@ func TestTypes(t *testing.T) {
 	l, _ := ShapeByName("llama-1b")
 	if p, err := NewPlan(l, "F16"); err != nil || p.Tensor("output.weight") != nil || p.Tensor("rope_freqs.weight") == nil {
 		t.Errorf("llama-1b: tied with rope_freqs expected (%v)", err)
+	}
+}
+
+// TestWriteFileStreams checks that the two-pass file writer produces the
+// same bytes as the in-memory Writer.
+func TestWriteFileStreams(t *testing.T) {
+	s, _ := ShapeByName("tiny-qwen2")
+	p, err := NewPlan(s, "Q8_0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "m.gguf")
+	if err := p.WriteFile(path, 3); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := p.Writer(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	if _, err := w.WriteTo(&want); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Fatalf("streamed file (%d bytes) differs from the in-memory one (%d bytes)", len(got), want.Len())
 	}
 }
