@@ -1,4 +1,4 @@
-package quant
+package quant_test
 
 import (
 	"encoding/json"
@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"inferenceruntime/inference/quant"
 )
 
 // zooDot is the part of a zoo-<T>.dot.json file the tests use.
@@ -38,11 +40,11 @@ func TestZooVecDot(t *testing.T) {
 			if ref.Type != typ.String() || ref.NCols != len(x) || len(ref.VecDot) != ref.NRows {
 				t.Fatalf("unexpected reference file: %+v", ref)
 			}
-			if got := VecDotType(typ).String(); !strings.EqualFold(got, ref.VecDotType) {
+			if got := quant.VecDotType(typ).String(); !strings.EqualFold(got, ref.VecDotType) {
 				t.Fatalf("VecDotType = %s, reference says %s", got, ref.VecDotType)
 			}
 			// The activations we quantize must be the ones ggml used.
-			xq, err := Quantize(VecDotType(typ), x)
+			xq, err := quant.Quantize(quant.VecDotType(typ), x)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -51,14 +53,14 @@ func TestZooVecDot(t *testing.T) {
 				t.Fatal(err)
 			}
 			if string(xq) != string(wantXQ) {
-				t.Fatalf("x quantized to %s differs from %s", VecDotType(typ), ref.XFile)
+				t.Fatalf("x quantized to %s differs from %s", quant.VecDotType(typ), ref.XFile)
 			}
 			// ggml_vec_dot_f16 accumulates in fp16 on CPUs with AVX512-FP16,
 			// which the reference machine had (see the zoo README).
 			// Elsewhere the sums are exact integers and only float rounding
 			// differs (observed up to 6.3e-8).
 			tol := 2e-7
-			if typ == F16 {
+			if typ == quant.F16 {
 				tol = 2e-4
 			}
 			data := zooTensorData(t, filepath.Join(zoo, "zoo-"+typ.String()+".gguf"), typ)
@@ -67,11 +69,11 @@ func TestZooVecDot(t *testing.T) {
 			worst := 0.0
 			for r := 0; r < ref.NRows; r++ {
 				row := data[r*rowSize : (r+1)*rowSize]
-				got, err := VecDot(typ, row, x)
+				got, err := quant.VecDot(typ, row, x)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := Dequantize(typ, row, w); err != nil {
+				if err := quant.Dequantize(typ, row, w); err != nil {
 					t.Fatal(err)
 				}
 				scale := 0.0
@@ -85,7 +87,7 @@ func TestZooVecDot(t *testing.T) {
 				}
 				// Our integer sums are the exact ones; only float rounding
 				// separates us from the float64 evaluation of the same terms.
-				if relQX := math.Abs(float64(got)-ref.ExactQX[r]) / scale; relQX > 2e-7 && typ != F16 {
+				if relQX := math.Abs(float64(got)-ref.ExactQX[r]) / scale; relQX > 2e-7 && typ != quant.F16 {
 					t.Errorf("row %d: got %.9g, exact_qx_f64 %.9g (error %.3g)", r, got, ref.ExactQX[r], relQX)
 				}
 			}
@@ -98,27 +100,27 @@ func TestVecDotErrors(t *testing.T) {
 	x := make([]float32, 256)
 	for _, c := range []struct {
 		name string
-		typ  Type
+		typ  quant.Type
 		row  []byte
 		x    []float32
 		want string
 	}{
-		{"unsupported", IQ2_XXS, make([]byte, 66), x, "IQ2_XXS is not supported"},
-		{"partial block", Q4_K, make([]byte, 143), x, "not a whole number of blocks"},
-		{"x too short", Q4_K, make([]byte, 144), x[:255], "not a multiple"},
-		{"x too long", Q4_0, make([]byte, 18), x[:64], "take 34 bytes, got 68"},
+		{"unsupported", quant.IQ2_XXS, make([]byte, 66), x, "IQ2_XXS is not supported"},
+		{"partial block", quant.Q4_K, make([]byte, 143), x, "not a whole number of blocks"},
+		{"x too short", quant.Q4_K, make([]byte, 144), x[:255], "not a multiple"},
+		{"x too long", quant.Q4_0, make([]byte, 18), x[:64], "take 34 bytes, got 68"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := VecDot(c.typ, c.row, c.x)
+			_, err := quant.VecDot(c.typ, c.row, c.x)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("got %v, want an error containing %q", err, c.want)
 			}
 		})
 	}
-	if _, err := VecDotQuantized(Q4_0, make([]byte, 18), make([]byte, 33)); err == nil {
+	if _, err := quant.VecDotQuantized(quant.Q4_0, make([]byte, 18), make([]byte, 33)); err == nil {
 		t.Error("VecDotQuantized with a short activation block: no error")
 	}
-	if VecDotType(IQ2_XXS) != F32 || CanVecDot(IQ2_XXS) {
+	if quant.VecDotType(quant.IQ2_XXS) != quant.F32 || quant.CanVecDot(quant.IQ2_XXS) {
 		t.Error("IQ2_XXS should not be dottable")
 	}
 }

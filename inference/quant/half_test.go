@@ -169,3 +169,18 @@ func TestBF16(t *testing.T) {
 		}
 	}
 }
+
+func TestRoundAway(t *testing.T) {
+	for _, f := range []float32{0, 0.5, -0.5, 1.5, -1.5, 2.5, 0.49999997, -0.49999997, 126.5, -127.49998, 1 << 23, 1<<23 + 1, -(1 << 24), 8388607.5, 3.4e38} {
+		if got, want := roundAway(f), float32(math.Round(float64(f))); math.Float32bits(got) != math.Float32bits(want) && got != want {
+			t.Errorf("roundAway(%g) = %g, want %g", f, got, want)
+		}
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for i := 0; i < 1<<20; i++ {
+		f := float32(rng.NormFloat64() * 200)
+		if got, want := roundAway(f), float32(math.Round(float64(f))); got != want {
+			t.Fatalf("roundAway(%g) = %g, want %g", f, got, want)
+		}
+	}
+}

@@ -76,8 +76,21 @@ func QuantizeQ8_1(src []float32) ([]byte, error) { return Quantize(Q8_1, src) }
 // putHalf stores f as a little-endian IEEE half at b[0:2].
 func putHalf(b []byte, f float32) { binary.LittleEndian.PutUint16(b, Float32ToFP16(f)) }
 
-// roundAway rounds half away from zero, like C's roundf.
-func roundAway(f float32) float32 { return float32(math.Round(float64(f))) }
+// roundAway rounds half away from zero, like C's roundf (a zero result
+// may lose its sign; callers convert the result to an integer).
+func roundAway(f float32) float32 {
+	if !(abs32(f) < 1<<23) {
+		return f // already integral, or Inf/NaN
+	}
+	t := float32(int32(f))
+	// f-t is the exact fractional part.
+	if d := f - t; d >= 0.5 {
+		t++
+	} else if d <= -0.5 {
+		t--
+	}
+	return t
+}
 
 func quantF32(src []float32, dst []byte) {
 	for i, v := range src {

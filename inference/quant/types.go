@@ -43,6 +43,9 @@ const (
 	TQ1_0   Type = 34
 	TQ2_0   Type = 35
 	MXFP4   Type = 39
+	NVFP4   Type = 40
+	Q1_0    Type = 41
+	Q2_0    Type = 42
 )
 
 // QK_K is the super-block size of the K-quants and the IQ types.
@@ -87,6 +90,9 @@ var types = map[Type]typeInfo{
 	TQ1_0:   {"TQ1_0", QK_K, (QK_K-4*QK_K/64)/5 + QK_K/64 + 2},
 	TQ2_0:   {"TQ2_0", QK_K, 2 + QK_K/4},
 	MXFP4:   {"MXFP4", 32, 1 + 16},
+	NVFP4:   {"NVFP4", 64, 64/16 + 64/2},
+	Q1_0:    {"Q1_0", 128, 2 + 128/8},
+	Q2_0:    {"Q2_0", 64, 2 + 64/4},
 }
 
 // Known reports whether t is a type whose layout this package knows.
