@@ -261,7 +261,7 @@ func (l *Library) findGGUF(ctx context.Context, dir string, rep *ScanReport) map
 		if err != nil || !info.Mode().IsRegular() || !hasGGUFMagic(p) {
 			return nil
 		}
-		if splitPattern.MatchString(name) {
+		if IsSplitShard(name) {
 			rep.Skipped = append(rep.Skipped, ScanSkip{Path: p, Reason: "split GGUF files are not supported"})
 			return nil
 		}
@@ -283,6 +283,11 @@ func (l *Library) findGGUF(ctx context.Context, dir string, rep *ScanReport) map
 
 // splitPattern matches the shards of a split GGUF model.
 var splitPattern = regexp.MustCompile(`(?i)-\d{5}-of-\d{5}\.gguf$`)
+
+// IsSplitShard reports whether a file name is one shard of a GGUF model
+// split into several files (name-00001-of-00003.gguf), which the engine
+// cannot load yet.
+func IsSplitShard(name string) bool { return splitPattern.MatchString(name) }
 
 // betterPath prefers a name ending in .gguf, then the shorter, then the
 // smaller path, so that the choice is stable between scans.

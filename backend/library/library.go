@@ -376,8 +376,12 @@ func (l *Library) nameTaken(ctx context.Context, name string) (bool, error) {
 	return n > 0, nil
 }
 
-// freeName returns base, or base-2, base-3, ... whichever is not taken; used
-// for names derived from file names, never for names the user chose.
+// FreeName returns base, or base-2, base-3, ... whichever no model answers
+// to yet; for names derived from file names, never for names the user chose.
+func (l *Library) FreeName(ctx context.Context, base string) (string, error) {
+	return l.freeName(ctx, base)
+}
+
 func (l *Library) freeName(ctx context.Context, base string) (string, error) {
 	name := base
 	for i := 2; ; i++ {
