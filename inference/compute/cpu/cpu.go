@@ -74,8 +74,8 @@ func loadIQ3SGrid() {
 	block[1] = 0x3c // d = fp16 1.0; scales 0 give a group scale of 1
 	out := make([]float32, 256)
 	for i := 0; i < 512; i++ {
-		block[2] = byte(i)          // qs[0]
-		block[2+64] = byte(i >> 8)  // qh[0] bit 0 extends the first index
+		block[2] = byte(i)         // qs[0]
+		block[2+64] = byte(i >> 8) // qh[0] bit 0 extends the first index
 		if err := quant.Dequantize(quant.IQ3_S, block, out); err != nil {
 			return
 		}

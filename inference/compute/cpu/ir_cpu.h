@@ -46,6 +46,26 @@ extern const int8_t ir_kvalues_iq4nl[16];
 extern uint32_t ir_iq3s_grid[512];
 extern int ir_iq3s_grid_ready;
 
+// Q4_K/Q5_K: 8 groups of 32 with 6-bit scales and mins packed in 12 bytes.
+static inline void scale_min_k4(const uint8_t *s, uint8_t *sc, uint8_t *mn) {
+    for (int j = 0; j < 8; j++) {
+        if (j < 4) {
+            sc[j] = s[j] & 63;
+            mn[j] = s[j + 4] & 63;
+        } else {
+            sc[j] = (s[j + 4] & 15) | (s[j - 4] >> 6) << 4;
+            mn[j] = (s[j + 4] >> 4) | (s[j] >> 6) << 4;
+        }
+    }
+}
+
+// K-quant mins term: sum over 8 groups of 32 of min * (sum of x in the group).
+static inline int k4_mins(const uint8_t *mn, const int16_t *bsums) {
+    int s = 0;
+    for (int g = 0; g < 8; g++) s += mn[g] * (bsums[2 * g] + bsums[2 * g + 1]);
+    return s;
+}
+
 // --- kernels -----------------------------------------------------------------
 // vec_dot: *s = dot(one weight row w of n elements, one activation row x
 // already converted to the type's vec_dot type).

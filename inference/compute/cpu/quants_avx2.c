@@ -1,13 +1,247 @@
 // AVX2 + FMA + F16C kernels. The file is compiled for any x86-64; only the
 // functions carry the target attribute, and dispatch.c calls ir_init_avx2
-// only on CPUs that have these instructions.
+// only on CPUs that have these instructions. Integer products use the
+// maddubs sign trick: |w| (unsigned) times x with w's sign moved onto x.
 #include "ir_cpu.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 
-void ir_init_avx2(void) {}
+AVX2 static inline float hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2 static inline int hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+// dot_i8 returns 8 partial sums of the products of 32 signed bytes.
+AVX2 static inline __m256i dot_i8(__m256i w, __m256i x) {
+    __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+
+// dot_u8 returns 8 partial sums of unsigned w (< 128) times signed x.
+AVX2 static inline __m256i dot_u8(__m256i w, __m256i x) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1));
+}
+
+// nibbles spreads 16 bytes to 32: low nibbles first, then high nibbles.
+AVX2 static inline __m256i nibbles(const uint8_t *p) {
+    __m128i b = _mm_loadu_si128((const __m128i *)p);
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(15));
+}
+
+// bit_bytes returns 0x10 in byte j where bit j of v is set, else 0.
+AVX2 static inline __m256i bit_bytes(uint32_t v) {
+    const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                          2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201LL);
+    __m256i b = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32((int)v), shuf), bit);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(b, bit), _mm256_set1_epi8(0x10));
+}
+
+static inline uint32_t load_u32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+
+AVX2 static void dot_f16(int n, float *s, const void *vw, const void *vx) {
+    const uint16_t *w = vw;
+    const float *x = vx;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i))), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 8))), _mm256_loadu_ps(x + i + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 16))), _mm256_loadu_ps(x + i + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 24))), _mm256_loadu_ps(x + i + 24), a3);
+    }
+    float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; i < n; i++) sum += ir_h2f(w[i]) * x[i];
+    *s = sum;
+}
+
+AVX2 static void dot_bf16(int n, float *s, const void *vw, const void *vx) {
+    const uint16_t *w = vw;
+    const float *x = vx;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256i u0 = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(w + i))), 16);
+        __m256i u1 = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(w + i + 8))), 16);
+        a0 = _mm256_fmadd_ps(_mm256_castsi256_ps(u0), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_castsi256_ps(u1), _mm256_loadu_ps(x + i + 8), a1);
+    }
+    float sum = hsum_ps(_mm256_add_ps(a0, a1));
+    for (; i < n; i++) sum += ir_bf2f(w[i]) * x[i];
+    *s = sum;
+}
+
+AVX2 static void dot_q4_0(int n, float *s, const void *vw, const void *vx) {
+    const blk_q4_0 *w = vw;
+    const blk_q8_0 *x = vx;
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < n / QK; i++) {
+        __m256i q = _mm256_sub_epi8(nibbles(w[i].qs), _mm256_set1_epi8(8));
+        __m256i p = dot_i8(q, _mm256_loadu_si256((const __m256i *)x[i].qs));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(ir_h2f(w[i].d) * ir_h2f(x[i].d)), acc);
+    }
+    *s = hsum_ps(acc);
+}
+
+AVX2 static void dot_q4_1(int n, float *s, const void *vw, const void *vx) {
+    const blk_q4_1 *w = vw;
+    const blk_q8_1 *x = vx;
+    __m256 acc = _mm256_setzero_ps();
+    float mins = 0;
+    for (int i = 0; i < n / QK; i++) {
+        __m256i p = dot_u8(nibbles(w[i].qs), _mm256_loadu_si256((const __m256i *)x[i].qs));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(ir_h2f(w[i].d) * ir_h2f(x[i].d)), acc);
+        mins += ir_h2f(w[i].m) * ir_h2f(x[i].s);
+    }
+    *s = hsum_ps(acc) + mins;
+}
+
+AVX2 static void dot_q5_0(int n, float *s, const void *vw, const void *vx) {
+    const blk_q5_0 *w = vw;
+    const blk_q8_0 *x = vx;
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < n / QK; i++) {
+        __m256i q = _mm256_or_si256(nibbles(w[i].qs), bit_bytes(load_u32(w[i].qh)));
+        q = _mm256_sub_epi8(q, _mm256_set1_epi8(16));
+        __m256i p = dot_i8(q, _mm256_loadu_si256((const __m256i *)x[i].qs));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(ir_h2f(w[i].d) * ir_h2f(x[i].d)), acc);
+    }
+    *s = hsum_ps(acc);
+}
+
+AVX2 static void dot_q5_1(int n, float *s, const void *vw, const void *vx) {
+    const blk_q5_1 *w = vw;
+    const blk_q8_1 *x = vx;
+    __m256 acc = _mm256_setzero_ps();
+    float mins = 0;
+    for (int i = 0; i < n / QK; i++) {
+        __m256i q = _mm256_or_si256(nibbles(w[i].qs), bit_bytes(load_u32(w[i].qh)));
+        __m256i p = dot_u8(q, _mm256_loadu_si256((const __m256i *)x[i].qs));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(ir_h2f(w[i].d) * ir_h2f(x[i].d)), acc);
+        mins += ir_h2f(w[i].m) * ir_h2f(x[i].s);
+    }
+    *s = hsum_ps(acc) + mins;
+}
+
+AVX2 static void dot_q8_0(int n, float *s, const void *vw, const void *vx) {
+    const blk_q8_0 *w = vw;
+    const blk_q8_0 *x = vx;
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < n / QK; i++) {
+        __m256i p = dot_i8(_mm256_loadu_si256((const __m256i *)w[i].qs), _mm256_loadu_si256((const __m256i *)x[i].qs));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(ir_h2f(w[i].d) * ir_h2f(x[i].d)), acc);
+    }
+    *s = hsum_ps(acc);
+}
+
+// Q4_K and Q5_K: per 64 elements, 32 bytes of nibbles (low: group 2j,
+// high: group 2j+1), each group's products scaled by its 6-bit scale.
+AVX2 static void dot_q4_K(int n, float *s, const void *vw, const void *vx) {
+    const blk_q4_K *w = vw;
+    const blk_q8_K *x = vx;
+    const __m256i m4 = _mm256_set1_epi8(15);
+    float sum = 0;
+    for (int i = 0; i < n / QKK; i++) {
+        uint8_t sc[8], mn[8];
+        scale_min_k4(w[i].scales, sc, mn);
+        __m256i acc = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            __m256i b = _mm256_loadu_si256((const __m256i *)(w[i].qs + 32 * j));
+            __m256i lo = _mm256_and_si256(b, m4), hi = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
+            __m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(x[i].qs + 64 * j)));
+            __m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(x[i].qs + 64 * j + 32)));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * j])));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * j + 1])));
+        }
+        sum += x[i].d * ir_h2f(w[i].d) * hsum_epi32(acc) - x[i].d * ir_h2f(w[i].dmin) * k4_mins(mn, x[i].bsums);
+    }
+    *s = sum;
+}
+
+AVX2 static void dot_q5_K(int n, float *s, const void *vw, const void *vx) {
+    const blk_q5_K *w = vw;
+    const blk_q8_K *x = vx;
+    const __m256i m4 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
+    float sum = 0;
+    for (int i = 0; i < n / QKK; i++) {
+        uint8_t sc[8], mn[8];
+        scale_min_k4(w[i].scales, sc, mn);
+        __m256i qh = _mm256_loadu_si256((const __m256i *)w[i].qh);
+        __m256i acc = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            __m256i b = _mm256_loadu_si256((const __m256i *)(w[i].qs + 32 * j));
+            __m256i hlo = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * j), one), 4);
+            __m256i hhi = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * j + 1), one), 4);
+            __m256i lo = _mm256_or_si256(_mm256_and_si256(b, m4), hlo);
+            __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), m4), hhi);
+            __m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(x[i].qs + 64 * j)));
+            __m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(x[i].qs + 64 * j + 32)));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * j])));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * j + 1])));
+        }
+        sum += x[i].d * ir_h2f(w[i].d) * hsum_epi32(acc) - x[i].d * ir_h2f(w[i].dmin) * k4_mins(mn, x[i].bsums);
+    }
+    *s = sum;
+}
+
+// Q6_K: unsigned 6-bit q (the -32 offset is applied through the bsums),
+// 16 groups of 16 with int8 scales.
+AVX2 static void dot_q6_K(int n, float *s, const void *vw, const void *vx) {
+    const blk_q6_K *w = vw;
+    const blk_q8_K *x = vx;
+    const __m256i m4 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3);
+    float sum = 0;
+    for (int i = 0; i < n / QKK; i++) {
+        const int8_t *sc = w[i].scales;
+        __m256i acc = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i l0 = _mm256_loadu_si256((const __m256i *)(w[i].ql + 64 * h));
+            __m256i l1 = _mm256_loadu_si256((const __m256i *)(w[i].ql + 64 * h + 32));
+            __m256i qh = _mm256_loadu_si256((const __m256i *)(w[i].qh + 32 * h));
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
+            q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
+            for (int k = 0; k < 4; k++) {
+                int g = 8 * h + 2 * k;
+                __m256i p = _mm256_maddubs_epi16(q[k], _mm256_loadu_si256((const __m256i *)(x[i].qs + 128 * h + 32 * k)));
+                __m256i scv = _mm256_set_m128i(_mm_set1_epi16(sc[g + 1]), _mm_set1_epi16(sc[g]));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, scv));
+            }
+        }
+        int offs = 0;
+        for (int g = 0; g < 16; g++) offs += sc[g] * x[i].bsums[g];
+        sum += x[i].d * ir_h2f(w[i].d) * (hsum_epi32(acc) - 32 * offs);
+    }
+    *s = sum;
+}
+
+void ir_init_avx2(void) {
+    ir_traits[IR_F16].vec_dot = dot_f16;
+    ir_traits[IR_BF16].vec_dot = dot_bf16;
+    ir_traits[IR_Q4_0].vec_dot = dot_q4_0;
+    ir_traits[IR_Q4_1].vec_dot = dot_q4_1;
+    ir_traits[IR_Q5_0].vec_dot = dot_q5_0;
+    ir_traits[IR_Q5_1].vec_dot = dot_q5_1;
+    ir_traits[IR_Q8_0].vec_dot = dot_q8_0;
+    ir_traits[IR_Q4_K].vec_dot = dot_q4_K;
+    ir_traits[IR_Q5_K].vec_dot = dot_q5_K;
+    ir_traits[IR_Q6_K].vec_dot = dot_q6_K;
+}
 #else
 void ir_init_avx2(void) {}
 #endif

@@ -217,19 +217,6 @@ static void unpack_q3_K(const blk_q3_K *b, int8_t *q, int8_t *sc) {
     }
 }
 
-// Q4_K/Q5_K: 8 groups of 32 with 6-bit scales and mins packed in 12 bytes.
-static void scale_min_k4(const uint8_t *s, uint8_t *sc, uint8_t *mn) {
-    for (int j = 0; j < 8; j++) {
-        if (j < 4) {
-            sc[j] = s[j] & 63;
-            mn[j] = s[j + 4] & 63;
-        } else {
-            sc[j] = (s[j + 4] & 15) | (s[j - 4] >> 6) << 4;
-            mn[j] = (s[j + 4] >> 4) | (s[j] >> 6) << 4;
-        }
-    }
-}
-
 static void unpack_q4_K(const blk_q4_K *b, int8_t *q) {
     for (int j = 0; j < 4; j++)
         for (int l = 0; l < 32; l++) {

@@ -1,0 +1,66 @@
+package cpu
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"inferenceruntime/inference/compute"
+)
+
+var benchTypes = []string{"F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS", "IQ3_S"}
+
+// BenchmarkMatVec multiplies Llama-3.2-1B-shaped weights by one activation
+// row and reports the weight bytes streamed per second.
+func BenchmarkMatVec(b *testing.B) {
+	shapes := []struct{ k, m int }{{2048, 2048}, {2048, 8192}, {8192, 2048}}
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, typ := range benchTypes {
+		for _, s := range shapes {
+			for _, threads := range []int{1, 2} {
+				name := fmt.Sprintf("%s/%dx%d/t%d", typ, s.k, s.m, threads)
+				b.Run(name, func(b *testing.B) {
+					dev, be := newCPU(b, threads)
+					w, _ := zooMatrix(b, dev, typ, s.k, s.m)
+					x := randVec(r, s.k, 1)
+					g := compute.NewGraph()
+					out := g.MulMat(w, g.Float32s(x, compute.Shape{s.k}))
+					g.Output(out)
+					b.SetBytes(w.Bytes())
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						if err := be.Compute(g); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkMatMat is a prompt batch of 64 rows through a 2048x2048 weight;
+// it reports weight bytes times rows per second (the useful work rate).
+func BenchmarkMatMat(b *testing.B) {
+	const k, m, n = 2048, 2048, 64
+	r := rand.New(rand.NewPCG(2, 2))
+	for _, typ := range []string{"F16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"} {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/t%d", typ, threads), func(b *testing.B) {
+				dev, be := newCPU(b, threads)
+				w, _ := zooMatrix(b, dev, typ, k, m)
+				x := randVec(r, k*n, 1)
+				g := compute.NewGraph()
+				out := g.MulMat(w, g.Float32s(x, compute.Shape{k, n}))
+				g.Output(out)
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if err := be.Compute(g); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(2*k*m*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}

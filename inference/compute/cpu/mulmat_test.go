@@ -1,0 +1,158 @@
+package cpu
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"inferenceruntime/inference/compute"
+)
+
+// zooMatrix builds a [k, m] weight from the bytes of zoo.t0 (32 rows of 256),
+// laying its blocks end to end, so every weight type gets real blocks.
+func zooMatrix(t testing.TB, dev compute.Device, typ string, k, m int) (*compute.Tensor, []float32) {
+	t.Helper()
+	qt, data := zooTensor(t, zooDir(t), typ, "zoo.t0")
+	rowBytes := len(data) / 32
+	per := k / 256
+	var w []byte
+	for r := 0; r < m; r++ {
+		for p := 0; p < per; p++ {
+			src := (r*per + p*7) % 32
+			w = append(w, data[src*rowBytes:(src+1)*rowBytes]...)
+		}
+	}
+	buf, err := dev.WrapHost(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { buf.Free() })
+	tensor, err := compute.NewTensor(buf, 0, qt, compute.Shape{k, m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deq, err := DequantizeRow(qt, w, k*m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tensor, deq
+}
+
+func mulMat(t *testing.T, be compute.Backend, w *compute.Tensor, x []float32, n int) []float32 {
+	t.Helper()
+	g := compute.NewGraph()
+	return run(t, be, g, g.MulMat(w, g.Float32s(x, compute.Shape{w.Shape()[0], n})))
+}
+
+func sameBits(a, b []float32) bool {
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return len(a) == len(b)
+}
+
+// TestMulMat checks, for every weight type: the float64 reference, mat-mat
+// against one mat-vec per column (bit for bit), 1..4 threads (bit for bit),
+// and every SIMD level against the portable kernels.
+func TestMulMat(t *testing.T) {
+	const k, m, n = 1024, 40, 5
+	dev, _ := newCPU(t, 1)
+	r := rand.New(rand.NewPCG(9, 10))
+	x := randVec(r, k*n, 1)
+	levels := isaLevels(t)
+	for _, typ := range zooTypes {
+		t.Run(typ, func(t *testing.T) {
+			w, deq := zooMatrix(t, dev, typ, k, m)
+			if !dev.Supports(compute.OpMulMat, w.DType()) {
+				t.Skip("not supported")
+			}
+			want := make([]float64, m*n)
+			mag := make([]float64, m*n)
+			for j := 0; j < n; j++ {
+				for i := 0; i < m; i++ {
+					for e := 0; e < k; e++ {
+						p := float64(deq[i*k+e]) * float64(x[j*k+e])
+						want[j*m+i] += p
+						mag[j*m+i] += math.Abs(p)
+					}
+				}
+			}
+			var base []float32
+			for _, isa := range levels {
+				use(t, isa)
+				var first []float32
+				for threads := 1; threads <= 4; threads++ {
+					_, be := newCPU(t, threads)
+					got := mulMat(t, be, w, x, n)
+					if first == nil {
+						first = got
+						tol := 1e-2 // activations quantized to 8 bits
+						if w.DType() == compute.F16 || w.DType() == compute.BF16 {
+							tol = 1e-6
+						}
+						if e := nerr(got, want); e > tol {
+							t.Fatalf("%s: normalised error %.2e vs float64", isa, e)
+						}
+						for j := 0; j < n; j++ {
+							col := mulMat(t, be, w, x[j*k:(j+1)*k], 1)
+							if !sameBits(col, got[j*m:(j+1)*m]) {
+								t.Fatalf("%s: column %d alone differs from the batch", isa, j)
+							}
+						}
+					} else if !sameBits(got, first) {
+						t.Fatalf("%s: %d threads differ from 1 thread", isa, threads)
+					}
+				}
+				if base == nil {
+					base = first
+					continue
+				}
+				worst := 0.0
+				for i := range first {
+					worst = max(worst, math.Abs(float64(first[i])-float64(base[i]))/mag[i])
+				}
+				if worst > 2e-6 {
+					t.Fatalf("%s differs from %s by %.2e of sum|w*x|", isa, levels[0], worst)
+				}
+			}
+		})
+	}
+}
+
+// TestThreadsDeterministic runs a small transformer block with 1..4 threads
+// and expects identical bits.
+func TestThreadsDeterministic(t *testing.T) {
+	dev, _ := newCPU(t, 1)
+	const d, n, hd = 256, 7, 32
+	wq, _ := zooMatrix(t, dev, "Q4_K", d, d)
+	wkv, _ := zooMatrix(t, dev, "Q8_0", d, 2*hd)
+	r := rand.New(rand.NewPCG(11, 12))
+	x := randVec(r, d*n, 1)
+	var first []float32
+	for threads := 1; threads <= 4; threads++ {
+		_, be := newCPU(t, threads)
+		size, _ := compute.ByteSize(compute.F32, compute.Shape{hd, 2, 16})
+		kb, _ := dev.Alloc(size)
+		vb, _ := dev.Alloc(size)
+		kc, _ := compute.NewTensor(kb, 0, compute.F32, compute.Shape{hd, 2, 16})
+		vc, _ := compute.NewTensor(vb, 0, compute.F32, compute.Shape{hd, 2, 16})
+		g := compute.NewGraph()
+		pos := g.Int32s([]int32{0, 1, 2, 3, 4, 5, 6})
+		h := g.RMSNorm(g.Float32s(x, compute.Shape{d, n}), 1e-5)
+		q := g.Rope(g.Reshape(g.MulMat(wq, h), compute.Shape{hd, 8, n}), pos, compute.RopeParams{Base: 1e4})
+		k := g.Rope(g.Reshape(g.MulMat(wkv, h), compute.Shape{hd, 2, n}), pos, compute.RopeParams{Base: 1e4})
+		v := g.Reshape(g.MulMat(wkv, h), compute.Shape{hd, 2, n})
+		a := g.Attention(q, k, v, kc, vc, pos, compute.AttentionParams{Scale: 0.17})
+		out := g.SwiGLU(g.MulMat(wq, a), h)
+		got := run(t, be, g, out)
+		kb.Free()
+		vb.Free()
+		if first == nil {
+			first = got
+		} else if !sameBits(got, first) {
+			t.Fatalf("%d threads differ from 1 thread", threads)
+		}
+	}
+}
