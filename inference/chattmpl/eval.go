@@ -241,7 +241,6 @@ func assign(sc *scope, t target, v any) error {
 type loopContext struct {
 	items      []any
 	index0     int
-	depth      int
 	lastSeen   any
 	hasChanged bool
 }
@@ -255,7 +254,8 @@ func (r *renderer) execFor(n *forStmt, sc *scope) error {
 	if err != nil {
 		return atLine(err, n.line)
 	}
-	inner := newScope(sc)
+	// Jinja gives every iteration a fresh scope: assignments in the body do
+	// not survive into the next iteration or after the loop.
 	items := all
 	if n.cond != nil {
 		items = nil
@@ -263,10 +263,11 @@ func (r *renderer) execFor(n *forStmt, sc *scope) error {
 			if err := r.step(); err != nil {
 				return err
 			}
-			if err := assign(inner, n.tgt, it); err != nil {
+			condScope := newScope(sc)
+			if err := assign(condScope, n.tgt, it); err != nil {
 				return atLine(err, n.line)
 			}
-			ok, err := r.eval(n.cond, inner)
+			ok, err := r.eval(n.cond, condScope)
 			if err != nil {
 				return err
 			}
@@ -275,16 +276,11 @@ func (r *renderer) execFor(n *forStmt, sc *scope) error {
 			}
 		}
 	}
-	depth := 1
-	if outer, ok := sc.lookup("loop"); ok {
-		if lc, ok := outer.(*loopContext); ok {
-			depth = lc.depth + 1
-		}
-	}
-	lc := &loopContext{items: items, depth: depth}
-	inner.vars["loop"] = lc
+	lc := &loopContext{items: items}
 	for i, it := range items {
 		lc.index0 = i
+		inner := newScope(sc)
+		inner.vars["loop"] = lc
 		if err := assign(inner, n.tgt, it); err != nil {
 			return atLine(err, n.line)
 		}
@@ -320,10 +316,10 @@ func (lc *loopContext) attr(name string) (any, bool) {
 		return i == n-1, true
 	case "length":
 		return int64(n), true
-	case "depth":
-		return int64(lc.depth), true
+	case "depth": // recursion depth; recursive loops are not supported
+		return int64(1), true
 	case "depth0":
-		return int64(lc.depth - 1), true
+		return int64(0), true
 	case "previtem":
 		if i == 0 {
 			return undefMsg("there is no previous item"), true

@@ -339,6 +339,17 @@ func filterInt(_ *renderer, v any, args []any, kw *Dict) (any, error) {
 		return nil, x.err()
 	case string:
 		s := strings.TrimFunc(x, pyIsSpace)
+		digits := strings.TrimLeft(s, "+-")
+		if len(digits) > 2 && digits[0] == '0' {
+			prefixBase := map[byte]int64{'x': 16, 'o': 8, 'b': 2}[digits[1]|0x20]
+			if prefixBase != 0 && (base == prefixBase || base == 0) {
+				base = prefixBase
+				s = s[:len(s)-len(digits)] + strings.TrimPrefix(digits[2:], "_")
+			}
+		}
+		if base == 0 {
+			base = 10
+		}
 		if base >= 2 && base <= 36 && !strings.HasPrefix(s, "_") && !strings.Contains(s, "__") {
 			if i, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), int(base), 64); err == nil {
 				return i, nil

@@ -1,0 +1,63 @@
+package chattmpl
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestLanguage renders every testdata/lang/NAME.jinja with the variables of
+// NAME.json (when present) and compares with NAME.txt, or expects a failure
+// where NAME.error exists. The expected files were produced by the reference
+// Jinja2 configured as the transformers library configures it.
+func TestLanguage(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "lang", "*.jinja"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no language tests found: %v", err)
+	}
+	for _, f := range files {
+		base := strings.TrimSuffix(f, ".jinja")
+		t.Run(filepath.Base(base), func(t *testing.T) {
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vars := map[string]any{}
+			if data, err := os.ReadFile(base + ".json"); err == nil {
+				if vars, err = VarsFromJSON(data); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := RenderString(string(src), vars, Options{Now: goldenNow})
+			if want, readErr := os.ReadFile(base + ".txt"); readErr == nil {
+				if err != nil {
+					t.Fatalf("render failed: %v", err)
+				}
+				if got != string(want) {
+					t.Fatalf("output differs at byte %d\n--- got ---\n%s\n--- want ---\n%s", firstDiff(got, string(want)), got, want)
+				}
+				return
+			}
+			want, readErr := os.ReadFile(base + ".error")
+			if readErr != nil {
+				t.Fatalf("no %s.txt or %s.error", base, base)
+			}
+			if err == nil {
+				t.Fatalf("rendering succeeded, want %s; got:\n%s", want, got)
+			}
+			var te *Error
+			if !asError(err, &te) || te.Msg == "" {
+				t.Fatalf("error %v is not a template error", err)
+			}
+		})
+	}
+}
+
+func asError(err error, target **Error) bool {
+	e, ok := err.(*Error)
+	if ok {
+		*target = e
+	}
+	return ok
+}
