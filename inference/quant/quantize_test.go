@@ -77,3 +77,20 @@ func FuzzQuantize(f *testing.F) {
 		}
 	})
 }
+
+func TestQuantizeShorthands(t *testing.T) {
+	src := make([]float32, QK_K)
+	for i := range src {
+		src[i] = float32(i%37) - 18.5
+	}
+	for _, c := range []struct {
+		typ Type
+		fn  func([]float32) ([]byte, error)
+	}{{Q8_0, QuantizeQ8_0}, {Q8_1, QuantizeQ8_1}, {Q8_K, QuantizeQ8_K}, {Q4_0, QuantizeQ4_0}} {
+		got, err1 := c.fn(src)
+		want, err2 := Quantize(c.typ, src)
+		if err1 != nil || err2 != nil || string(got) != string(want) {
+			t.Errorf("%s shorthand differs from Quantize (%v, %v)", c.typ, err1, err2)
+		}
+	}
+}
