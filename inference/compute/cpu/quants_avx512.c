@@ -1,13 +1,140 @@
 // AVX-512 (F, BW, VL) + VNNI kernels, compiled with per-function target
 // attributes; dispatch.c calls ir_init_avx512 only where the CPU and OS
-// support them.
+// support them. Types without a kernel here keep their AVX2 versions.
 #include "ir_cpu.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
 
-void ir_init_avx512(void) {}
+AVX512 static inline float hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+AVX512 static inline __m256i nibbles(const uint8_t *p) {
+    __m128i b = _mm_loadu_si128((const __m128i *)p);
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(15));
+}
+
+// dot_i8 adds to acc the products of 32 signed bytes, four per lane (VNNI).
+AVX512 static inline __m256i dot_i8(__m256i acc, __m256i w, __m256i x) {
+    return _mm256_dpbusd_epi32(acc, _mm256_abs_epi8(w), _mm256_sign_epi8(x, w));
+}
+
+AVX512 static void dot_f16(int n, float *s, const void *vw, const void *vx) {
+    const uint16_t *w = vw;
+    const float *x = vx;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i))), _mm512_loadu_ps(x + i), a0);
+        a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i + 16))), _mm512_loadu_ps(x + i + 16), a1);
+    }
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    for (; i < n; i++) sum += ir_h2f(w[i]) * x[i];
+    *s = sum;
+}
+
+AVX512 static void dot_q4_0(int n, float *s, const void *vw, const void *vx) {
+    const blk_q4_0 *w = vw;
+    const blk_q8_0 *x = vx;
+    const __m256i e8 = _mm256_set1_epi8(8), zero = _mm256_setzero_si256();
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < n / QK; i++) {
+        __m256i p = dot_i8(zero, _mm256_sub_epi8(nibbles(w[i].qs), e8), _mm256_loadu_si256((const __m256i *)x[i].qs));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(ir_h2f(w[i].d) * ir_h2f(x[i].d)), acc);
+    }
+    *s = hsum_ps(acc);
+}
+
+AVX512 static void dot_q8_0(int n, float *s, const void *vw, const void *vx) {
+    const blk_q8_0 *w = vw;
+    const blk_q8_0 *x = vx;
+    const __m256i zero = _mm256_setzero_si256();
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < n / QK; i++) {
+        __m256i p = dot_i8(zero, _mm256_loadu_si256((const __m256i *)w[i].qs), _mm256_loadu_si256((const __m256i *)x[i].qs));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(ir_h2f(w[i].d) * ir_h2f(x[i].d)), acc);
+    }
+    *s = hsum_ps(acc);
+}
+
+// pair joins two 256-bit halves.
+AVX512 static inline __m512i pair(__m256i lo, __m256i hi) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+// Q4_K: 64 elements per step (groups 2j and 2j+1 side by side), products
+// weighted by the groups' scales with vpdpwssd.
+AVX512 static void dot_q4_K(int n, float *s, const void *vw, const void *vx) {
+    const blk_q4_K *w = vw;
+    const blk_q8_K *x = vx;
+    const __m256i m4 = _mm256_set1_epi8(15);
+    float sum = 0;
+    for (int i = 0; i < n / QKK; i++) {
+        uint8_t sc[8], mn[8];
+        scale_min_k4(w[i].scales, sc, mn);
+        __m512i acc = _mm512_setzero_si512();
+        for (int j = 0; j < 4; j++) {
+            __m256i b = _mm256_loadu_si256((const __m256i *)(w[i].qs + 32 * j));
+            __m512i q = pair(_mm256_and_si256(b, m4), _mm256_and_si256(_mm256_srli_epi16(b, 4), m4));
+            __m512i p = _mm512_maddubs_epi16(q, _mm512_loadu_si512(x[i].qs + 64 * j));
+            acc = _mm512_dpwssd_epi32(acc, p, pair(_mm256_set1_epi16(sc[2 * j]), _mm256_set1_epi16(sc[2 * j + 1])));
+        }
+        sum += x[i].d * ir_h2f(w[i].d) * _mm512_reduce_add_epi32(acc) - x[i].d * ir_h2f(w[i].dmin) * k4_mins(mn, x[i].bsums);
+    }
+    *s = sum;
+}
+
+// Q6_K: 64 elements per step; each 128-bit lane holds one group of 16, so
+// the scales are spread one per lane.
+AVX512 static void dot_q6_K(int n, float *s, const void *vw, const void *vx) {
+    const blk_q6_K *w = vw;
+    const blk_q8_K *x = vx;
+    const __m256i m4 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3);
+    const __m512i lanes = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2,
+                                           1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    float sum = 0;
+    for (int i = 0; i < n / QKK; i++) {
+        const int8_t *sc = w[i].scales;
+        __m512i acc = _mm512_setzero_si512();
+        for (int h = 0; h < 2; h++) {
+            __m256i l0 = _mm256_loadu_si256((const __m256i *)(w[i].ql + 64 * h));
+            __m256i l1 = _mm256_loadu_si256((const __m256i *)(w[i].ql + 64 * h + 32));
+            __m256i qh = _mm256_loadu_si256((const __m256i *)(w[i].qh + 32 * h));
+            __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
+            __m256i q1 = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4));
+            __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4));
+            __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                         _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
+            for (int k = 0; k < 2; k++) {
+                int g = 8 * h + 4 * k;
+                __m512i q = k == 0 ? pair(q0, q1) : pair(q2, q3);
+                __m512i p = _mm512_maddubs_epi16(q, _mm512_loadu_si512(x[i].qs + 128 * h + 64 * k));
+                int32_t s4;
+                memcpy(&s4, sc + g, 4);
+                __m512i scv = _mm512_permutexvar_epi16(lanes, _mm512_castsi128_si512(_mm_cvtepi8_epi16(_mm_cvtsi32_si128(s4))));
+                acc = _mm512_dpwssd_epi32(acc, p, scv);
+            }
+        }
+        int offs = 0;
+        for (int g = 0; g < 16; g++) offs += sc[g] * x[i].bsums[g];
+        sum += x[i].d * ir_h2f(w[i].d) * (_mm512_reduce_add_epi32(acc) - 32 * offs);
+    }
+    *s = sum;
+}
+
+void ir_init_avx512(void) {
+    ir_traits[IR_F16].vec_dot = dot_f16;
+    ir_traits[IR_Q4_0].vec_dot = dot_q4_0;
+    ir_traits[IR_Q8_0].vec_dot = dot_q8_0;
+    ir_traits[IR_Q4_K].vec_dot = dot_q4_K;
+    ir_traits[IR_Q6_K].vec_dot = dot_q6_K;
+}
 #else
 void ir_init_avx512(void) {}
 #endif
