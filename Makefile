@@ -1,0 +1,101 @@
+# Inference Runtime: build, run and test.
+#
+#   make run    set up what is missing, build, open the desktop app
+#   make test   everything CI checks (this is all .ci/run does)
+#
+# Go code is always built with the go-sqlite3 tag sqlite_fts5 (chat search
+# needs FTS5); use $(TAGS) when you call go yourself:
+#   go test -tags sqlite_fts5 ./backend/...
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+GO      ?= go
+TAGS    := sqlite_fts5
+BIN     := bin
+DESKTOP := $(BIN)/inference-runtime
+DEV     := $(BIN)/inference-runtime-dev
+IR      := $(BIN)/ir
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+PKG_BI  := inferenceruntime/backend/buildinfo
+# Expand once, so every binary of one make run carries the same stamp.
+VERSION := $(VERSION)
+COMMIT  := $(COMMIT)
+DATE    := $(DATE)
+LDFLAGS := -X $(PKG_BI).Version=$(VERSION) -X $(PKG_BI).Commit=$(COMMIT) -X $(PKG_BI).Date=$(DATE)
+
+# No display (SSH, CI): run the window on a virtual X server.
+XRUN := $(if $(DISPLAY),,xvfb-run -a -s "-screen 0 1280x800x24")
+
+.PHONY: build setup bindings frontend desktop desktop-dev ir run screenshot \
+        test vet test-go test-ir-deps test-frontend test-e2e test-smoke clean
+
+build: desktop ir
+
+## setup: install missing system packages, npm packages and Go modules
+setup:
+	scripts/bootstrap.sh
+
+## bindings: generate frontend/wailsjs the way the wails CLI does, without it:
+## build the app with -tags bindings and run it; it writes the TS bindings.
+bindings: setup
+	mkdir -p $(BIN)
+	$(GO) build -buildvcs=false -tags bindings,$(TAGS) -o $(BIN)/wailsbindings .
+	./$(BIN)/wailsbindings >$(BIN)/wailsbindings.log
+	rm -f $(BIN)/wailsbindings
+
+## frontend: build frontend/dist (embedded into the desktop binary)
+frontend: bindings
+	cd frontend && npm run build
+
+## desktop: the production desktop app
+desktop: frontend
+	$(GO) build -tags desktop,production,$(TAGS) -ldflags "$(LDFLAGS)" -o $(DESKTOP) .
+
+## desktop-dev: the dev build; its dev server serves the UI and bindings to a browser
+desktop-dev: frontend
+	$(GO) build -tags dev,$(TAGS) -ldflags "$(LDFLAGS)" -o $(DEV) .
+
+## ir: the command-line tool (no GUI libraries)
+ir: setup
+	$(GO) build -tags $(TAGS) -ldflags "$(LDFLAGS)" -o $(IR) ./cmd/ir
+
+## run: open the desktop app (under Xvfb when there is no display)
+run: desktop
+	$(XRUN) ./$(DESKTOP)
+
+## screenshot: start the app under Xvfb and save bin/screenshot.png
+screenshot: desktop
+	e2e/smoke.sh $(DESKTOP) $(BIN)/screenshot.png
+
+test: vet test-go test-ir-deps test-frontend test-e2e test-smoke
+
+vet: bindings
+	$(GO) vet -tags $(TAGS) ./...
+
+test-go: setup
+	$(GO) test -tags $(TAGS) ./...
+
+## test-ir-deps: ir must link no GUI code
+test-ir-deps: setup
+	@n=$$($(GO) list -tags $(TAGS) -deps ./cmd/ir | grep -c wailsapp || true); \
+	if [ "$$n" != 0 ]; then echo "cmd/ir depends on $$n wails packages"; exit 1; fi; \
+	echo "cmd/ir links no wails packages"
+
+test-frontend: bindings
+	cd frontend && npm run check && npm test
+
+test-e2e: desktop-dev
+	IR_E2E_BINARY=$(DEV) IR_E2E_VERSION=$(VERSION) IR_E2E_GO_VERSION=$$($(GO) env GOVERSION) \
+		xvfb-run -a -s "-screen 0 1280x800x24" node --test e2e/
+
+test-smoke: desktop
+	e2e/smoke.sh $(DESKTOP) $(BIN)/smoke.png
+
+clean:
+	rm -rf $(BIN) frontend/wailsjs
+	find frontend/dist -mindepth 1 ! -name .gitkeep -delete

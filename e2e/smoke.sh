@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Smoke test: start the production desktop binary on a private X display,
+# wait for its window, take a screenshot, and fail if the window is blank.
+#
+#   e2e/smoke.sh [binary] [screenshot.png]
+#
+# Runs its own Xvfb (xvfb-run) and a temporary IR_HOME, so it works on a
+# headless CI machine and never touches the user's data.
+set -euo pipefail
+
+binary="$(realpath "${1:-bin/inference-runtime}")"
+shot="$(realpath -m "${2:-bin/smoke.png}")"
+timeout_s="${SMOKE_TIMEOUT:-60}"
+
+if [ -z "${SMOKE_INNER:-}" ]; then
+  [ -x "$binary" ] || { echo "smoke: $binary is not built" >&2; exit 1; }
+  home="$(mktemp -d)"
+  trap 'rm -rf "$home"' EXIT
+  mkdir -p "$(dirname "$shot")"
+  SMOKE_INNER=1 IR_HOME="$home" xvfb-run -a -s "-screen 0 1280x800x24" "$0" "$binary" "$shot"
+  exit
+fi
+
+# --- inside Xvfb from here on ---
+log="$IR_HOME/app-output.log"
+"$binary" >"$log" 2>&1 &
+app=$!
+cleanup() {
+  kill "$app" 2>/dev/null || true
+  wait "$app" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+fail() {
+  echo "smoke: $*" >&2
+  echo "--- app output ---" >&2
+  cat "$log" >&2 || true
+  exit 1
+}
+
+# The window exists once the window manager tree lists its title.
+window=""
+for _ in $(seq $((timeout_s * 4))); do
+  kill -0 "$app" 2>/dev/null || fail "the app exited early"
+  window="$(xwininfo -root -tree 2>/dev/null | awk '/"Inference Runtime"/ {print $1; exit}')"
+  [ -n "$window" ] && break
+  sleep 0.25
+done
+[ -n "$window" ] || fail "no window titled \"Inference Runtime\" after ${timeout_s}s"
+
+# The webview paints after the window maps: poll until the window's pixels
+# vary (a blank window is a single colour), or give up.
+stddev=0
+colours=0
+for _ in $(seq $((timeout_s * 2))); do
+  kill -0 "$app" 2>/dev/null || fail "the app exited"
+  if import -window "$window" "$shot" 2>/dev/null; then
+    read -r stddev colours < <(convert "$shot" -format '%[fx:standard_deviation] %k\n' info:)
+    # Text, icons and the sidebar give thousands of colours; a blank or
+    # single-colour window gives a handful.
+    if awk -v s="$stddev" -v c="$colours" 'BEGIN { exit !(s > 0.02 && c > 64) }'; then
+      echo "smoke: window $window rendered (stddev $stddev, $colours colours); screenshot $shot"
+      exit 0
+    fi
+  fi
+  sleep 0.5
+done
+fail "window $window stayed blank (stddev $stddev, $colours colours); screenshot $shot"
