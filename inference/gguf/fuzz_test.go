@@ -18,8 +18,17 @@ const seedPrefix = 64 << 10
 func FuzzParse(f *testing.F) {
 	f.Add(writeBytes(f, sampleWriter(f)))
 	f.Add(writeBytes(f, NewWriter()))
-	for _, tc := range corruptCases {
-		f.Add(tc.make())
+	// The checked-in corrupt fixtures (see corrupt_test.go).
+	fixtures, _ := filepath.Glob(filepath.Join("testdata", "corrupt", "*.gguf"))
+	if len(fixtures) == 0 {
+		f.Fatal("no fixtures in testdata/corrupt")
+	}
+	for _, p := range fixtures {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
 	}
 	if models, ok := sharedModelsIfPresent(f); ok {
 		_ = filepath.WalkDir(models, func(p string, d os.DirEntry, err error) error {

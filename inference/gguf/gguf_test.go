@@ -338,3 +338,36 @@ func TestWriterRejectsBadValues(t *testing.T) {
 		t.Error("array of arrays with a scalar element accepted")
 	}
 }
+
+// TestVersion2 checks that a version 2 file, which has the same layout as
+// version 3, is read.
+func TestVersion2(t *testing.T) {
+	data := writeBytes(t, sampleWriter(t))
+	binary.LittleEndian.PutUint32(data[4:], 2)
+	f, err := Parse(data)
+	must(t, err)
+	if f.Version != 2 || len(f.Tensors) != 3 {
+		t.Errorf("version %d, %d tensors", f.Version, len(f.Tensors))
+	}
+}
+
+func TestAlignments(t *testing.T) {
+	for _, a := range []uint32{1, 8, 32, 4096} {
+		w := sampleWriter(t)
+		must(t, w.SetKV("general.alignment", a))
+		f, err := Parse(writeBytes(t, w))
+		must(t, err)
+		if f.Alignment != uint64(a) || f.DataOffset%int64(a) != 0 {
+			t.Errorf("alignment %d: got %d, data offset %d", a, f.Alignment, f.DataOffset)
+		}
+		for _, ti := range f.Tensors {
+			if ti.Offset%uint64(a) != 0 {
+				t.Errorf("alignment %d: tensor %s at %d", a, ti.Name, ti.Offset)
+			}
+		}
+		b, _ := f.Tensor("b")
+		if d, err := f.TensorData(b); err != nil || !bytes.Equal(d, f32Bytes(4, 5, 6, 7)) {
+			t.Errorf("alignment %d: data of b %v %v", a, d, err)
+		}
+	}
+}

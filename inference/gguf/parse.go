@@ -49,6 +49,7 @@ type FormatError struct {
 	Msg    string // what is wrong, naming the key or tensor involved
 }
 
+// Error formats the problem with its offset.
 func (e *FormatError) Error() string {
 	return fmt.Sprintf("gguf: %s (at byte offset %d)", e.Msg, e.Offset)
 }
