@@ -35,20 +35,24 @@ var errClosing = errors.New("download manager closing")
 
 // Download is the state of one download.
 type Download struct {
-	ID             string    `json:"id"`
-	Name           string    `json:"name"` // the model name it will get
-	URL            string    `json:"url"`
-	Repo           string    `json:"repo"`
-	File           string    `json:"file"`
-	ExpectedSHA256 string    `json:"expectedSha256,omitempty"`
-	ServerSHA256   string    `json:"serverSha256,omitempty"`
-	Total          int64     `json:"total"`
-	Done           int64     `json:"done"`
-	State          string    `json:"state"`
-	Error          string    `json:"error,omitempty"`
-	ModelID        string    `json:"modelId,omitempty"`
-	CreatedAt      time.Time `json:"createdAt"`
-	UpdatedAt      time.Time `json:"updatedAt"`
+	ID             string `json:"id"`
+	Name           string `json:"name"` // the model name it will get
+	URL            string `json:"url"`
+	Repo           string `json:"repo"`
+	File           string `json:"file"`
+	ExpectedSHA256 string `json:"expectedSha256,omitempty"`
+	ServerSHA256   string `json:"serverSha256,omitempty"`
+	Total          int64  `json:"total"`
+	Done           int64  `json:"done"`
+	State          string `json:"state"`
+	Error          string `json:"error,omitempty"`
+	ModelID        string `json:"modelId,omitempty"`
+	// Verified is true when the bytes were (or will be) checked against a
+	// published SHA-256: the catalog's or the server's. A mirror that
+	// publishes none gives an unverified download.
+	Verified  bool      `json:"verified"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // Options tune the manager. Zero values take the defaults.
@@ -180,6 +184,7 @@ func scanDownload(s interface{ Scan(...any) error }) (Download, error) {
 	err := s.Scan(&d.ID, &d.Name, &d.URL, &d.Repo, &d.File, &d.ExpectedSHA256, &d.ServerSHA256, &d.Total, &d.Done,
 		&d.State, &d.Error, &d.ModelID, &created, &updated)
 	d.CreatedAt, d.UpdatedAt = time.UnixMilli(created), time.UnixMilli(updated)
+	d.Verified = d.ExpectedSHA256 != "" || d.ServerSHA256 != ""
 	return d, err
 }
 

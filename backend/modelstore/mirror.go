@@ -17,7 +17,7 @@ import (
 // Mirror serves local folders the way Hugging Face serves repositories, so
 // that IR_STORE_URL can point at an offline mirror (or a test server):
 //
-//	GET /api/models/{org}/{repo}                    the files, sizes and SHA-256
+//	GET /api/models/{org}/{repo}                    the .gguf files, sizes and SHA-256
 //	GET /{org}/{repo}/resolve/{revision}/{file}     a file, with Range, If-Range,
 //	                                                ETag and X-Linked-Etag
 //
@@ -82,7 +82,8 @@ func (m *Mirror) serveList(w http.ResponseWriter, repo string) {
 	}
 	var sibs []sibling
 	err := fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !d.Type().IsRegular() {
+		// A GGUF mirror lists its GGUF files (and need not hash the rest).
+		if err != nil || d.IsDir() || !d.Type().IsRegular() || !strings.HasSuffix(strings.ToLower(p), ".gguf") {
 			return nil
 		}
 		info, err := d.Info()

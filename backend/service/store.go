@@ -104,7 +104,9 @@ func (s *Service) ListDownloads(ctx context.Context) ([]modelstore.Download, err
 }
 
 // PauseDownload pauses a download; its partial file stays.
-func (s *Service) PauseDownload(ctx context.Context, id string) error { return s.Downloads.Pause(ctx, id) }
+func (s *Service) PauseDownload(ctx context.Context, id string) error {
+	return s.Downloads.Pause(ctx, id)
+}
 
 // ResumeDownload continues a paused or failed download.
 func (s *Service) ResumeDownload(ctx context.Context, id string) (modelstore.Download, error) {

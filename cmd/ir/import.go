@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"inferenceruntime/backend/events"
+	"inferenceruntime/backend/library"
+	"inferenceruntime/inference/gguf"
+)
+
+var (
+	importInPlace bool
+	importName    string
+)
+
+var importCmd = &cobra.Command{
+	Use:   "import FILE.gguf",
+	Short: "Add a GGUF model file to the library (copied into the store, or used in place)",
+	Long: `Import validates the file with the GGUF reader, then copies it into the
+content-addressed store while hashing it (or, with --in-place, records it
+where it lies). A file the library already holds is not copied twice.`,
+	Args: cobra.ExactArgs(1),
+	RunE: func(cmd *cobra.Command, args []string) error {
+		bar := events.NewBar(cmd.ErrOrStderr())
+		svc, err := listService(cmd, bar)
+		if err != nil {
+			return err
+		}
+		defer svc.Close()
+		res, err := svc.ImportModel(cmd.Context(), args[0], library.ImportOptions{InPlace: importInPlace, Name: importName})
+		bar.Finish()
+		if err != nil {
+			return err
+		}
+		m := res.Model
+		if res.Existing {
+			fmt.Fprintf(cmd.OutOrStdout(), "already in the library as %s (%s)\n", m.Name, m.ID[:8])
+			return nil
+		}
+		how := "copied into the store"
+		if m.Location == library.InPlace {
+			how = "used in place"
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "imported %s (%s): %s %s, %s, %s params; %s\n", m.Name, m.ID[:8],
+			m.Meta.Architecture, m.Meta.FileType, events.FormatBytes(m.Size), gguf.FormatCount(m.Meta.ParamCount), how)
+		return nil
+	},
+}
+
+func init() {
+	importCmd.Flags().BoolVar(&importInPlace, "in-place", false, "use the file where it lies instead of copying it")
+	importCmd.Flags().StringVar(&importName, "name", "", "name for the model (default: from the file name)")
+	rootCmd.AddCommand(importCmd)
+}
