@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 
@@ -13,8 +14,9 @@ import (
 )
 
 var (
-	infoTensors bool
-	infoJSON    bool
+	infoTensors  bool
+	infoMetadata bool
+	infoJSON     bool
 )
 
 var infoCmd = &cobra.Command{
@@ -35,6 +37,11 @@ var infoCmd = &cobra.Command{
 		if err := infoWriteText(out, args[0], s); err != nil {
 			return err
 		}
+		if infoMetadata {
+			if err := infoWriteMetadata(out, f); err != nil {
+				return err
+			}
+		}
 		if infoTensors {
 			return infoWriteTensors(out, f)
 		}
@@ -44,7 +51,8 @@ var infoCmd = &cobra.Command{
 
 func init() {
 	infoCmd.Flags().BoolVar(&infoTensors, "tensors", false, "also list every tensor (name, type, shape, offset, size)")
-	infoCmd.Flags().BoolVar(&infoJSON, "json", false, "print as JSON (with --tensors: include the tensor table)")
+	infoCmd.Flags().BoolVar(&infoMetadata, "metadata", false, "also list every metadata key with its type and value (long arrays abridged)")
+	infoCmd.Flags().BoolVar(&infoJSON, "json", false, "print as JSON (--tensors and --metadata add their tables)")
 	rootCmd.AddCommand(infoCmd)
 }
 
@@ -57,11 +65,36 @@ type infoTensor struct {
 	Size   int64    `json:"size"`
 }
 
+// infoKV is one metadata pair in JSON. Arrays longer than infoMaxArray are
+// given as their length only, so a vocabulary does not flood the output.
+type infoKV struct {
+	Key    string `json:"key"`
+	Type   string `json:"type"`
+	Length int    `json:"length,omitempty"`
+	Value  any    `json:"value,omitempty"`
+}
+
+const infoMaxArray = 16
+
 func infoWriteJSON(out io.Writer, s gguf.Summary, f *gguf.File) error {
 	doc := struct {
 		gguf.Summary
-		Tensors []infoTensor `json:"tensors,omitempty"`
+		Metadata []infoKV     `json:"metadata,omitempty"`
+		Tensors  []infoTensor `json:"tensors,omitempty"`
 	}{Summary: s}
+	if infoMetadata {
+		for _, kv := range f.KV {
+			row := infoKV{Key: kv.Key, Type: kv.Value.Type.String()}
+			if kv.Value.Type == gguf.Array {
+				row.Type += " of " + kv.Value.ElemType().String()
+				row.Length = kv.Value.Len()
+			}
+			if kv.Value.Type != gguf.Array || row.Length <= infoMaxArray {
+				row.Value = infoJSONSafe(kv.Value.Any())
+			}
+			doc.Metadata = append(doc.Metadata, row)
+		}
+	}
 	if infoTensors {
 		doc.Tensors = make([]infoTensor, 0, len(f.Tensors))
 		for _, t := range f.Tensors {
@@ -127,6 +160,37 @@ func infoWriteText(out io.Writer, path string, s gguf.Summary) error {
 	}
 	row("chat template", tmpl)
 	row("tensors", fmt.Sprint(s.TensorCount))
+	return tw.Flush()
+}
+
+// infoJSONSafe replaces the floats JSON cannot hold (NaN, ±Inf) by strings.
+func infoJSONSafe(v any) any {
+	switch x := v.(type) {
+	case float32:
+		return infoJSONSafe(float64(x))
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Sprint(x)
+		}
+	case []any:
+		for i := range x {
+			x[i] = infoJSONSafe(x[i])
+		}
+	}
+	return v
+}
+
+func infoWriteMetadata(out io.Writer, f *gguf.File) error {
+	fmt.Fprintln(out)
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "key\ttype\tvalue")
+	for _, kv := range f.KV {
+		typ := kv.Value.Type.String()
+		if kv.Value.Type == gguf.Array {
+			typ += " of " + kv.Value.ElemType().String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", kv.Key, typ, kv.Value)
+	}
 	return tw.Flush()
 }
 

@@ -22,10 +22,10 @@ func infoRun(t *testing.T, args ...string) (string, error) {
 	t.Cleanup(func() {
 		rootCmd.SetArgs(nil)
 		rootCmd.SetOut(nil)
-		infoJSON, infoTensors = false, false
+		infoJSON, infoTensors, infoMetadata = false, false, false
 	})
 	err := rootCmd.Execute()
-	infoJSON, infoTensors = false, false
+	infoJSON, infoTensors, infoMetadata = false, false, false
 	return out.String(), err
 }
 
@@ -119,16 +119,30 @@ func TestInfoSharedModels(t *testing.T) {
 					t.Errorf("text output lacks %q:\n%s", label, text)
 				}
 			}
-			js, err := infoRun(t, "--json", "--tensors", path)
+			js, err := infoRun(t, "--json", "--tensors", "--metadata", path)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var doc struct {
 				gguf.Summary
-				Tensors []infoTensor `json:"tensors"`
+				Metadata []infoKV     `json:"metadata"`
+				Tensors  []infoTensor `json:"tensors"`
 			}
 			if err := json.Unmarshal([]byte(js), &doc); err != nil {
 				t.Fatalf("--json: %v\n%s", err, js)
+			}
+			f, err := gguf.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if len(doc.Metadata) != len(f.KV) {
+				t.Errorf("%d metadata rows for %d keys", len(doc.Metadata), len(f.KV))
+			}
+			for i, kv := range doc.Metadata {
+				if i < len(f.KV) && (kv.Key != f.KV[i].Key || (kv.Value == nil) != (f.KV[i].Value.Len() > infoMaxArray && f.KV[i].Value.Type == gguf.Array)) {
+					t.Errorf("metadata row %d %+v for key %s", i, kv, f.KV[i].Key)
+				}
 			}
 			s := doc.Summary
 			st, _ := os.Stat(path)
@@ -204,7 +218,7 @@ func TestInfoText(t *testing.T) {
 	if err := w.WriteFile(path); err != nil {
 		t.Fatal(err)
 	}
-	text, err := infoRun(t, "--tensors", path)
+	text, err := infoRun(t, "--tensors", "--metadata", path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,6 +228,8 @@ func TestInfoText(t *testing.T) {
 		"context length    4096", "layers            3", "attention heads   4\n",
 		"vocabulary        gpt2, 3 tokens", "chat template     yes (14 bytes)", "tensors           1",
 		"token_embd.weight  F32   32 x 3", "384\n",
+		"tokenizer.ggml.tokens          array of string  [3 x string]\n",
+		"tokenizer.chat_template        string           \"{{ messages }}\"\n",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
