@@ -87,4 +87,3 @@ func tokenizePrint(out io.Writer, tok *tokenizer.Tokenizer, ids []int32, pieces 
 	_, err := io.WriteString(out, b.String())
 	return err
 }
-
