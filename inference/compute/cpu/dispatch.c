@@ -50,6 +50,7 @@ int ir_init(int forced) {
     if (forced >= 0 && (forced == IR_ISA_GENERIC || forced == best || (forced == IR_ISA_AVX2 && best == IR_ISA_AVX512)))
         level = forced;
     ir_init_generic();
+    ir_init_float_generic();
 #if defined(__x86_64__)
     if (level >= IR_ISA_AVX2) ir_init_avx2();
     if (level >= IR_ISA_AVX512) ir_init_avx512();

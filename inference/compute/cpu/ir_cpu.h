@@ -84,6 +84,16 @@ typedef struct {
 } ir_type_traits;
 
 extern ir_type_traits ir_traits[IR_NTYPES];
+
+// Float kernels of the non-matmul ops, replaced by SIMD versions too.
+typedef struct {
+    void (*axpy_f32)(int n, float a, const float *x, float *y);     // y += a*x
+    void (*axpy_f16)(int n, float a, const uint16_t *x, float *y);  // y += a*x
+    float (*exp_sum)(int n, float *x, float max);                   // x = exp(x - max); returns the sum
+    void (*swiglu)(int n, float *o, const float *g, const float *u); // o = silu(g) * u
+} ir_float_kernels;
+extern ir_float_kernels ir_fk;
+void ir_init_float_generic(void);
 extern ir_quantize_fn ir_quantize[IR_NTYPES];  // indexed by vec_dot type
 
 // Instruction-set levels.

@@ -112,6 +112,33 @@ static void op_binary(const ir_op *op, int ith, int nth) {
 
 static float silu(float x) { return x / (1.0f + expf(-x)); }
 
+// --- portable float kernels (dispatch.c may replace them) ----------------------
+
+ir_float_kernels ir_fk;
+
+static void axpy_f32(int n, float a, const float *x, float *y) {
+    for (int i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+static void axpy_f16(int n, float a, const uint16_t *x, float *y) {
+    for (int i = 0; i < n; i++) y[i] += a * ir_h2f(x[i]);
+}
+
+static float exp_sum(int n, float *x, float max) {
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+        x[i] = expf(x[i] - max);
+        sum += x[i];
+    }
+    return (float)sum;
+}
+
+static void swiglu(int n, float *o, const float *g, const float *u) {
+    for (int i = 0; i < n; i++) o[i] = silu(g[i]) * u[i];
+}
+
+void ir_init_float_generic(void) { ir_fk = (ir_float_kernels){axpy_f32, axpy_f16, exp_sum, swiglu}; }
+
 static float gelu(float x) {
     const float k = 0.79788456080286535588f;  // sqrt(2/pi)
     return 0.5f * x * (1.0f + tanhf(k * x * (1.0f + 0.044715f * x * x)));
@@ -120,12 +147,8 @@ static float gelu(float x) {
 static void softmax_row(float *o, const float *x, int64_t n) {
     float max = -INFINITY;
     for (int64_t j = 0; j < n; j++) max = fmaxf(max, x[j]);
-    double sum = 0;
-    for (int64_t j = 0; j < n; j++) {
-        o[j] = expf(x[j] - max);
-        sum += o[j];
-    }
-    float inv = (float)(1.0 / sum);
+    memcpy(o, x, (size_t)n * 4);
+    float inv = 1.0f / ir_fk.exp_sum((int)n, o, max);
     for (int64_t j = 0; j < n; j++) o[j] *= inv;
 }
 
@@ -155,8 +178,7 @@ static void op_rowwise(const ir_op *op, int ith, int nth) {
             break;
         }
         case IR_OP_SWIGLU: {
-            const float *u = (const float *)op->src[1].data + r * d;
-            for (int64_t j = 0; j < d; j++) o[j] = silu(x[j]) * u[j];
+            ir_fk.swiglu((int)d, o, x, (const float *)op->src[1].data + r * d);
             break;
         }
         case IR_OP_GEGLU: {
@@ -209,18 +231,6 @@ static void op_rope(const ir_op *op, int ith, int nth) {
 
 // --- attention ---------------------------------------------------------------
 
-static float dot_cache(const void *row, int f16, const float *q, int64_t n) {
-    float s = 0;
-    if (f16) {
-        const uint16_t *k = row;
-        for (int64_t j = 0; j < n; j++) s += ir_h2f(k[j]) * q[j];
-    } else {
-        const float *k = row;
-        for (int64_t j = 0; j < n; j++) s += k[j] * q[j];
-    }
-    return s;
-}
-
 // Phase 0 writes the new keys and values into the caches; phase 1 computes
 // one (token, head) output row at a time.
 static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int ith, int nth) {
@@ -251,6 +261,7 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
     float scale = op->f[0], cap_s = op->f[1];
     int window = op->i[0];
     int64_t group = nh / nkv;
+    ir_vec_dot_fn kdot = ir_traits[kc->type].vec_dot;
     float *scores = (float *)(c->work + (size_t)ith * (size_t)(cap + hd) * 4);
     float *acc = scores + cap;
     split(nt * nh, ith, nth, &a, &b);
@@ -264,26 +275,21 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
         const float *qr = (const float *)q->data + r * hd;
         float max = -INFINITY;
         for (int64_t j = j0; j <= p; j++) {
-            float s = scale * dot_cache((const char *)kc->data + (j * kvrow + kvh * hd) * kes, kf16, qr, hd);
+            float s;
+            kdot((int)hd, &s, (const char *)kc->data + (j * kvrow + kvh * hd) * kes, qr);
+            s *= scale;
             if (cap_s > 0) s = cap_s * tanhf(s / cap_s);
             scores[j] = s;
             max = fmaxf(max, s);
         }
-        double sum = 0;
-        for (int64_t j = j0; j <= p; j++) {
-            scores[j] = expf(scores[j] - max);
-            sum += scores[j];
-        }
+        float sum = ir_fk.exp_sum((int)(p - j0 + 1), scores + j0, max);
         for (int64_t d = 0; d < hd; d++) acc[d] = 0;
         for (int64_t j = j0; j <= p; j++) {
             const char *vr = (const char *)vc->data + (j * kvrow + kvh * hd) * ves;
-            float wj = scores[j];
-            if (vf16)
-                for (int64_t d = 0; d < hd; d++) acc[d] += wj * ir_h2f(((const uint16_t *)vr)[d]);
-            else
-                for (int64_t d = 0; d < hd; d++) acc[d] += wj * ((const float *)vr)[d];
+            if (vf16) ir_fk.axpy_f16((int)hd, scores[j], (const uint16_t *)vr, acc);
+            else ir_fk.axpy_f32((int)hd, scores[j], (const float *)vr, acc);
         }
-        float inv = (float)(1.0 / sum);
+        float inv = 1.0f / sum;
         float *o = (float *)op->dst.data + r * hd;
         for (int64_t d = 0; d < hd; d++) o[d] = acc[d] * inv;
     }

@@ -127,14 +127,17 @@ func TestElementwiseOps(t *testing.T) {
 				return math.Exp(float64(a[i])-m) / s
 			})},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			g := compute.NewGraph()
-			out := c.build(g, g.Float32s(a, compute.Shape{d, n}), g.Float32s(b, compute.Shape{d, n}), g.Float32s(row, compute.Shape{d}))
-			if e := nerr(run(t, be, g, out), c.want); e > 1e-6 {
-				t.Fatalf("normalised error %.2e", e)
-			}
-		})
+	for _, isa := range isaLevels(t) {
+		use(t, isa)
+		for _, c := range cases {
+			t.Run(isa+"/"+c.name, func(t *testing.T) {
+				g := compute.NewGraph()
+				out := c.build(g, g.Float32s(a, compute.Shape{d, n}), g.Float32s(b, compute.Shape{d, n}), g.Float32s(row, compute.Shape{d}))
+				if e := nerr(run(t, be, g, out), c.want); e > 1e-6 {
+					t.Fatalf("normalised error %.2e", e)
+				}
+			})
+		}
 	}
 }
 
@@ -240,6 +243,13 @@ func attnRef(q []float32, keys, vals [][]float32, pos []int32, hd, nh, nkv int, 
 }
 
 func TestAttention(t *testing.T) {
+	for _, isa := range isaLevels(t) {
+		use(t, isa)
+		testAttention(t, isa)
+	}
+}
+
+func testAttention(t *testing.T, isa string) {
 	const hd, nh, nkv, capacity = 16, 8, 2, 32
 	for _, c := range []struct {
 		name  string
@@ -251,7 +261,7 @@ func TestAttention(t *testing.T) {
 		{"window", compute.F32, compute.AttentionParams{Scale: 0.25, Window: 3}},
 		{"softcap", compute.F32, compute.AttentionParams{Scale: 0.25, Softcap: 1.5}},
 	} {
-		t.Run(c.name, func(t *testing.T) {
+		t.Run(isa+"/"+c.name, func(t *testing.T) {
 			dev, be := newCPU(t, 3)
 			r := rand.New(rand.NewPCG(5, 6))
 			size, _ := compute.ByteSize(c.cache, compute.Shape{hd, nkv, capacity})
