@@ -40,6 +40,9 @@ func FuzzParse(f *testing.F) {
 				return err
 			}
 			f.Add(b[:min(len(b), seedPrefix)])
+			if small, ok := shrinkTensors(b); ok && len(small) <= seedPrefix {
+				f.Add(small)
+			}
 			return nil
 		})
 	}
@@ -54,6 +57,32 @@ func FuzzParse(f *testing.F) {
 		}
 		checkParsed(t, file, data)
 	})
+}
+
+// shrinkTensors rebuilds a valid file with the metadata and tensor names and
+// types of data, but each tensor cut to one block, so that a real model's
+// whole header fits in a small seed.
+func shrinkTensors(data []byte) ([]byte, bool) {
+	f, err := Parse(data)
+	if err != nil {
+		return nil, false
+	}
+	w := NewWriter()
+	for _, kv := range f.KV {
+		if w.SetKV(kv.Key, kv.Value) != nil {
+			return nil, false
+		}
+	}
+	for _, t := range f.Tensors {
+		if w.AddTensor(t.Name, t.Type, []uint64{uint64(t.Type.BlockSize())}, make([]byte, t.Type.TypeSize())) != nil {
+			return nil, false
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := w.WriteTo(&buf); err != nil {
+		return nil, false
+	}
+	return buf.Bytes(), true
 }
 
 // checkParsed asserts the invariants of a successfully parsed file.
