@@ -28,6 +28,10 @@ COMMIT  := $(COMMIT)
 DATE    := $(DATE)
 LDFLAGS := -X $(PKG_BI).Version=$(VERSION) -X $(PKG_BI).Commit=$(COMMIT) -X $(PKG_BI).Date=$(DATE)
 
+# Versions are stamped with -ldflags, so the go command need not ask git
+# (which fails, for example, in a clone owned by another user).
+export GOFLAGS := $(strip $(GOFLAGS) -buildvcs=false)
+
 # No display (SSH, CI): run the window on a virtual X server.
 XRUN := $(if $(DISPLAY),,xvfb-run -a -s "-screen 0 1280x800x24")
 
