@@ -7,7 +7,11 @@ import (
 )
 
 // idKeys are the tokenizer.ggml.<key>_token_id entries read into Vocab.IDs.
-var idKeys = []string{"bos", "eos", "eot", "eom", "unknown", "seperator", "padding", "mask"}
+var idKeys = []string{"bos", "eos", "eot", "eom", "unknown", "seperator", "padding", "mask",
+	"fim_pre", "fim_suf", "fim_mid", "fim_pad", "fim_rep", "fim_sep"}
+
+// oldFIMKeys are the deprecated names of the first three FIM ids.
+var oldFIMKeys = map[string]string{"prefix": "fim_pre", "suffix": "fim_suf", "middle": "fim_mid"}
 
 // flagKeys are the boolean tokenizer.ggml.<key> entries read into Vocab.Flags.
 var flagKeys = []string{"add_bos_token", "add_eos_token", "add_sep_token", "add_space_prefix",
@@ -81,6 +85,16 @@ func VocabFromGGUF(f *gguf.File) (Vocab, error) {
 			return v, fmt.Errorf("tokenizer: %s is %s (%s), want an integer token id", key, describe(val), val)
 		}
 		v.IDs[k] = id
+	}
+	for old, k := range oldFIMKeys {
+		if _, set := v.IDs[k]; set {
+			continue
+		}
+		if val, ok := f.Get("tokenizer.ggml." + old + "_token_id"); ok {
+			if id, ok := val.AsInt(); ok {
+				v.IDs[k] = id
+			}
+		}
 	}
 	v.Flags = make(map[string]bool)
 	for _, k := range flagKeys {

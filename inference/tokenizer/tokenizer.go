@@ -208,7 +208,7 @@ func New(v Vocab) (*Tokenizer, error) {
 	if t.addEOS && t.eos == none {
 		return nil, fmt.Errorf("tokenizer: add_eos_token is set but there is no EOS token")
 	}
-	t.markTextTokens(v.Name)
+	t.markTextTokens(v)
 	t.buildCaches()
 	return t, nil
 }
@@ -377,13 +377,24 @@ var (
 		"<|calls|>", "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]",
 		"[EOS]", "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
 		"<｜end▁of▁sentence｜>", "[e~["}
-	fimEOGTexts = []string{"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]",
-		"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>", "<|file_sep|>"}
+	// Fill-in-the-middle markers, by the id key that would name them.
+	fimTexts = []struct {
+		key   string
+		texts []string
+		eog   bool
+	}{
+		{"fim_pre", []string{"<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<｜fim▁begin｜>", "<PRE>", "▁<PRE>", "<|code_prefix|>", "<|prefix|>"}, false},
+		{"fim_suf", []string{"<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<｜fim▁hole｜>", "<SUF>", "▁<SUF>", "<|code_suffix|>", "<|suffix|>"}, false},
+		{"fim_mid", []string{"<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<｜fim▁end｜>", "<MID>", "▁<MID>", "<|code_middle|>", "<|middle|>"}, false},
+		{"fim_pad", []string{"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"}, true},
+		{"fim_rep", []string{"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"}, true},
+		{"fim_sep", []string{"<|file_sep|>"}, true},
+	}
 )
 
 // markTextTokens finds EOT/EOM/EOG tokens by their text, forces them to
 // control type, and applies llama.cpp's per-model strip attributes.
-func (t *Tokenizer) markTextTokens(name string) {
+func (t *Tokenizer) markTextTokens(v Vocab) {
 	lookup := func(texts []string) []int32 {
 		var ids []int32
 		for _, s := range texts {
@@ -407,8 +418,22 @@ func (t *Tokenizer) markTextTokens(name string) {
 			control(id)
 		}
 	}
-	for _, id := range lookup(fimEOGTexts) {
-		control(id)
+	// A FIM marker named in the metadata is taken as is; otherwise the
+	// first one found by its text, which is then forced to control type.
+	var fimEOG []int32
+	for _, f := range fimTexts {
+		id, ok := v.IDs[f.key]
+		if !ok || id < 0 || id >= int64(len(t.tokens)) {
+			ids := lookup(f.texts)
+			if len(ids) == 0 {
+				continue
+			}
+			id = int64(ids[0])
+			control(ids[0])
+		}
+		if f.eog {
+			fimEOG = append(fimEOG, int32(id))
+		}
 	}
 	// Unused control tokens are not worth splitting the text on.
 	for id, s := range t.tokens {
@@ -417,7 +442,7 @@ func (t *Tokenizer) markTextTokens(name string) {
 		}
 	}
 	t.eog = make(map[int32]bool)
-	for _, id := range lookup(fimEOGTexts) {
+	for _, id := range fimEOG {
 		t.eog[id] = true
 	}
 	for _, id := range lookup(eogTexts) {
@@ -446,7 +471,7 @@ func (t *Tokenizer) markTextTokens(name string) {
 			t.attrs[id] = attrUserDefined
 		}
 	}
-	lname := strings.ToLower(name)
+	lname := strings.ToLower(v.Name)
 	if strings.Contains(lname, "phi-3") || strings.Contains(lname, "phi3") {
 		for id, a := range t.attrs {
 			if a&(attrControl|attrUserDefined|attrUnknown) != 0 {

@@ -474,3 +474,59 @@ func FuzzEncodeDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzVocab builds vocabularies from arbitrary bytes: New must either
+// reject them with an error or give a tokenizer that encodes and decodes
+// without panicking.
+func FuzzVocab(f *testing.F) {
+	f.Add(byte(0), "<unk>\x00<s>\x00</s>\x00<0x41>\x00▁a\x00a", []byte{2, 3, 3, 6, 1, 1}, "aa a <s>")
+	f.Add(byte(1), "a\x00b\x00ab\x00<|im_end|>", []byte{1, 1, 1, 3}, "ab<|im_end|>b")
+	f.Add(byte(2), "[UNK]\x00▁x\x00y", []byte{2, 1, 1}, "X y, z")
+	f.Add(byte(0), "<0xZZ>\x00x", []byte{6, 1}, "x")
+	f.Fuzz(func(t *testing.T, model byte, tokens string, types []byte, text string) {
+		if len(tokens) > 1<<12 || len(text) > 1<<10 {
+			return
+		}
+		v := Vocab{Model: []string{"llama", "gpt2", "bert"}[int(model)%3], IDs: map[string]int64{}, Flags: map[string]bool{}}
+		v.Tokens = strings.Split(tokens, "\x00")
+		if len(types) == len(v.Tokens) {
+			for _, b := range types {
+				v.Types = append(v.Types, int32(b%8))
+			}
+		}
+		if v.Model == "gpt2" {
+			v.Pre = []string{"gpt-2", "llama3", "qwen2", "deepseek-llm", "falcon"}[int(model/3)%5]
+			for i := 1; i < len(v.Tokens); i++ {
+				v.Merges = append(v.Merges, v.Tokens[i-1]+" "+v.Tokens[i])
+			}
+		}
+		if model&0x80 != 0 {
+			v.IDs["bos"] = int64(model & 0x0F)
+			v.Flags["add_space_prefix"] = model&0x40 != 0
+		}
+		tok, err := New(v)
+		if err != nil {
+			return
+		}
+		for _, special := range []bool{false, true} {
+			ids, err := tok.Encode(text, special, special)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range ids {
+				if id < 0 || int(id) >= tok.VocabSize() {
+					t.Fatalf("Encode(%q) gave id %d outside the vocabulary", text, id)
+				}
+			}
+			tok.Decode(ids)
+			d := tok.NewStreamDecoder()
+			for _, id := range ids {
+				d.Add(id)
+			}
+			d.Flush()
+		}
+		for id := int32(-1); id <= int32(tok.VocabSize()); id++ {
+			tok.Piece(id)
+		}
+	})
+}
