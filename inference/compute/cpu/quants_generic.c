@@ -153,8 +153,8 @@ static void deq_q5_0(const void *vw, float *y, int n) {
         float d = ir_h2f(w[i].d);
         uint32_t qh = load32(w[i].qh);
         for (int j = 0; j < 16; j++) {
-            y[j] = (int)((w[i].qs[j] & 15) | ((qh >> j) & 1) << 4) * d - 16 * d;
-            y[j + 16] = (int)((w[i].qs[j] >> 4) | ((qh >> (j + 16)) & 1) << 4) * d - 16 * d;
+            y[j] = (int)(((w[i].qs[j] & 15) | ((qh >> j) & 1) << 4) - 16) * d;
+            y[j + 16] = (int)(((w[i].qs[j] >> 4) | ((qh >> (j + 16)) & 1) << 4) - 16) * d;
         }
     }
 }
