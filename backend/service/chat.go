@@ -1,0 +1,412 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"inferenceruntime/inference"
+	"inferenceruntime/inference/chattmpl"
+	"inferenceruntime/inference/gguf"
+	"inferenceruntime/inference/sample"
+	"inferenceruntime/inference/tokenizer"
+)
+
+// GenerateRequest is one completion or one chat turn.
+type GenerateRequest struct {
+	// Model is the name (or alias, or id) of an installed model.
+	Model string
+	// Messages, when not nil, are rendered with the model's chat template
+	// and the assistant's next message is generated.
+	Messages []chattmpl.Message
+	// Prompt is used when Messages is nil: as it is when Raw is set or the
+	// model has no chat template of its own (a base model), else as a user
+	// message after System.
+	Prompt string
+	System string
+	Raw    bool
+	// Template overrides the model's chat template: a built-in name
+	// ("chatml", "llama3", ...) or Jinja source.
+	Template string
+	Options  GenerateOptions
+	// KeepAlive, when set, is how long the model stays loaded after this
+	// request (0 = unload at once, KeepForever = until the runner closes).
+	KeepAlive *time.Duration
+}
+
+// GenerateOptions control the generation itself.
+type GenerateOptions struct {
+	// Sampling chooses tokens; start from sample.DefaultParams(). Seed is
+	// used as given: pick one with RandomSeed for varied output.
+	Sampling sample.Params
+	// MaxTokens caps the reply; 0 = until the context is full.
+	MaxTokens int
+	// Stop strings end the reply (they are not part of it); the chat
+	// template's end-of-turn markers are added for chats.
+	Stop []string
+	// NumCtx is the context length in tokens; 0 = the runner's default.
+	// It never exceeds the model's own.
+	NumCtx int
+}
+
+// GenerateResult describes a finished generation.
+type GenerateResult struct {
+	Model ModelRef
+	// Text is the whole reply.
+	Text string
+	// Stats are the engine's: token counts, durations, rates.
+	Stats inference.Stats
+	// DoneReason is "stop" (end of turn or a stop string), "length"
+	// (MaxTokens or the context's end) or "cancelled".
+	DoneReason string
+	// Prompt is the text the model was given (the rendered template).
+	Prompt string
+	// QueueDuration is the wait for a free slot, LoadDuration the time
+	// spent loading the model for this request (0 when it was loaded),
+	// TotalDuration everything from the call to the end.
+	QueueDuration, LoadDuration, TotalDuration time.Duration
+}
+
+// RandomSeed returns a seed for requests that named none.
+func RandomSeed() uint64 { return randomSeed() }
+
+// promptInfo is what preparing a prompt needs of a model, cached so that a
+// request can be checked (rendered, tokenized, measured against the
+// context) before anything is queued or loaded.
+type promptInfo struct {
+	tok        *tokenizer.Tokenizer
+	ggufTmpl   string // tokenizer.chat_template, "" when none
+	arch       string
+	tmplSrc    string // the template chats use (the GGUF's or a built-in)
+	tmpl       *chattmpl.Template
+	tmplErr    error
+	stops      []string // end-of-turn markers of tmplSrc in the vocabulary
+	bos, eos   string
+	size       int64
+	modelCtx   int
+	usedRecent time.Time
+}
+
+// maxInfos bounds the prompt-info cache (a tokenizer each).
+const maxInfos = 8
+
+func newPromptInfo(tok *tokenizer.Tokenizer, arch, ggufTmpl string, size int64) *promptInfo {
+	has := func(s string) bool { _, ok := tok.TokenID(s); return ok }
+	p := &promptInfo{tok: tok, arch: arch, ggufTmpl: ggufTmpl, size: size}
+	p.tmplSrc, _ = chattmpl.ForModel(arch, ggufTmpl, "", has)
+	p.tmpl, p.tmplErr = chattmpl.Parse(p.tmplSrc)
+	p.stops = chattmpl.StopStrings(p.tmplSrc, has)
+	if id := tok.BOS(); id >= 0 {
+		p.bos = tok.Token(id)
+	}
+	if id := tok.EOS(); id >= 0 {
+		p.eos = tok.Token(id)
+	}
+	return p
+}
+
+// cacheInfoLocked records the prompt info of a model just loaded, so its
+// tokenizer is not built twice.
+func (r *Runner) cacheInfoLocked(ref ModelRef, m *inference.Model) {
+	if p := r.infos[ref.Path]; p != nil && p.size == ref.Size {
+		return
+	}
+	info := m.Info()
+	r.putInfoLocked(ref.Path, newPromptInfo(m.Tokenizer(), info.Arch, info.ChatTemplate, ref.Size))
+}
+
+func (r *Runner) putInfoLocked(path string, p *promptInfo) {
+	p.usedRecent = time.Now()
+	r.infos[path] = p
+	for len(r.infos) > maxInfos {
+		var oldest string
+		for k, v := range r.infos {
+			if oldest == "" || v.usedRecent.Before(r.infos[oldest].usedRecent) {
+				oldest = k
+			}
+		}
+		delete(r.infos, oldest)
+	}
+}
+
+// info returns the prompt info of a model, reading only the GGUF header and
+// vocabulary when the model is not loaded.
+func (r *Runner) info(ref ModelRef) (*promptInfo, error) {
+	r.mu.Lock()
+	if p := r.infos[ref.Path]; p != nil && p.size == ref.Size {
+		p.usedRecent = time.Now()
+		r.mu.Unlock()
+		return p, nil
+	}
+	r.mu.Unlock()
+	f, err := gguf.Open(ref.Path)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", ref.Name, err)
+	}
+	defer f.Close()
+	tok, err := tokenizer.FromGGUF(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref.Name, err)
+	}
+	tmpl, _ := f.String("tokenizer.chat_template")
+	p := newPromptInfo(tok, f.Architecture(), tmpl, ref.Size)
+	r.mu.Lock()
+	r.putInfoLocked(ref.Path, p)
+	r.mu.Unlock()
+	return p, nil
+}
+
+// render turns a request into the prompt text and the stop strings the
+// template adds.
+func (p *promptInfo) render(req GenerateRequest) (string, []string, error) {
+	msgs := req.Messages
+	if msgs == nil {
+		if req.Raw || (req.Template == "" && strings.TrimSpace(p.ggufTmpl) == "") {
+			return req.Prompt, nil, nil
+		}
+		if req.System != "" {
+			msgs = append(msgs, chattmpl.Message{Role: "system", Content: req.System})
+		}
+		msgs = append(msgs, chattmpl.Message{Role: "user", Content: req.Prompt})
+	} else if req.System != "" && (len(msgs) == 0 || msgs[0].Role != "system") {
+		msgs = append([]chattmpl.Message{{Role: "system", Content: req.System}}, msgs...)
+	}
+	tmpl, src, err := p.tmpl, p.tmplSrc, p.tmplErr
+	if req.Template != "" {
+		has := func(s string) bool { _, ok := p.tok.TokenID(s); return ok }
+		src, _ = chattmpl.ForModel(p.arch, p.ggufTmpl, req.Template, has)
+		tmpl, err = chattmpl.Parse(src)
+	}
+	if err != nil {
+		return "", nil, Invalid("template", "the chat template cannot be parsed: %v", err)
+	}
+	out, err := tmpl.RenderChat(msgs, chattmpl.RenderOptions{AddGenerationPrompt: true, BOS: p.bos, EOS: p.eos})
+	if err != nil {
+		return "", nil, Invalid("messages", "rendering the chat template failed: %v", err)
+	}
+	stops := p.stops
+	if req.Template != "" {
+		stops = chattmpl.StopStrings(src, func(s string) bool { _, ok := p.tok.TokenID(s); return ok })
+	}
+	return out, stops, nil
+}
+
+// tokens encodes a prompt the way the engine does: BOS as the vocabulary
+// asks, control tokens in the text parsed, a doubled BOS (a template that
+// writes it, plus the tokenizer's) dropped.
+func (p *promptInfo) tokens(text string) ([]int32, error) {
+	toks, err := p.tok.Encode(text, true, true)
+	if err != nil {
+		return nil, fmt.Errorf("tokenize the prompt: %w", err)
+	}
+	if bos := p.tok.BOS(); len(toks) >= 2 && bos >= 0 && toks[0] == bos && toks[1] == bos {
+		toks = toks[1:]
+	}
+	return toks, nil
+}
+
+// prepared is a request checked and tokenized, ready to be queued.
+type prepared struct {
+	ref    ModelRef
+	prompt string
+	toks   []int32
+	ctx    int
+	stops  []string
+}
+
+// prepare checks a request without queueing or loading anything: the
+// model exists, the options are sane, the prompt renders and fits the
+// context.
+func (r *Runner) prepare(ctx context.Context, req GenerateRequest) (*prepared, error) {
+	o := req.Options
+	switch {
+	case o.MaxTokens < 0:
+		return nil, Invalid("max_tokens", "%d is negative", o.MaxTokens)
+	case o.NumCtx < 0:
+		return nil, Invalid("num_ctx", "%d is negative", o.NumCtx)
+	case req.Messages == nil && req.Prompt == "":
+		return nil, Invalid("prompt", "is empty")
+	case req.Messages != nil && len(req.Messages) == 0:
+		return nil, Invalid("messages", "is empty")
+	}
+	for _, s := range o.Stop {
+		if s == "" {
+			return nil, Invalid("stop", "contains an empty string")
+		}
+	}
+	ref, err := r.Resolve(ctx, req.Model)
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.info(ref)
+	if err != nil {
+		return nil, err
+	}
+	text, stops, err := p.render(req)
+	if err != nil {
+		return nil, err
+	}
+	toks, err := p.tokens(text)
+	if err != nil {
+		return nil, err
+	}
+	field := "prompt"
+	if req.Messages != nil {
+		field = "messages"
+	}
+	if len(toks) == 0 {
+		return nil, Invalid(field, "is empty after tokenization")
+	}
+	n := r.contextFor(ref, o.NumCtx)
+	if len(toks) >= n {
+		return nil, Invalid(field, "the prompt is %d tokens, which leaves no room in the context of %d tokens", len(toks), n)
+	}
+	all := append(append([]string(nil), o.Stop...), stops...)
+	return &prepared{ref: ref, prompt: text, toks: toks, ctx: n, stops: all}, nil
+}
+
+// Check validates a request as Generate would, without queueing or loading
+// anything, and returns the model it names.
+func (r *Runner) Check(ctx context.Context, req GenerateRequest) (ModelRef, error) {
+	p, err := r.prepare(ctx, req)
+	if err != nil {
+		return ModelRef{}, err
+	}
+	return p.ref, nil
+}
+
+// Generate runs one request: it checks it (an *InvalidError or
+// ErrModelNotFound when bad), waits for a slot on the model (ErrQueueFull
+// when the queue is full), loads the model if needed, and streams the reply
+// to emit piece by piece (complete UTF-8 text, never part of a stop
+// string). Cancelling ctx stops the generation at once; an error from emit
+// stops it too and is returned.
+func (r *Runner) Generate(ctx context.Context, req GenerateRequest, emit func(text string) error) (GenerateResult, error) {
+	start := time.Now()
+	p, err := r.prepare(ctx, req)
+	if err != nil {
+		return GenerateResult{}, err
+	}
+	res := GenerateResult{Model: p.ref, Prompt: p.prompt}
+	e, err := r.admit(ctx, p.ref)
+	if err != nil {
+		return res, err
+	}
+	defer r.release(e, req.KeepAlive)
+	res.QueueDuration = time.Since(start)
+
+	loadStart := time.Now()
+	wasLoaded := r.isLoaded(e)
+	if err := r.load(e); err != nil {
+		return res, err
+	}
+	if !wasLoaded {
+		res.LoadDuration = time.Since(loadStart)
+	}
+	sess, err := r.session(e, p.ctx, p.toks)
+	if err != nil {
+		return res, err
+	}
+	var text strings.Builder
+	generated := make([]int32, 0, 64)
+	stats, err := sess.s.Generate(ctx, inference.Request{
+		Tokens: p.toks, Sampling: req.Options.Sampling, MaxTokens: req.Options.MaxTokens, Stop: p.stops,
+	}, func(t inference.Token) error {
+		if t.ID >= 0 {
+			generated = append(generated, t.ID)
+		}
+		if t.Text == "" {
+			return nil
+		}
+		text.WriteString(t.Text)
+		if emit != nil {
+			return emit(t.Text)
+		}
+		return nil
+	})
+	sess.tokens = append(append(sess.tokens[:0], p.toks...), generated...)
+	// A cancelled generation leaves a usable cache; an engine error may not.
+	r.putBack(e, sess, err == nil || stats.StopReason != "error")
+	res.Text, res.Stats, res.DoneReason = text.String(), stats, stats.StopReason
+	res.TotalDuration = time.Since(start)
+	if err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// Chat generates the assistant's reply to a conversation; see Generate.
+func (r *Runner) Chat(ctx context.Context, model string, msgs []chattmpl.Message, opts GenerateOptions, emit func(text string) error) (GenerateResult, error) {
+	if msgs == nil {
+		msgs = []chattmpl.Message{}
+	}
+	return r.Generate(ctx, GenerateRequest{Model: model, Messages: msgs, Options: opts}, emit)
+}
+
+func (r *Runner) isLoaded(e *entry) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return e.model != nil
+}
+
+// Preload loads a model without generating (Ollama's empty-prompt
+// request), queueing like any request, and sets its keep-alive.
+func (r *Runner) Preload(ctx context.Context, name string, keepAlive *time.Duration) (ModelRef, time.Duration, error) {
+	ref, err := r.Resolve(ctx, name)
+	if err != nil {
+		return ref, 0, err
+	}
+	e, err := r.admit(ctx, ref)
+	if err != nil {
+		return ref, 0, err
+	}
+	defer r.release(e, keepAlive)
+	start := time.Now()
+	wasLoaded := r.isLoaded(e)
+	if err := r.load(e); err != nil {
+		return ref, 0, err
+	}
+	if wasLoaded {
+		return ref, 0, nil
+	}
+	return ref, time.Since(start), nil
+}
+
+// ModelInfo is what a loaded-or-not model tells about its prompts: its chat
+// template and the stop strings chats use.
+type ModelInfo struct {
+	Ref          ModelRef
+	ChatTemplate string // the template chats are rendered with
+	FromGGUF     bool   // the template is the model's own, not a built-in
+	Stops        []string
+	VocabSize    int
+}
+
+// Describe returns a model's prompt information.
+func (r *Runner) Describe(ctx context.Context, name string) (ModelInfo, error) {
+	ref, err := r.Resolve(ctx, name)
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	p, err := r.info(ref)
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	return ModelInfo{Ref: ref, ChatTemplate: p.tmplSrc, FromGGUF: strings.TrimSpace(p.ggufTmpl) != "",
+		Stops: p.stops, VocabSize: p.tok.VocabSize()}, nil
+}
+
+// CountTokens tokenizes text with a model's tokenizer.
+func (r *Runner) CountTokens(ctx context.Context, name, text string) (int, error) {
+	ref, err := r.Resolve(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	p, err := r.info(ref)
+	if err != nil {
+		return 0, err
+	}
+	toks, err := p.tokens(text)
+	return len(toks), err
+}
