@@ -7,6 +7,7 @@ package cpu
 import "C"
 
 import (
+	"encoding/binary"
 	"fmt"
 	"runtime"
 	"sync"
@@ -205,8 +206,12 @@ func (b *backend) Compute(g *compute.Graph) error {
 	if err := b.work.ensure(work + 64); err != nil {
 		return err
 	}
+	threads := b.threads
+	if graphCost(nodes) < singleThreadCost {
+		threads = 1
+	}
 	var msg [256]C.char
-	if rc := C.ir_compute(b.pool, &ops[0], C.int(nops), b.work.ptr, C.size_t(b.work.size), &msg[0], C.int(len(msg))); rc != 0 {
+	if rc := C.ir_compute(b.pool, C.int(threads), &ops[0], C.int(nops), b.work.ptr, C.size_t(b.work.size), &msg[0], C.int(len(msg))); rc != 0 {
 		return fmt.Errorf("cpu: compute: %s", C.GoString(&msg[0]))
 	}
 	return b.keepOutputs(nodes, addr)
@@ -274,4 +279,39 @@ func (b *backend) params(op *C.ir_op, n *compute.Tensor) (int64, error) {
 		return int64(b.threads) * (capacity + hd) * 4, nil
 	}
 	return 0, nil
+}
+
+// singleThreadCost is the estimated work (multiply-adds) below which a graph
+// runs on the calling thread alone: waking workers and meeting at a barrier
+// after every op would cost more than it saves (a decode step of a model
+// with a few hundred thousand parameters). Tests set it to 0 so that their
+// small graphs exercise the thread pool.
+var singleThreadCost int64 = 4 << 20
+
+// graphCost roughly estimates the multiply-adds of a graph.
+func graphCost(nodes []*compute.Tensor) int64 {
+	var cost int64
+	for _, n := range nodes {
+		switch n.Op() {
+		case compute.OpMulMat:
+			cost += n.Src(0).Shape().Elements() * n.Src(1).Shape().Rows()
+		case compute.OpAttention:
+			q := n.Src(0).Shape()
+			cost += 2 * q.Elements() * int64(maxPosition(n.Src(5))+1)
+		case compute.OpInput, compute.OpView, compute.OpLeaf:
+		default:
+			cost += n.Shape().Elements()
+		}
+	}
+	return cost
+}
+
+// maxPosition is the largest value of an Int32s input.
+func maxPosition(pos *compute.Tensor) int32 {
+	data := pos.InputData()
+	m := int32(0)
+	for i := 0; i+4 <= len(data); i += 4 {
+		m = max(m, int32(binary.LittleEndian.Uint32(data[i:])))
+	}
+	return m
 }

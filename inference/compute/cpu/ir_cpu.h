@@ -150,9 +150,10 @@ typedef struct {
     int32_t i[4];  // rope: mode, dims; attention: window
 } ir_op;
 
-// Runs ops in order on the pool. work is scratch memory of work_size bytes
+// Runs ops in order on the pool (n_threads > 1) or on the calling thread
+// alone (n_threads == 1). work is scratch memory of work_size bytes
 // (quantized activations, attention scores). Returns 0, or an error code
 // with a message in err.
-int ir_compute(ir_pool *p, ir_op *ops, int n_ops, void *work, size_t work_size, char *err, int err_len);
+int ir_compute(ir_pool *p, int n_threads, ir_op *ops, int n_ops, void *work, size_t work_size, char *err, int err_len);
 
 #endif

@@ -10,6 +10,7 @@
 
 typedef struct {
     ir_pool *pool;
+    int nth;  // threads taking part: the pool's, or 1 for small graphs
     ir_op *ops;
     int n_ops;
     char *work;
@@ -327,20 +328,21 @@ static void run_graph(void *vc, int ith, int nth) {
     for (int i = 0; i < c->n_ops; i++) {
         for (int ph = 0; ph < phases(&c->ops[i]); ph++) {
             if (!atomic_load(&c->status)) run_phase(c, i, ph, ith, nth);
-            ir_barrier(c->pool);
+            if (nth > 1) ir_barrier(c->pool);
         }
     }
 }
 
-int ir_compute(ir_pool *p, ir_op *ops, int n_ops, void *work, size_t work_size, char *err, int err_len) {
-    graph_ctx c = {.pool = p, .ops = ops, .n_ops = n_ops, .work = work, .work_size = work_size, .err = err, .err_len = err_len};
+int ir_compute(ir_pool *p, int n_threads, ir_op *ops, int n_ops, void *work, size_t work_size, char *err, int err_len) {
+    graph_ctx c = {.pool = p, .nth = n_threads, .ops = ops, .n_ops = n_ops, .work = work, .work_size = work_size, .err = err, .err_len = err_len};
     atomic_init(&c.status, 0);
     c.counters = calloc((size_t)n_ops + 1, sizeof(atomic_int));
     if (!c.counters) {
         snprintf(err, (size_t)err_len, "out of memory");
         return 1;
     }
-    ir_pool_run(p, run_graph, &c);
+    if (n_threads > 1) ir_pool_run(p, run_graph, &c);
+    else run_graph(&c, 0, 1);
     free(c.counters);
     return atomic_load(&c.status);
 }

@@ -1,12 +1,26 @@
 // A persistent pool of worker threads. The calling thread is worker 0; the
-// others sleep on a condition variable between graphs and meet at a spinning
-// barrier between ops, so one graph costs one wake-up, not one per op.
+// others sleep on a condition variable between graphs and meet at a barrier
+// between ops, so one graph costs one wake-up, not one per op. Waiting
+// threads spin briefly (ops take microseconds), then sleep on a futex so
+// that an oversubscribed machine gives the time to the threads with work.
 #define _GNU_SOURCE
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include "ir_cpu.h"
+
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+static void futex_wait(atomic_int *addr, int val) { syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0); }
+static void futex_wake(atomic_int *addr) { syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0); }
+#else
+static void futex_wait(atomic_int *addr, int val) { (void)addr; (void)val; sched_yield(); }
+static void futex_wake(atomic_int *addr) { (void)addr; }
+#endif
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -17,9 +31,9 @@
 #define cpu_relax() ((void)0)
 #endif
 
-// Spins before a waiting thread yields the CPU (between ops) or sleeps
-// (between graphs). Short: this machine's cores are often shared.
-enum { SPIN_BARRIER = 20000, SPIN_IDLE = 50000 };
+// Spins before a waiting thread sleeps, at a barrier (between ops) and
+// between graphs.
+enum { SPIN_BARRIER = 2000, SPIN_IDLE = 4000 };
 
 struct ir_pool {
     int n;
@@ -33,6 +47,7 @@ struct ir_pool {
     // barrier
     atomic_int bar_count;
     atomic_int bar_gen;
+    atomic_int bar_sleepers;
 };
 
 typedef struct { ir_pool *p; int ith; } worker_arg;
@@ -43,12 +58,18 @@ void ir_barrier(ir_pool *p) {
     if (atomic_fetch_add(&p->bar_count, 1) == p->n - 1) {
         atomic_store(&p->bar_count, 0);
         atomic_fetch_add(&p->bar_gen, 1);
+        // A sleeper registers before it re-reads bar_gen, so either it sees
+        // the new generation or this load sees it.
+        if (atomic_load(&p->bar_sleepers)) futex_wake(&p->bar_gen);
         return;
     }
-    for (int spins = 0; atomic_load(&p->bar_gen) == gen; spins++) {
-        if (spins < SPIN_BARRIER) cpu_relax();
-        else sched_yield();
+    for (int spins = 0; spins < SPIN_BARRIER; spins++) {
+        if (atomic_load(&p->bar_gen) != gen) return;
+        cpu_relax();
     }
+    atomic_fetch_add(&p->bar_sleepers, 1);
+    while (atomic_load(&p->bar_gen) == gen) futex_wait(&p->bar_gen, gen);
+    atomic_fetch_sub(&p->bar_sleepers, 1);
 }
 
 static void *worker(void *arg) {
