@@ -278,6 +278,9 @@ func (r *renderer) execFor(n *forStmt, sc *scope) error {
 	}
 	lc := &loopContext{items: items}
 	for i, it := range items {
+		if err := r.step(); err != nil {
+			return atLine(err, n.line)
+		}
 		lc.index0 = i
 		inner := newScope(sc)
 		inner.vars["loop"] = lc
@@ -427,7 +430,10 @@ func (r *renderer) eval(e expr, sc *scope) (any, error) {
 	if err := r.enter(); err != nil {
 		return nil, atLine(err, e.lineNo())
 	}
-	r.steps++
+	if err := r.step(); err != nil {
+		r.leave()
+		return nil, atLine(err, e.lineNo())
+	}
 	v, err := r.evalInner(e, sc)
 	r.leave()
 	if err != nil {
@@ -623,6 +629,11 @@ func (r *renderer) evalBinary(n *binExpr, sc *scope) (any, error) {
 		s := toStr(left) + toStr(right)
 		return s, r.checkSize(len(s))
 	}
+	if n.op == "*" {
+		if err := r.checkRepeat(left, right); err != nil {
+			return nil, err
+		}
+	}
 	v, err := binaryOp(n.op, left, right)
 	if err != nil {
 		return nil, err
@@ -634,6 +645,31 @@ func (r *renderer) evalBinary(n *binExpr, sc *scope) (any, error) {
 		err = r.checkSize(len(x))
 	}
 	return v, err
+}
+
+// checkRepeat refuses a string or list repetition whose result would pass
+// the size limit, before it is built.
+func (r *renderer) checkRepeat(a, b any) error {
+	if _, ok := a.(int64); ok {
+		a, b = b, a
+	}
+	n, ok := b.(int64)
+	if !ok || n <= 0 {
+		return nil
+	}
+	size := 0
+	switch x := a.(type) {
+	case string:
+		size = len(x)
+	case []any:
+		size = len(x)
+	default:
+		return nil
+	}
+	if size > 0 && n > int64(r.maxOut/size) {
+		return r.checkSize(-1)
+	}
+	return nil
 }
 
 func compare(op string, a, b any) (bool, error) {
