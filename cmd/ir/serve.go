@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"inferenceruntime/backend/config"
+	"inferenceruntime/backend/httpapi"
+	"inferenceruntime/backend/service"
+)
+
+var (
+	serveHost, serveAPIKey                 string
+	servePort, serveParallel, serveQueue   int
+	serveMaxLoaded, serveThreads, serveCtx int
+	serveOrigins                           []string
+	serveNoManage, serveQuiet              bool
+	serveKeepAlive, serveHeaderTimeout     time.Duration
+	serveMemoryLimitMiB                    int64
+)
+
+var serveCmd = &cobra.Command{
+	Use:   "serve",
+	Short: "Serve the Ollama- and OpenAI-compatible HTTP API",
+	Long: "Serve the installed models over HTTP: the Ollama API (/api/...) and the OpenAI API (/v1/...).\n" +
+		"By default it listens on 127.0.0.1 only, answers only to loopback Host names, lets browsers in\n" +
+		"only from loopback and app origins, and takes defaults from the settings (port, API key, origins).\n" +
+		"The API key can also come from $IR_API_KEY. Request logs are JSON lines on stderr.",
+	Args: cobra.NoArgs,
+	RunE: func(cmd *cobra.Command, args []string) error {
+		svc, err := service.Open(cmd.Context(), service.Options{Home: homeFlag})
+		if err != nil {
+			return err
+		}
+		defer svc.Close()
+		settings, err := config.LoadSettings(svc.Dir)
+		if err != nil {
+			return err
+		}
+		cfg := httpapi.ConfigFromSettings(settings)
+		f := cmd.Flags()
+		cfg.Host = serveHost
+		if f.Changed("port") {
+			cfg.Port = servePort
+		}
+		if key := os.Getenv("IR_API_KEY"); key != "" {
+			cfg.APIKey = key
+		}
+		if f.Changed("api-key") {
+			cfg.APIKey = serveAPIKey
+		}
+		if f.Changed("origins") {
+			cfg.AllowedOrigins = serveOrigins
+		}
+		cfg.NoManage = serveNoManage
+		cfg.ReadHeaderTimeout = serveHeaderTimeout
+		if serveQuiet {
+			cfg.Logger = zerolog.Nop()
+		} else {
+			cfg.Logger = zerolog.New(os.Stderr).With().Timestamp().Logger()
+		}
+
+		opts := service.RunnerOptions{
+			Threads: settings.Threads, ContextLength: settings.ContextLength,
+			Parallel: serveParallel, Queue: serveQueue, KeepAlive: serveKeepAlive,
+			MaxLoaded: serveMaxLoaded, MemoryLimit: serveMemoryLimitMiB << 20,
+		}
+		if settings.Backend != "auto" {
+			opts.Backend = settings.Backend
+		}
+		if f.Changed("threads") {
+			opts.Threads = serveThreads
+		}
+		if f.Changed("ctx") {
+			opts.ContextLength = serveCtx
+		}
+		if f.Changed("queue") && serveQueue == 0 {
+			opts.Queue = -1 // no waiting at all
+		}
+		if serveMemoryLimitMiB < 0 {
+			opts.MemoryLimit = -1
+		}
+		runner := svc.NewRunner(false, opts)
+		defer runner.Close()
+
+		srv, err := httpapi.New(cfg, svc, runner)
+		if err != nil {
+			return err
+		}
+		if err := srv.Start(); err != nil {
+			return err
+		}
+		eff := runner.Options()
+		fmt.Printf("listening on %s (parallel %d, queue %d per model)\n", srv.URL(), eff.Parallel, eff.Queue)
+
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		failed := make(chan error, 1)
+		go func() { failed <- srv.Wait() }()
+		select {
+		case <-ctx.Done():
+		case err := <-failed:
+			if err != nil {
+				return fmt.Errorf("server stopped: %w", err)
+			}
+		}
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		return nil
+	},
+}
+
+func init() {
+	f := serveCmd.Flags()
+	f.StringVar(&serveHost, "host", httpapi.DefaultHost, "address to listen on (a non-loopback address exposes the API to the network)")
+	f.IntVar(&servePort, "port", config.DefaultAPIPort, "port to listen on (0: any free port; default from settings)")
+	f.StringVar(&serveAPIKey, "api-key", "", "require this key as 'Authorization: Bearer KEY' (default from settings or $IR_API_KEY)")
+	f.StringSliceVar(&serveOrigins, "origins", nil, "browser origins allowed besides loopback and app origins (comma-separated; default from settings)")
+	f.BoolVar(&serveNoManage, "no-manage", false, "switch off the model-management endpoints (pull, delete, copy)")
+	f.IntVar(&serveParallel, "parallel", 0, "generations run at once per model (default 2)")
+	f.IntVar(&serveQueue, "queue", 0, "requests per model that may wait for a slot before new ones are refused (default 4×parallel)")
+	f.IntVar(&serveMaxLoaded, "max-loaded", 0, "models kept loaded at once (default 3)")
+	f.IntVar(&serveThreads, "threads", 0, "CPU threads per generation (default: settings, else cores/parallel)")
+	f.IntVar(&serveCtx, "ctx", 0, "default context length in tokens (default: settings)")
+	f.DurationVar(&serveKeepAlive, "keep-alive", service.DefaultKeepAlive, "how long an idle model stays loaded (negative: forever)")
+	f.Int64Var(&serveMemoryLimitMiB, "memory-limit", 0, "MiB loaded models may take (0: 80% of free memory; negative: no limit)")
+	f.DurationVar(&serveHeaderTimeout, "header-timeout", httpapi.DefaultHeaderTime, "time a client has to send its request headers")
+	f.BoolVar(&serveQuiet, "quiet", false, "no request log")
+	rootCmd.AddCommand(serveCmd)
+}
