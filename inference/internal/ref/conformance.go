@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"testing"
 )
 
 // This file is the shared conformance suite: the llama.cpp reference outputs
@@ -210,4 +211,35 @@ func topTwoGap(x []float32) (int, float64) {
 		}
 	}
 	return best, float64(x[best]) - second
+}
+
+// CheckCases runs every reference case of ../shared/models through eval,
+// which returns all rows of logits for c.Tokens, and checks them against the
+// MANIFEST tolerances. It skips t when the shared models are absent.
+func CheckCases(t *testing.T, eval func(t *testing.T, c Case) []float32) {
+	dir := SharedModels()
+	if dir == "" {
+		t.Skip("../shared/models is not present; conformance needs the reference models")
+	}
+	cases, err := Cases(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			got := eval(t, c)
+			want, err := c.Reference()
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := Compare(got, want, c.NVocab, c.Tol)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: %s", c.Name, r)
+			if !r.OK(c.Tol) {
+				t.Errorf("%s outside tolerance (max %.3g, argmax on gap >= %.3g): %s", c.Name, c.Tol.MaxAbs, c.Tol.MinGap, r)
+			}
+		})
+	}
 }

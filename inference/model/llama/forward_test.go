@@ -63,43 +63,21 @@ func forward(t *testing.T, m model.Model, tokens []int32, batch int) []float32 {
 // through Forward on the CPU backend in batches of 7 (so that the cache grows
 // across chunks of 16 and batches straddle them).
 func TestForwardConformance(t *testing.T) {
-	dir := ref.SharedModels()
-	if dir == "" {
-		t.Skip("../shared/models is not present; conformance needs the reference models")
-	}
-	cases, err := ref.Cases(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	dev, err := compute.FirstDevice("cpu")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range cases {
-		t.Run(c.Name, func(t *testing.T) {
-			f, err := gguf.Open(c.ModelPath)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			m, err := model.Open(f, dev)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
-			got := forward(t, m, c.Tokens, 7)
-			want, err := c.Reference()
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, err := ref.Compare(got, want, c.NVocab, c.Tol)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("%s: %s", c.Name, r)
-			if !r.OK(c.Tol) {
-				t.Errorf("%s outside tolerance (max %.3g, argmax on gap >= %.3g): %s", c.Name, c.Tol.MaxAbs, c.Tol.MinGap, r)
-			}
-		})
-	}
+	ref.CheckCases(t, func(t *testing.T, c ref.Case) []float32 {
+		f, err := gguf.Open(c.ModelPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		m, err := model.Open(f, dev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		return forward(t, m, c.Tokens, 7)
+	})
 }

@@ -1,7 +1,6 @@
 package llama_test
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 
@@ -16,15 +15,11 @@ import (
 // open writes the plan to memory, parses it and opens it as a model.
 func open(t *testing.T, p *synth.Plan) (model.Model, error) {
 	t.Helper()
-	w, err := p.Writer(1)
+	data, err := p.Bytes(1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	if _, err := w.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	f, err := gguf.Parse(buf.Bytes())
+	f, err := gguf.Parse(data)
 	if err != nil {
 		t.Fatalf("the writer produced an invalid file: %v", err)
 	}

@@ -9,6 +9,7 @@
 package synth
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"math"
@@ -257,6 +258,19 @@ func (p *Plan) Writer(seed uint64) (*gguf.Writer, error) {
 		}
 	}
 	return w, nil
+}
+
+// Bytes returns the whole file in memory (small models, tests).
+func (p *Plan) Bytes(seed uint64) ([]byte, error) {
+	w, err := p.Writer(seed)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if _, err := w.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // WriteFile writes the model to path without holding its weights in

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"inferenceruntime/inference"
+)
+
+var (
+	benchPrompt  int
+	benchGen     int
+	benchThreads int
+	benchReps    int
+	benchDepth   int
+	benchJSON    bool
+)
+
+var benchCmd = &cobra.Command{
+	Use:   "bench MODEL",
+	Short: "Measure prompt processing (pp) and generation (tg) speed, like llama-bench",
+	Args:  cobra.ExactArgs(1),
+	RunE: func(cmd *cobra.Command, args []string) error {
+		if benchReps < 1 || benchPrompt < 0 || benchGen < 0 || benchDepth < 0 {
+			return fmt.Errorf("-r must be at least 1; -p, -n and -d not negative")
+		}
+		m, err := inference.Load(args[0], inference.Options{Threads: benchThreads})
+		if err != nil {
+			return err
+		}
+		defer m.Close()
+		info := m.Info()
+		var params int64
+		for _, t := range m.File().Tensors {
+			params += t.Elements()
+		}
+		threads := benchThreads
+		if threads == 0 {
+			threads = runtime.NumCPU()
+		}
+		var results []benchResult
+		for _, test := range []struct {
+			name   string
+			tokens int
+			gen    bool
+		}{{"pp", benchPrompt, false}, {"tg", benchGen, true}} {
+			if test.tokens == 0 {
+				continue
+			}
+			rates, err := benchRun(m, test.tokens, test.gen)
+			if err != nil {
+				return fmt.Errorf("%s%d: %w", test.name, test.tokens, err)
+			}
+			name := fmt.Sprintf("%s%d", test.name, test.tokens)
+			if benchDepth > 0 {
+				name += fmt.Sprintf(" @ d%d", benchDepth)
+			}
+			mean, sd := benchMeanSD(rates)
+			results = append(results, benchResult{
+				Model: filepath.Base(info.Path), Arch: info.Arch, SizeBytes: info.FileSize, Params: params,
+				Backend: info.Device, Threads: threads, Test: name, NPrompt: map[bool]int{false: test.tokens}[test.gen],
+				NGen: map[bool]int{true: test.tokens}[test.gen], Depth: benchDepth,
+				Samples: rates, AvgTS: mean, StdTS: sd,
+			})
+		}
+		if benchJSON {
+			enc := json.NewEncoder(os.Stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(results)
+		}
+		fmt.Printf("| %-28s | %10s | %8s | %7s | %7s | %14s | %20s |\n", "model", "size", "params", "backend", "threads", "test", "t/s")
+		fmt.Printf("| %s | %s: | %s: | %s | %s: | %s: | %s: |\n", benchDashes(28), benchDashes(9), benchDashes(7), benchDashes(7), benchDashes(6), benchDashes(13), benchDashes(19))
+		for _, r := range results {
+			fmt.Printf("| %-28s | %6.2f MiB | %6.2f B | %7s | %7d | %14s | %20s |\n",
+				r.Model, float64(r.SizeBytes)/(1<<20), float64(r.Params)/1e9, r.Backend, r.Threads, r.Test,
+				fmt.Sprintf("%.2f ± %.2f", r.AvgTS, r.StdTS))
+		}
+		return nil
+	},
+}
+
+type benchResult struct {
+	Model     string    `json:"model"`
+	Arch      string    `json:"arch"`
+	SizeBytes int64     `json:"size_bytes"`
+	Params    int64     `json:"params"`
+	Backend   string    `json:"backend"`
+	Threads   int       `json:"threads"`
+	Test      string    `json:"test"`
+	NPrompt   int       `json:"n_prompt"`
+	NGen      int       `json:"n_gen"`
+	Depth     int       `json:"n_depth"`
+	Samples   []float64 `json:"samples_ts"`
+	AvgTS     float64   `json:"avg_ts"`
+	StdTS     float64   `json:"stddev_ts"`
+}
+
+// benchRun measures one test benchReps times after a warm-up run: a batch of
+// n random tokens (pp), or n single-token steps (tg), after benchDepth
+// tokens of context that are not timed.
+func benchRun(m *inference.Model, n int, gen bool) ([]float64, error) {
+	ctxLen := min(benchDepth+n+1, m.Info().ContextLength)
+	s, err := m.NewSession(inference.SessionOptions{ContextLength: ctxLen, BatchSize: max(n, 1)})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	if benchDepth+n > s.ContextLength() {
+		return nil, fmt.Errorf("depth %d + %d tokens do not fit the context of %d", benchDepth, n, s.ContextLength())
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	vocab := m.Info().VocabSize
+	randomTokens := func(k int) []int32 {
+		ids := make([]int32, k)
+		for i := range ids {
+			ids[i] = int32(rng.IntN(vocab))
+		}
+		return ids
+	}
+	ctx := context.Background()
+	var rates []float64
+	for rep := -1; rep < benchReps; rep++ { // rep -1 warms up
+		s.Reset()
+		if benchDepth > 0 {
+			if _, err := s.Eval(ctx, randomTokens(benchDepth)); err != nil {
+				return nil, err
+			}
+		}
+		start := time.Now()
+		if gen {
+			for _, id := range randomTokens(n) {
+				if _, err := s.Eval(ctx, []int32{id}); err != nil {
+					return nil, err
+				}
+			}
+		} else if _, err := s.Eval(ctx, randomTokens(n)); err != nil {
+			return nil, err
+		}
+		if rep >= 0 {
+			rates = append(rates, float64(n)/time.Since(start).Seconds())
+		}
+	}
+	return rates, nil
+}
+
+func benchMeanSD(xs []float64) (mean, sd float64) {
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(len(xs))
+	if len(xs) < 2 {
+		return mean, 0
+	}
+	for _, x := range xs {
+		sd += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(sd / float64(len(xs)-1))
+}
+
+func benchDashes(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = '-'
+	}
+	return string(b)
+}
+
+func init() {
+	benchCmd.Flags().IntVarP(&benchPrompt, "n-prompt", "p", 512, "prompt tokens (pp test; 0 skips it)")
+	benchCmd.Flags().IntVarP(&benchGen, "n-gen", "n", 128, "generated tokens (tg test; 0 skips it)")
+	benchCmd.Flags().IntVarP(&benchThreads, "threads", "t", 0, "CPU threads (0 = all cores)")
+	benchCmd.Flags().IntVarP(&benchReps, "repetitions", "r", 5, "repetitions of each test")
+	benchCmd.Flags().IntVarP(&benchDepth, "n-depth", "d", 0, "tokens already in the context before each test")
+	benchCmd.Flags().BoolVar(&benchJSON, "json", false, "print JSON")
+	rootCmd.AddCommand(benchCmd)
+}

@@ -1,0 +1,244 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"inferenceruntime/inference/sample"
+	"inferenceruntime/inference/tokenizer"
+)
+
+// Request is one generation.
+type Request struct {
+	// Prompt is tokenized with the model's BOS and with special tokens
+	// parsed (so a rendered chat template works). Ignored when Tokens is set.
+	Prompt string
+	// Tokens is the prompt as token ids, used exactly as given.
+	Tokens []int32
+	// Sampling chooses each next token.
+	Sampling sample.Params
+	// MaxTokens caps the generated tokens; 0 means until the context is full.
+	MaxTokens int
+	// Stop ends generation when the output contains one of these strings;
+	// the stop string itself is not emitted.
+	Stop []string
+}
+
+// Token is one piece of streamed output.
+type Token struct {
+	// ID is the generated token, or -1 for the final piece of text that was
+	// held back (a possible stop-string prefix, or an incomplete UTF-8
+	// sequence) and is released when generation ends.
+	ID int32
+	// Text is the text this token completes; it may be empty while a
+	// multi-byte character or a possible stop string is pending.
+	Text string
+}
+
+// Stop reasons reported in Stats.StopReason.
+const (
+	StopEOG       = "stop"      // the model produced an end-of-generation token
+	StopString    = "stop"      // the output hit one of Request.Stop
+	StopLength    = "length"    // MaxTokens generated, or the context is full
+	StopCancelled = "cancelled" // ctx was cancelled, or the callback returned an error
+)
+
+// Stats describe one generation.
+type Stats struct {
+	PromptTokens    int           // tokens of the prompt
+	CachedTokens    int           // prompt tokens reused from the cache (not evaluated again)
+	GeneratedTokens int           // tokens sampled, the end-of-generation token not counted
+	PrefillDuration time.Duration // evaluating the prompt
+	DecodeDuration  time.Duration // evaluating generated tokens
+	TimeToFirst     time.Duration // from the call to the first token
+	PrefillRate     float64       // prompt tokens evaluated per second
+	DecodeRate      float64       // generated tokens per second
+	StopReason      string        // StopEOG/StopString ("stop"), StopLength, StopCancelled
+}
+
+// Generate continues the sequence with req's prompt and streams the reply
+// to emit, one call per sampled token. Tokens already in the cache that
+// match the start of the prompt are reused. It returns the statistics, with
+// ctx's error when cancelled or emit's error when the callback failed.
+func (s *Sequence) Generate(ctx context.Context, tok *tokenizer.Tokenizer, req Request, emit func(Token) error) (Stats, error) {
+	start := time.Now()
+	var st Stats
+	prompt := req.Tokens
+	if prompt == nil {
+		var err error
+		if prompt, err = tok.Encode(req.Prompt, true, true); err != nil {
+			return st, fmt.Errorf("engine: tokenizing the prompt: %w", err)
+		}
+		// A rendered chat template often starts with the BOS text itself;
+		// the tokenizer then added a second one.
+		if bos := tok.BOS(); len(prompt) >= 2 && bos >= 0 && prompt[0] == bos && prompt[1] == bos {
+			prompt = prompt[1:]
+		}
+	}
+	if len(prompt) == 0 {
+		return st, fmt.Errorf("engine: the prompt is empty")
+	}
+	if req.MaxTokens < 0 {
+		return st, fmt.Errorf("engine: MaxTokens %d is negative", req.MaxTokens)
+	}
+	st.PromptTokens = len(prompt)
+	if len(prompt) > s.ContextLength() {
+		return st, fmt.Errorf("prompt of %d tokens does not fit the context of %d", len(prompt), s.ContextLength())
+	}
+
+	// Reuse the cached prefix, but always evaluate at least the last prompt
+	// token: its logits choose the first reply token.
+	keep := commonPrefix(s.tokens, prompt)
+	keep = min(keep, len(prompt)-1)
+	s.Truncate(keep)
+	st.CachedTokens = keep
+
+	sampler := sample.New(req.Sampling)
+	for _, t := range prompt {
+		sampler.Accept(t)
+	}
+	logits, err := s.Eval(ctx, prompt[keep:], false)
+	st.PrefillDuration = time.Since(start)
+	if err != nil {
+		return s.finish(st, StopCancelled, err)
+	}
+
+	out := newStopFilter(tok, req.Stop)
+	decodeStart := time.Now()
+	for {
+		id := sampler.Sample(logits)
+		sampler.Accept(id)
+		if tok.IsEOG(id) {
+			return s.finishText(st, StopEOG, nil, out, emit, decodeStart)
+		}
+		st.GeneratedTokens++
+		text, hit := out.add(id)
+		if st.GeneratedTokens == 1 {
+			st.TimeToFirst = time.Since(start)
+		}
+		if text != "" || !hit {
+			if err := emit(Token{ID: id, Text: text}); err != nil {
+				return s.finishText(st, StopCancelled, err, nil, emit, decodeStart)
+			}
+		}
+		if hit {
+			return s.finishText(st, StopString, nil, nil, emit, decodeStart)
+		}
+		if req.MaxTokens > 0 && st.GeneratedTokens >= req.MaxTokens || s.Len() >= s.ContextLength() {
+			return s.finishText(st, StopLength, nil, out, emit, decodeStart)
+		}
+		if logits, err = s.Eval(ctx, []int32{id}, false); err != nil {
+			return s.finishText(st, StopCancelled, err, out, emit, decodeStart)
+		}
+	}
+}
+
+// finishText releases held-back text (when out is set), then the stats.
+func (s *Sequence) finishText(st Stats, reason string, err error, out *stopFilter, emit func(Token) error, decodeStart time.Time) (Stats, error) {
+	st.DecodeDuration = time.Since(decodeStart)
+	if out != nil {
+		if rest := out.flush(); rest != "" {
+			if e := emit(Token{ID: -1, Text: rest}); e != nil && err == nil {
+				err, reason = e, StopCancelled
+			}
+		}
+	}
+	return s.finish(st, reason, err)
+}
+
+func (s *Sequence) finish(st Stats, reason string, err error) (Stats, error) {
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) && reason == StopCancelled {
+		reason = "error"
+	}
+	st.StopReason = reason
+	if sec := st.PrefillDuration.Seconds(); sec > 0 {
+		st.PrefillRate = float64(st.PromptTokens-st.CachedTokens) / sec
+	}
+	// The first token comes from the prefill's logits; the rest from decode steps.
+	if sec := st.DecodeDuration.Seconds(); sec > 0 && st.GeneratedTokens > 1 {
+		st.DecodeRate = float64(st.GeneratedTokens-1) / sec
+	}
+	return st, err
+}
+
+func commonPrefix(a, b []int32) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
+}
+
+// stopFilter turns tokens into text that never contains half a UTF-8
+// character nor any part of a stop string: text that could still become a
+// stop string is held back until it cannot.
+type stopFilter struct {
+	dec     *tokenizer.StreamDecoder
+	stops   []string
+	pending string
+}
+
+func newStopFilter(tok *tokenizer.Tokenizer, stops []string) *stopFilter {
+	f := &stopFilter{dec: tok.NewStreamDecoder()}
+	for _, s := range stops {
+		if s != "" {
+			f.stops = append(f.stops, s)
+		}
+	}
+	return f
+}
+
+// add decodes id and returns the text that is now safe to emit, and whether
+// a stop string was completed (the text is then what precedes it).
+func (f *stopFilter) add(id int32) (string, bool) {
+	f.pending += f.dec.Add(id)
+	if cut := f.firstStop(); cut >= 0 {
+		text := f.pending[:cut]
+		f.pending = ""
+		return text, true
+	}
+	hold := f.heldSuffix()
+	text := f.pending[:len(f.pending)-hold]
+	f.pending = f.pending[len(f.pending)-hold:]
+	return text, false
+}
+
+// firstStop is the index of the earliest stop string in pending, or -1.
+func (f *stopFilter) firstStop() int {
+	cut := -1
+	for _, s := range f.stops {
+		if i := strings.Index(f.pending, s); i >= 0 && (cut < 0 || i < cut) {
+			cut = i
+		}
+	}
+	return cut
+}
+
+// heldSuffix is the length of the longest end of pending that is the start
+// of some stop string.
+func (f *stopFilter) heldSuffix() int {
+	best := 0
+	for _, s := range f.stops {
+		for n := min(len(s)-1, len(f.pending)); n > best; n-- {
+			if strings.HasSuffix(f.pending, s[:n]) {
+				best = n
+				break
+			}
+		}
+	}
+	return best
+}
+
+// flush returns everything still held back.
+func (f *stopFilter) flush() string {
+	f.pending += f.dec.Flush()
+	if cut := f.firstStop(); cut >= 0 {
+		f.pending = f.pending[:cut]
+	}
+	rest := f.pending
+	f.pending = ""
+	return rest
+}

@@ -1,0 +1,290 @@
+// Package inference is the public face of the engine: load a GGUF model
+// once, open any number of independent sessions on it, and generate text
+// token by token.
+//
+//	m, err := inference.Load("model.gguf", inference.Options{Threads: 4})
+//	s, err := m.NewSession(inference.SessionOptions{})
+//	stats, err := s.Generate(ctx, inference.Request{Prompt: "Once upon a time", MaxTokens: 100},
+//		func(t inference.Token) error { fmt.Print(t.Text); return nil })
+//
+// A Model is safe for concurrent use; a Session is not, but sessions of
+// one model run independently (each has its own KV cache and backend).
+package inference
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"inferenceruntime/inference/compute"
+	"inferenceruntime/inference/engine"
+	"inferenceruntime/inference/gguf"
+	"inferenceruntime/inference/model"
+	"inferenceruntime/inference/tokenizer"
+
+	// The architectures and backends this package can run.
+	_ "inferenceruntime/inference/compute/cpu"
+	_ "inferenceruntime/inference/model/llama"
+)
+
+// Request, Token and Stats are the engine's types; see package engine.
+type (
+	// Request is one generation: a prompt (text or tokens), sampling
+	// parameters, a token limit and stop strings.
+	Request = engine.Request
+	// Token is one piece of streamed output.
+	Token = engine.Token
+	// Stats describe one generation: token counts, rates, time to first
+	// token and the stop reason.
+	Stats = engine.Stats
+)
+
+// Options configure Load.
+type Options struct {
+	// Backend is the compute driver; "" means "cpu".
+	Backend string
+	// Threads is the default CPU thread count of sessions; 0 = all cores.
+	Threads int
+	// ContextLength is the default context of sessions; 0 = the model's.
+	ContextLength int
+}
+
+// SessionOptions configure NewSession; zero fields take the model's
+// Options.
+type SessionOptions struct {
+	Threads       int
+	ContextLength int
+	// BatchSize is the number of prompt tokens per step; 0 = 512.
+	BatchSize int
+	// KVType is the KV cache type, "f32" (default) or "f16".
+	KVType string
+}
+
+// Info is a model's metadata for callers.
+type Info struct {
+	Path          string
+	Arch          string // general.architecture
+	Name          string // general.name
+	ContextLength int    // the model's trained context length
+	VocabSize     int
+	EmbeddingSize int
+	Layers        int
+	Heads         int
+	KVHeads       int
+	ChatTemplate  string // tokenizer.chat_template, "" if none
+	FileSize      int64
+	Device        string
+}
+
+// Model is a loaded model: the mapped file, the weights on a device and the
+// tokenizer. It is immutable and safe for concurrent use.
+type Model struct {
+	path string
+	opts Options
+	file *gguf.File
+	net  model.Model
+	tok  *tokenizer.Tokenizer
+	dev  compute.Device
+
+	mu       sync.Mutex
+	sessions int
+	closing  bool
+	closed   bool
+}
+
+// Load maps the GGUF file at path, validates it and places its weights on
+// the backend's first device.
+func Load(path string, opts Options) (*Model, error) {
+	if opts.Threads < 0 || opts.ContextLength < 0 {
+		return nil, fmt.Errorf("inference: negative option in %+v", opts)
+	}
+	if opts.Backend == "" {
+		opts.Backend = "cpu"
+	}
+	dev, err := compute.FirstDevice(opts.Backend)
+	if err != nil {
+		return nil, fmt.Errorf("inference: %w", err)
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("inference: %w", err)
+	}
+	tok, err := tokenizer.FromGGUF(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("inference: %s: %w", path, err)
+	}
+	net, err := model.Open(f, dev)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("inference: %s: %w", path, err)
+	}
+	if tok.VocabSize() != net.Config().VocabSize {
+		net.Close()
+		f.Close()
+		return nil, fmt.Errorf("inference: %s: tokenizer has %d tokens, the model %d", path, tok.VocabSize(), net.Config().VocabSize)
+	}
+	return &Model{path: path, opts: opts, file: f, net: net, tok: tok, dev: dev}, nil
+}
+
+// Info returns the model's metadata.
+func (m *Model) Info() Info {
+	c := m.net.Config()
+	tmpl, _ := m.file.String("tokenizer.chat_template")
+	return Info{
+		Path: m.path, Arch: c.Arch, Name: c.Name, ContextLength: c.ContextLength,
+		VocabSize: c.VocabSize, EmbeddingSize: c.EmbeddingLength, Layers: c.BlockCount,
+		Heads: c.HeadCount, KVHeads: c.HeadCountKV, ChatTemplate: tmpl,
+		FileSize: m.file.Size(), Device: m.dev.Name(),
+	}
+}
+
+// Tokenizer returns the model's tokenizer (safe for concurrent use).
+func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }
+
+// File returns the parsed GGUF file, for its metadata. Do not close it.
+func (m *Model) File() *gguf.File { return m.file }
+
+// Config returns the model's hyper-parameters.
+func (m *Model) Config() model.Config { return *m.net.Config() }
+
+// Close releases the model once its sessions are closed; sessions still
+// open keep it alive until their own Close.
+func (m *Model) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closing = true
+	return m.releaseLocked()
+}
+
+func (m *Model) releaseLocked() error {
+	if !m.closing || m.sessions > 0 || m.closed {
+		return nil
+	}
+	m.closed = true
+	err := m.net.Close()
+	if e := m.file.Close(); err == nil {
+		err = e
+	}
+	return err
+}
+
+// Session is one conversation with a model: a KV cache and a compute
+// stream of its own. Tokens of the previous Generate that match the start
+// of the next prompt are reused. A Session is not safe for concurrent use.
+type Session struct {
+	m   *Model
+	seq *engine.Sequence
+	mu  sync.Mutex
+}
+
+// NewSession opens a session with an empty cache.
+func (m *Model) NewSession(o SessionOptions) (*Session, error) {
+	if o.Threads == 0 {
+		o.Threads = m.opts.Threads
+	}
+	if o.ContextLength == 0 {
+		o.ContextLength = m.opts.ContextLength
+	}
+	kv := compute.F32
+	switch o.KVType {
+	case "", "f32", "F32":
+	case "f16", "F16":
+		kv = compute.F16
+	default:
+		return nil, fmt.Errorf("inference: KV cache type %q (want f32 or f16)", o.KVType)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closing {
+		return nil, fmt.Errorf("inference: model %s is closed", m.path)
+	}
+	seq, err := engine.NewSequence(m.net, m.dev, engine.SequenceOptions{
+		Threads: o.Threads, Context: o.ContextLength, BatchSize: o.BatchSize, KVType: kv,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("inference: %w", err)
+	}
+	m.sessions++
+	return &Session{m: m, seq: seq}, nil
+}
+
+// Generate streams a reply to req, calling fn once per generated token.
+// It stops on an end-of-generation token, a stop string, MaxTokens, the end
+// of the context (reason "length"), ctx's cancellation or fn's error.
+func (s *Session) Generate(ctx context.Context, req Request, fn func(Token) error) (Stats, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seq == nil {
+		return Stats{}, fmt.Errorf("inference: session is closed")
+	}
+	return s.seq.Generate(ctx, s.m.tok, req, fn)
+}
+
+// Logits evaluates tokens after what the session holds and returns one row
+// of n_vocab logits per token.
+func (s *Session) Logits(ctx context.Context, tokens []int32) ([]float32, error) {
+	return s.eval(ctx, tokens, true)
+}
+
+// Eval evaluates tokens after what the session holds and returns the
+// logits of the last one.
+func (s *Session) Eval(ctx context.Context, tokens []int32) ([]float32, error) {
+	return s.eval(ctx, tokens, false)
+}
+
+func (s *Session) eval(ctx context.Context, tokens []int32, all bool) ([]float32, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seq == nil {
+		return nil, fmt.Errorf("inference: session is closed")
+	}
+	out, err := s.seq.Eval(ctx, tokens, all)
+	if err != nil {
+		return nil, fmt.Errorf("inference: %w", err)
+	}
+	return append([]float32(nil), out...), nil
+}
+
+// Len is the number of tokens the session's cache holds.
+func (s *Session) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seq == nil {
+		return 0
+	}
+	return s.seq.Len()
+}
+
+// ContextLength is the most tokens the session can hold.
+func (s *Session) ContextLength() int { return s.seq.ContextLength() }
+
+// CacheBytes is the memory the session's KV cache holds now.
+func (s *Session) CacheBytes() int64 { return s.seq.CacheBytes() }
+
+// Reset empties the session's cache.
+func (s *Session) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seq != nil {
+		s.seq.Truncate(0)
+	}
+}
+
+// Close frees the session's cache and backend.
+func (s *Session) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seq == nil {
+		return nil
+	}
+	err := s.seq.Close()
+	s.seq = nil
+	s.m.mu.Lock()
+	s.m.sessions--
+	if e := s.m.releaseLocked(); err == nil {
+		err = e
+	}
+	s.m.mu.Unlock()
+	return err
+}
