@@ -75,12 +75,19 @@ typedef void (*ir_quantize_fn)(const float *x, void *y, int n);
 // to_float: dequantize n elements.
 typedef void (*ir_to_float_fn)(const void *w, float *y, int n);
 
+// mm: the dots of one weight row w with nc <= IR_MM_COLS activation rows
+// x + c*x_stride, into out[c*out_stride]; each result has the same bits as
+// vec_dot's. Optional: it loads and unpacks the weight row once for all nc.
+#define IR_MM_COLS 4
+typedef void (*ir_mm_fn)(int n, const void *w, const void *x, size_t x_stride, int nc, float *out, size_t out_stride);
+
 typedef struct {
     int block;            // elements per block (0: unsupported type)
     int bytes;            // bytes per block
     int vec_dot_type;     // activation type: IR_F32, IR_Q8_0, IR_Q8_1 or IR_Q8_K
     ir_to_float_fn to_float;
     ir_vec_dot_fn vec_dot;
+    ir_mm_fn mm;          // optional
 } ir_type_traits;
 
 extern ir_type_traits ir_traits[IR_NTYPES];

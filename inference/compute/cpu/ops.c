@@ -89,7 +89,13 @@ static void op_mul_mat(graph_ctx *c, int i, const ir_op *op, int phase, int ith,
         int64_t r1 = r0 + MM_ROWS < m ? r0 + MM_ROWS : m, c1 = c0 + MM_COLS < n ? c0 + MM_COLS : n;
         for (int64_t r = r0; r < r1; r++) {
             const char *wr = (const char *)w->data + r * wrow;
-            for (int64_t col = c0; col < c1; col++) tr->vec_dot((int)k, dst + col * m + r, wr, xq + col * xrow);
+            int64_t col = c0;
+            if (tr->mm)
+                for (; col + 1 < c1; col += IR_MM_COLS) {
+                    int nc = c1 - col < IR_MM_COLS ? (int)(c1 - col) : IR_MM_COLS;
+                    tr->mm((int)k, wr, xq + col * xrow, (size_t)xrow, nc, dst + col * m + r, (size_t)m);
+                }
+            for (; col < c1; col++) tr->vec_dot((int)k, dst + col * m + r, wr, xq + col * xrow);
         }
     }
 }

@@ -19,11 +19,6 @@ AVX512 static inline __m256i nibbles(const uint8_t *p) {
     return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(15));
 }
 
-// dot_i8 adds to acc the products of 32 signed bytes, four per lane (VNNI).
-AVX512 static inline __m256i dot_i8(__m256i acc, __m256i w, __m256i x) {
-    return _mm256_dpbusd_epi32(acc, _mm256_abs_epi8(w), _mm256_sign_epi8(x, w));
-}
-
 AVX512 static void dot_f16(int n, float *s, const void *vw, const void *vx) {
     const uint16_t *w = vw;
     const float *x = vx;
@@ -38,69 +33,109 @@ AVX512 static void dot_f16(int n, float *s, const void *vw, const void *vx) {
     *s = sum;
 }
 
-AVX512 static void dot_q4_0(int n, float *s, const void *vw, const void *vx) {
-    const blk_q4_0 *w = vw;
-    const blk_q8_0 *x = vx;
-    const __m256i e8 = _mm256_set1_epi8(8), zero = _mm256_setzero_si256();
-    __m256 acc = _mm256_setzero_ps();
-    for (int i = 0; i < n / QK; i++) {
-        __m256i p = dot_i8(zero, _mm256_sub_epi8(nibbles(w[i].qs), e8), _mm256_loadu_si256((const __m256i *)x[i].qs));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(ir_h2f(w[i].d) * ir_h2f(x[i].d)), acc);
-    }
-    *s = hsum_ps(acc);
-}
+// The integer kernels below are written once for NC activation rows (a
+// compile-time constant after inlining): dot_* is NC = 1, mm_* shares each
+// unpacked weight block among up to IR_MM_COLS rows. Every row sees the same
+// operations in the same order, so both give identical bits.
+#define INLINE __attribute__((always_inline)) inline
+#define XROW(type, c, i) ((const type *)((const char *)x + (size_t)(c) * xs) + (i))
 
-AVX512 static void dot_q8_0(int n, float *s, const void *vw, const void *vx) {
-    const blk_q8_0 *w = vw;
-    const blk_q8_0 *x = vx;
-    const __m256i zero = _mm256_setzero_si256();
-    __m256 acc = _mm256_setzero_ps();
-    for (int i = 0; i < n / QK; i++) {
-        __m256i p = dot_i8(zero, _mm256_loadu_si256((const __m256i *)w[i].qs), _mm256_loadu_si256((const __m256i *)x[i].qs));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(ir_h2f(w[i].d) * ir_h2f(x[i].d)), acc);
+#define MM_ENTRY(name)                                                                                      \
+    AVX512 static void dot_##name(int n, float *s, const void *w, const void *x) {                       \
+        kern_##name(n, w, x, 0, s, 0, 1);                                                                   \
+    }                                                                                                       \
+    AVX512 static void mm_##name(int n, const void *w, const void *x, size_t xs, int nc, float *o, size_t os) { \
+        switch (nc) {                                                                                       \
+        case 4: kern_##name(n, w, x, xs, o, os, 4); break;                                                  \
+        case 3: kern_##name(n, w, x, xs, o, os, 3); break;                                                  \
+        case 2: kern_##name(n, w, x, xs, o, os, 2); break;                                                  \
+        default: kern_##name(n, w, x, xs, o, os, 1);                                                        \
+        }                                                                                                   \
     }
-    *s = hsum_ps(acc);
+
+// q8_blocks: the Q4_0/Q8_0 block loop, with the weight block given as 32
+// signed values by unpack.
+#define Q8_BLOCKS(wtype, unpack)                                                                            \
+    const wtype *w = vw;                                                                                    \
+    const __m256i zero = _mm256_setzero_si256();                                                            \
+    __m256 acc[IR_MM_COLS];                                                                                 \
+    for (int c = 0; c < NC; c++) acc[c] = _mm256_setzero_ps();                                              \
+    for (int i = 0; i < n / QK; i++) {                                                                      \
+        __m256i q = unpack;                                                                                 \
+        __m256i aq = _mm256_abs_epi8(q);                                                                    \
+        float dw = ir_h2f(w[i].d);                                                                          \
+        for (int c = 0; c < NC; c++) {                                                                      \
+            const blk_q8_0 *xc = XROW(blk_q8_0, c, i);                                                      \
+            __m256i p = _mm256_dpbusd_epi32(zero, aq, _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)xc->qs), q)); \
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * ir_h2f(xc->d)), acc[c]);   \
+        }                                                                                                   \
+    }                                                                                                       \
+    for (int c = 0; c < NC; c++) out[c * os] = hsum_ps(acc[c]);
+
+AVX512 static INLINE void kern_q4_0(int n, const void *vw, const void *x, size_t xs, float *out, size_t os, const int NC) {
+    Q8_BLOCKS(blk_q4_0, _mm256_sub_epi8(nibbles(w[i].qs), _mm256_set1_epi8(8)))
 }
+MM_ENTRY(q4_0)
+
+AVX512 static INLINE void kern_q8_0(int n, const void *vw, const void *x, size_t xs, float *out, size_t os, const int NC) {
+    Q8_BLOCKS(blk_q8_0, _mm256_loadu_si256((const __m256i *)w[i].qs))
+}
+MM_ENTRY(q8_0)
 
 // pair joins two 256-bit halves.
 AVX512 static inline __m512i pair(__m256i lo, __m256i hi) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 
+// k_sum adds a K-quant super-block's integer sums to the float total. The
+// fused multiply-adds are explicit so that the compiler cannot contract the
+// one-row and four-row versions differently.
+AVX512 static inline float k_sum(float sum, float xd, uint16_t d, uint16_t dmin, int isum, int mins) {
+    float t = xd * ir_h2f(dmin) * (float)mins;
+    return sum + __builtin_fmaf(xd * ir_h2f(d), (float)isum, -t);
+}
+
 // Q4_K: 64 elements per step (groups 2j and 2j+1 side by side), products
 // weighted by the groups' scales with vpdpwssd.
-AVX512 static void dot_q4_K(int n, float *s, const void *vw, const void *vx) {
+AVX512 static INLINE void kern_q4_K(int n, const void *vw, const void *x, size_t xs, float *out, size_t os, const int NC) {
     const blk_q4_K *w = vw;
-    const blk_q8_K *x = vx;
     const __m256i m4 = _mm256_set1_epi8(15);
-    float sum = 0;
+    float sum[IR_MM_COLS] = {0};
     for (int i = 0; i < n / QKK; i++) {
         uint8_t sc[8], mn[8];
         scale_min_k4(w[i].scales, sc, mn);
-        __m512i acc = _mm512_setzero_si512();
+        __m512i acc[IR_MM_COLS];
+        for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_si512();
         for (int j = 0; j < 4; j++) {
             __m256i b = _mm256_loadu_si256((const __m256i *)(w[i].qs + 32 * j));
             __m512i q = pair(_mm256_and_si256(b, m4), _mm256_and_si256(_mm256_srli_epi16(b, 4), m4));
-            __m512i p = _mm512_maddubs_epi16(q, _mm512_loadu_si512(x[i].qs + 64 * j));
-            acc = _mm512_dpwssd_epi32(acc, p, pair(_mm256_set1_epi16(sc[2 * j]), _mm256_set1_epi16(sc[2 * j + 1])));
+            __m512i scv = pair(_mm256_set1_epi16(sc[2 * j]), _mm256_set1_epi16(sc[2 * j + 1]));
+            for (int c = 0; c < NC; c++) {
+                __m512i p = _mm512_maddubs_epi16(q, _mm512_loadu_si512(XROW(blk_q8_K, c, i)->qs + 64 * j));
+                acc[c] = _mm512_dpwssd_epi32(acc[c], p, scv);
+            }
         }
-        sum += x[i].d * ir_h2f(w[i].d) * _mm512_reduce_add_epi32(acc) - x[i].d * ir_h2f(w[i].dmin) * k4_mins(mn, x[i].bsums);
+        for (int c = 0; c < NC; c++) {
+            const blk_q8_K *xc = XROW(blk_q8_K, c, i);
+            sum[c] = k_sum(sum[c], xc->d, w[i].d, w[i].dmin, _mm512_reduce_add_epi32(acc[c]), k4_mins(mn, xc->bsums));
+        }
     }
-    *s = sum;
+    for (int c = 0; c < NC; c++) out[c * os] = sum[c];
 }
+MM_ENTRY(q4_K)
 
 // Q6_K: 64 elements per step; each 128-bit lane holds one group of 16, so
 // the scales are spread one per lane.
-AVX512 static void dot_q6_K(int n, float *s, const void *vw, const void *vx) {
+AVX512 static INLINE void kern_q6_K(int n, const void *vw, const void *x, size_t xs, float *out, size_t os, const int NC) {
     const blk_q6_K *w = vw;
-    const blk_q8_K *x = vx;
     const __m256i m4 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3);
     const __m512i lanes = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2,
                                            1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-    float sum = 0;
+    float sum[IR_MM_COLS] = {0};
     for (int i = 0; i < n / QKK; i++) {
         const int8_t *sc = w[i].scales;
-        __m512i acc = _mm512_setzero_si512();
+        __m512i acc[IR_MM_COLS];
+        for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_si512();
         for (int h = 0; h < 2; h++) {
             __m256i l0 = _mm256_loadu_si256((const __m256i *)(w[i].ql + 64 * h));
             __m256i l1 = _mm256_loadu_si256((const __m256i *)(w[i].ql + 64 * h + 32));
@@ -114,26 +149,36 @@ AVX512 static void dot_q6_K(int n, float *s, const void *vw, const void *vx) {
             for (int k = 0; k < 2; k++) {
                 int g = 8 * h + 4 * k;
                 __m512i q = k == 0 ? pair(q0, q1) : pair(q2, q3);
-                __m512i p = _mm512_maddubs_epi16(q, _mm512_loadu_si512(x[i].qs + 128 * h + 64 * k));
                 int32_t s4;
                 memcpy(&s4, sc + g, 4);
                 __m512i scv = _mm512_permutexvar_epi16(lanes, _mm512_castsi128_si512(_mm_cvtepi8_epi16(_mm_cvtsi32_si128(s4))));
-                acc = _mm512_dpwssd_epi32(acc, p, scv);
+                for (int c = 0; c < NC; c++) {
+                    __m512i p = _mm512_maddubs_epi16(q, _mm512_loadu_si512(XROW(blk_q8_K, c, i)->qs + 128 * h + 64 * k));
+                    acc[c] = _mm512_dpwssd_epi32(acc[c], p, scv);
+                }
             }
         }
-        int offs = 0;
-        for (int g = 0; g < 16; g++) offs += sc[g] * x[i].bsums[g];
-        sum += x[i].d * ir_h2f(w[i].d) * (_mm512_reduce_add_epi32(acc) - 32 * offs);
+        for (int c = 0; c < NC; c++) {
+            const blk_q8_K *xc = XROW(blk_q8_K, c, i);
+            int offs = 0;
+            for (int g = 0; g < 16; g++) offs += sc[g] * xc->bsums[g];
+            sum[c] = __builtin_fmaf(xc->d * ir_h2f(w[i].d), (float)(_mm512_reduce_add_epi32(acc[c]) - 32 * offs), sum[c]);
+        }
     }
-    *s = sum;
+    for (int c = 0; c < NC; c++) out[c * os] = sum[c];
 }
+MM_ENTRY(q6_K)
 
 void ir_init_avx512(void) {
     ir_traits[IR_F16].vec_dot = dot_f16;
     ir_traits[IR_Q4_0].vec_dot = dot_q4_0;
+    ir_traits[IR_Q4_0].mm = mm_q4_0;
     ir_traits[IR_Q8_0].vec_dot = dot_q8_0;
+    ir_traits[IR_Q8_0].mm = mm_q8_0;
     ir_traits[IR_Q4_K].vec_dot = dot_q4_K;
+    ir_traits[IR_Q4_K].mm = mm_q4_K;
     ir_traits[IR_Q6_K].vec_dot = dot_q6_K;
+    ir_traits[IR_Q6_K].mm = mm_q6_K;
 }
 #else
 void ir_init_avx512(void) {}

@@ -604,7 +604,7 @@ static void dot_iq3_s(int n, float *s, const void *vw, const void *vx) {
 }
 
 static void set(int t, int block, int bytes, int vdt, ir_to_float_fn tf, ir_vec_dot_fn vd) {
-    ir_traits[t] = (ir_type_traits){block, bytes, vdt, tf, vd};
+    ir_traits[t] = (ir_type_traits){block, bytes, vdt, tf, vd, NULL};
 }
 
 void ir_init_generic(void) {
@@ -627,8 +627,8 @@ void ir_init_generic(void) {
     set(IR_IQ4_XS, QKK, sizeof(blk_iq4_xs), IR_Q8_K, deq_iq4_xs, dot_iq4_xs);
     if (ir_iq3s_grid_ready) set(IR_IQ3_S, QKK, sizeof(blk_iq3_s), IR_Q8_K, deq_iq3_s, dot_iq3_s);
     // The activation types themselves (used by tests and as vec_dot types).
-    ir_traits[IR_Q8_1] = (ir_type_traits){QK, sizeof(blk_q8_1), IR_Q8_1, 0, 0};
-    ir_traits[IR_Q8_K] = (ir_type_traits){QKK, sizeof(blk_q8_K), IR_Q8_K, 0, 0};
+    ir_traits[IR_Q8_1] = (ir_type_traits){QK, sizeof(blk_q8_1), IR_Q8_1, 0, 0, 0};
+    ir_traits[IR_Q8_K] = (ir_type_traits){QKK, sizeof(blk_q8_K), IR_Q8_K, 0, 0, 0};
     memset(ir_quantize, 0, sizeof ir_quantize);
     ir_quantize[IR_Q8_0] = ir_quantize_q8_0;
     ir_quantize[IR_Q8_1] = ir_quantize_q8_1;
