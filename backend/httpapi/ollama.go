@@ -513,7 +513,7 @@ func (s *Server) handleOllamaDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The name must exist before anything is unloaded.
-	if _, err := s.svc.ResolveModel(r.Context(), name); err != nil {
+	if _, err := s.runner.Resolve(r.Context(), name); err != nil {
 		s.fail(w, r, err)
 		return
 	}

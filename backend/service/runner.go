@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -90,21 +91,80 @@ func LibraryResolver(lib *library.Library, allowPaths bool) ModelResolver {
 		if name == "" {
 			return ModelRef{}, Invalid("model", "is required")
 		}
-		var m *library.Model
-		var err error
-		if allowPaths {
-			m, err = lib.Use(ctx, name)
-		} else {
-			m, err = lib.Resolve(ctx, name)
+		ref := name
+		if !allowPaths {
+			// Resolve would also open a file of that path; a remote
+			// client must not make the server touch files, so find the
+			// model among the installed ones first.
+			id, err := installedID(ctx, lib, name)
+			if err != nil {
+				return ModelRef{}, err
+			}
+			ref = id
 		}
-		if errors.Is(err, library.ErrNotFound) || err == nil && m.Location == library.AdHoc && !allowPaths {
+		resolve := lib.Resolve // no database write per API request
+		if allowPaths {
+			resolve = lib.Use
+		}
+		m, err := resolve(ctx, ref)
+		if errors.Is(err, library.ErrNotFound) {
 			return ModelRef{}, fmt.Errorf("%w: %q", ErrModelNotFound, name)
 		}
 		if err != nil {
 			return ModelRef{}, err
 		}
+		m.Name = displayName(m, name)
 		return RefFromLibrary(m), nil
 	})
+}
+
+// installedID finds an installed model by name or alias (any case), id or
+// id prefix (6+ characters), or name without its tag (":latest" or when
+// one model has that name with some tag), without touching files.
+func installedID(ctx context.Context, lib *library.Library, name string) (string, error) {
+	models, err := lib.List(ctx)
+	if err != nil {
+		return "", err
+	}
+	lower := strings.ToLower(name)
+	base, tag, tagged := strings.Cut(lower, ":")
+	var byPrefix, byBase []string
+	for _, m := range models {
+		for _, n := range append([]string{m.Name}, m.Aliases...) {
+			n = strings.ToLower(n)
+			if n == lower || tagged && tag == "latest" && n == base {
+				return m.ID, nil
+			}
+			if !tagged && strings.HasPrefix(n, lower+":") && !slices.Contains(byBase, m.ID) {
+				byBase = append(byBase, m.ID)
+			}
+		}
+		if len(lower) >= 6 && strings.HasPrefix(strings.ToLower(m.ID), lower) {
+			byPrefix = append(byPrefix, m.ID)
+		}
+	}
+	switch {
+	case len(byPrefix) == 1:
+		return byPrefix[0], nil
+	case len(byPrefix) > 1:
+		return "", Invalid("model", "id prefix %q is ambiguous", name)
+	case len(byBase) == 1:
+		return byBase[0], nil
+	case len(byBase) > 1:
+		return "", Invalid("model", "%q has several tags; name one (%s:TAG)", name, name)
+	}
+	return "", fmt.Errorf("%w: %q", ErrModelNotFound, name)
+}
+
+// displayName is the name a client used when it is one of the model's
+// names, else the model's own name (for an id).
+func displayName(m *library.Model, asked string) string {
+	for _, n := range append([]string{m.Name}, m.Aliases...) {
+		if strings.EqualFold(n, asked) {
+			return n
+		}
+	}
+	return m.Name
 }
 
 // RefFromLibrary converts a library model.
