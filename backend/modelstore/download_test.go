@@ -640,3 +640,23 @@ func TestDownloadProgressEvents(t *testing.T) {
 		t.Errorf("states = %v; want queued ... done", states)
 	}
 }
+
+// TestDownloadNoSpace: a download that cannot fit on the disk is refused
+// before any byte is written, whether the size is known up front or only
+// from the server's answer.
+func TestDownloadNoSpace(t *testing.T) {
+	content := modelBytes(t, 64<<10, 13)
+	_, url := startServer(t, content)
+	opts := testOptions()
+	opts.MinFree = 1 << 60
+	e := newEnv(t, t.TempDir(), opts)
+	ctx := context.Background()
+	if _, err := e.mgr.Start(ctx, Target{Name: "a", URL: url, Size: int64(len(content)), SizeExact: true}); !errors.Is(err, library.ErrNoSpace) {
+		t.Fatalf("start with a known size = %v, want ErrNoSpace", err)
+	}
+	d, err := e.pull(t, url, "a", "")
+	if !errors.Is(err, library.ErrNoSpace) || d.State != StateFailed {
+		t.Fatalf("download = %+v, %v; want ErrNoSpace", d, err)
+	}
+	e.checkNothing(t)
+}

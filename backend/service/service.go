@@ -36,6 +36,10 @@ type Options struct {
 	StoreURL string
 	// Downloads tunes the download manager (timeouts, retries, limits).
 	Downloads modelstore.Options
+	// ResumeDownloads continues, in the background, the downloads that were
+	// running when the process last stopped (or was killed). The desktop app
+	// sets it; one-shot commands leave it off.
+	ResumeDownloads bool
 }
 
 // Service is an open data directory: database, library, store and
@@ -52,7 +56,7 @@ type Service struct {
 }
 
 // Open opens (creating if needed) the data directory and everything in it.
-// It starts no downloads; the desktop app calls ResumeDownloads for that.
+// It starts no downloads unless opts.ResumeDownloads is set.
 func Open(ctx context.Context, opts Options) (*Service, error) {
 	dir, err := config.EnsureDataDir(opts.Home)
 	if err != nil {
@@ -89,6 +93,11 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 		client = modelstore.NewClient()
 	}
 	s.Resolver = &modelstore.Resolver{BaseURL: strings.TrimRight(base, "/"), Client: client, Catalog: s.Catalog}
+	if opts.ResumeDownloads {
+		if _, err := s.Downloads.ResumeAll(ctx); err != nil {
+			return nil, err
+		}
+	}
 	ok = true
 	return s, nil
 }
