@@ -42,6 +42,9 @@ type renderer struct {
 	maxOut   int
 	maxDepth int
 	now      func() time.Time
+	// constMode evaluates constant expressions at parse time: variables,
+	// calls and context filters are refused, failed subscripts are undefined.
+	constMode bool
 }
 
 func (r *renderer) write(s string) error {
@@ -447,6 +450,9 @@ func (r *renderer) evalInner(e expr, sc *scope) (any, error) {
 	case *constExpr:
 		return n.v, nil
 	case *nameExpr:
+		if r.constMode {
+			return nil, notConstError{}
+		}
 		if v, ok := sc.lookup(n.name); ok {
 			return v, nil
 		}
@@ -502,8 +508,14 @@ func (r *renderer) evalInner(e expr, sc *scope) (any, error) {
 	case *sliceExpr:
 		return r.evalSlice(n, sc)
 	case *callExpr:
+		if r.constMode {
+			return nil, notConstError{}
+		}
 		return r.evalCall(n, sc, nil)
 	case *filterExpr:
+		if r.constMode && contextFilters[n.name] {
+			return nil, notConstError{}
+		}
 		v, err := r.eval(n.node, sc)
 		if err != nil {
 			return nil, err
@@ -717,7 +729,7 @@ func contains(container, item any) (bool, error) {
 		}
 		_, ok := c.GetKey(item)
 		return ok, nil
-	case []any, Tuple, *generator, *undefinedValue:
+	case []any, Tuple, *generator, *undefinedValue, rangeValue, *dictView:
 		items, _ := iterate(c)
 		for _, it := range items {
 			if pyEqual(it, item) {
@@ -743,7 +755,14 @@ func (r *renderer) evalSlice(n *sliceExpr, sc *scope) (any, error) {
 			}
 		}
 	}
-	return sliceValue(obj, parts[0], parts[1], parts[2])
+	v, err := sliceValue(obj, parts[0], parts[1], parts[2])
+	if err != nil && r.constMode {
+		if u, isU := obj.(*undefinedValue); isU {
+			return nil, u.err()
+		}
+		return undefAttr(obj, "slice"), nil
+	}
+	return v, err
 }
 
 // sliceIndices is Python's slice.indices(length).
@@ -842,10 +861,14 @@ func sliceValue(obj, start, stop, step any) (any, error) {
 			return Tuple(out), nil
 		}
 		return out, nil
+	case rangeValue:
+		return x.slice(start, stop, step)
 	case *undefinedValue:
 		return nil, x.err()
+	case *Dict:
+		return nil, typeErr("unhashable type: 'slice'")
 	}
-	return undefAttr(obj, "slice"), nil
+	return nil, typeErr("'%s' object is not subscriptable", typeName(obj))
 }
 
 // getAttr is Jinja's sandboxed obj.name: a Python attribute (method) first,
@@ -895,7 +918,7 @@ func getItem(obj, key any) (any, error) {
 		if v, ok := x.GetKey(key); ok {
 			return v, nil
 		}
-	case []any, Tuple, string:
+	case []any, Tuple, string, rangeValue:
 		if i, _, isFloat, ok := asNumber(key); ok && !isFloat {
 			var n int
 			var elem func(int) any

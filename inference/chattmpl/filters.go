@@ -442,7 +442,11 @@ func attrGetter(v any, attr any) (any, error) {
 }
 
 func filterMap(r *renderer, v any, args []any, kw *Dict) (any, error) {
-	items, err := iterate(v)
+	if !truthy(v) {
+		// Jinja's map only iterates a true value
+		v = nil
+	}
+	items, err := iterateOrNone(v)
 	if err != nil {
 		return nil, err
 	}
@@ -534,7 +538,11 @@ func minMax(sign int) filterFunc {
 // selectFilter builds select/reject (attr=false) and selectattr/rejectattr.
 func selectFilter(keep, byAttr bool) filterFunc {
 	return func(r *renderer, v any, args []any, kw *Dict) (any, error) {
-		items, err := iterate(v)
+		if !truthy(v) {
+			// Jinja's select and reject only iterate a true value
+			v = nil
+		}
+		items, err := iterateOrNone(v)
 		if err != nil {
 			return nil, err
 		}
@@ -580,6 +588,14 @@ func selectFilter(keep, byAttr bool) filterFunc {
 		}
 		return &generator{items: out, name: "generator"}, nil
 	}
+}
+
+// iterateOrNone iterates v, treating None as empty.
+func iterateOrNone(v any) ([]any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	return iterate(v)
 }
 
 func filterReplace(_ *renderer, v any, args []any, kw *Dict) (any, error) {
@@ -795,7 +811,25 @@ func filterTruncate(_ *renderer, v any, args []any, kw *Dict) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := toStr(v)
+	s, isStr := v.(string)
+	if !isStr {
+		n, err := pyLen(v)
+		if err != nil {
+			return nil, err
+		}
+		length, err := intArg(a[0], 255)
+		if err != nil {
+			return nil, err
+		}
+		leeway, err := intArg(a[3], 5)
+		if err != nil {
+			return nil, err
+		}
+		if int64(n) <= length+leeway {
+			return v, nil
+		}
+		return nil, typeErr("truncate of a %s is not supported", typeName(v))
+	}
 	length, err := intArg(a[0], 255)
 	if err != nil {
 		return nil, err
@@ -898,8 +932,14 @@ func filterIndent(_ *renderer, v any, args []any, kw *Dict) (any, error) {
 		}
 		ind = strings.Repeat(" ", int(max(n, 0)))
 	}
-	s := toStr(v) + "\n"
-	lines := pySplitLines(s, false)
+	str, ok := v.(string)
+	if !ok {
+		if u, isU := v.(*undefinedValue); isU {
+			return nil, u.err()
+		}
+		return nil, typeErr("unsupported operand type(s) for +=: '%s' and 'str'", typeName(v))
+	}
+	lines := pySplitLines(str+"\n", false)
 	var out string
 	if truthy(orDefault(a[2], false)) {
 		out = strings.Join(lines, "\n"+ind)

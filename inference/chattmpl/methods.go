@@ -73,6 +73,10 @@ func method(obj any, name string) (any, bool) {
 		return seqMethod(x, "list", name)
 	case Tuple:
 		return seqMethod(x, "tuple", name)
+	case rangeValue:
+		if name == "index" || name == "count" {
+			return seqMethod(x.items(), "range", name)
+		}
 	}
 	return nil, false
 }
@@ -81,24 +85,18 @@ func dictMethod(d *Dict, name string) (any, bool) {
 	switch name {
 	case "items":
 		return bound("items", func(args []any, kw *Dict) (any, error) {
-			if _, err := bindArgs("items", args, kw); err != nil {
-				return nil, err
-			}
-			out := make([]any, d.Len())
-			for i, k := range d.keys {
-				out[i] = Tuple{k, d.vals[i]}
-			}
-			return out, nil
+			_, err := bindArgs("items", args, kw)
+			return newDictView(d, "dict_items"), err
 		}), true
 	case "keys":
 		return bound("keys", func(args []any, kw *Dict) (any, error) {
 			_, err := bindArgs("keys", args, kw)
-			return d.Keys(), err
+			return newDictView(d, "dict_keys"), err
 		}), true
 	case "values":
 		return bound("values", func(args []any, kw *Dict) (any, error) {
 			_, err := bindArgs("values", args, kw)
-			return d.Values(), err
+			return newDictView(d, "dict_values"), err
 		}), true
 	case "get":
 		return bound("get", func(args []any, kw *Dict) (any, error) {

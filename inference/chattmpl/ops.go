@@ -219,11 +219,17 @@ func floatOp(op string, a, b float64) (any, error) {
 func percentFormat(format string, arg any) (any, error) {
 	var args []any
 	var mapping *Dict
+	// Python treats any subscriptable non-tuple argument as a possible
+	// mapping and then does not complain about unused arguments
+	subscriptable := false
 	switch x := arg.(type) {
 	case Tuple:
 		args = x
 	case *Dict:
 		mapping = x
+		args = []any{x}
+	case []any, rangeValue:
+		subscriptable = true
 		args = []any{x}
 	default:
 		args = []any{x}
@@ -316,7 +322,7 @@ func percentFormat(format string, arg any) (any, error) {
 		}
 		b.WriteString(s)
 	}
-	if mapping == nil && next < len(args) {
+	if mapping == nil && !subscriptable && next < len(args) {
 		return nil, typeErr("not all arguments converted during string formatting")
 	}
 	return b.String(), nil

@@ -40,7 +40,7 @@ func init() {
 		"iterable":  is(isIterable),
 		"sequence": is(func(v any) bool {
 			switch v.(type) {
-			case string, []any, Tuple, *Dict, *undefinedValue:
+			case string, []any, Tuple, *Dict, *undefinedValue, rangeValue:
 				return true
 			}
 			return false
@@ -184,20 +184,11 @@ func globalRange(_ *renderer, args []any, kw *Dict) (any, error) {
 	if step == 0 {
 		return nil, valueErr("range() arg 3 must not be zero")
 	}
-	var n int64
-	if step > 0 && stop > start {
-		n = (stop - start + step - 1) / step
-	} else if step < 0 && stop < start {
-		n = (start - stop - step - 1) / -step
-	}
-	if n > maxRange || n < 0 {
+	rv := rangeValue{start: start, stop: stop, step: step}
+	if n := rv.length(); n > maxRange || n < 0 {
 		return nil, &Error{Kind: "OverflowError", Msg: "Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000)."}
 	}
-	out := make([]any, n)
-	for i := range out {
-		out[i] = start + int64(i)*step
-	}
-	return out, nil
+	return rv, nil
 }
 
 func globalDict(_ *renderer, args []any, kw *Dict) (any, error) {

@@ -161,6 +161,10 @@ func typeName(v any) string {
 		return "LoopContext"
 	case *callable:
 		return "function"
+	case rangeValue:
+		return "range"
+	case *dictView:
+		return v.(*dictView).kind
 	}
 	return fmt.Sprintf("%T", v)
 }
@@ -186,6 +190,10 @@ func truthy(v any) bool {
 		return x.Len() > 0
 	case *undefinedValue:
 		return false
+	case rangeValue:
+		return x.length() > 0
+	case *dictView:
+		return len(x.items) > 0
 	}
 	return true
 }
@@ -274,6 +282,10 @@ func writeRepr(b *strings.Builder, v any, depth int) {
 		fmt.Fprintf(b, "<LoopContext %d/%d>", x.index0+1, len(x.items))
 	case *callable:
 		b.WriteString("<function " + x.name + ">")
+	case rangeValue:
+		b.WriteString(x.repr())
+	case *dictView:
+		b.WriteString(x.repr(depth))
 	default:
 		fmt.Fprintf(b, "%v", x)
 	}
@@ -461,6 +473,9 @@ func pyEqualDepth(a, b any, depth int) bool {
 	case *undefinedValue:
 		_, ok := b.(*undefinedValue)
 		return ok
+	case rangeValue:
+		y, ok := b.(rangeValue)
+		return ok && seqEqual(x.items(), y.items(), depth)
 	}
 	return a == b
 }
@@ -580,6 +595,10 @@ func pyLen(v any) (int, error) {
 		return x.Len(), nil
 	case *undefinedValue:
 		return 0, nil
+	case rangeValue:
+		return int(x.length()), nil
+	case *dictView:
+		return len(x.items), nil
 	}
 	return 0, typeErr("object of type '%s' has no len()", typeName(v))
 }
@@ -604,6 +623,10 @@ func iterate(v any) ([]any, error) {
 		return x.drain(), nil
 	case *undefinedValue:
 		return nil, nil
+	case rangeValue:
+		return x.items(), nil
+	case *dictView:
+		return x.items, nil
 	case *namespace:
 		return nil, typeErr("'Namespace' object is not iterable")
 	}
@@ -613,7 +636,7 @@ func iterate(v any) ([]any, error) {
 // isIterable mirrors Jinja's iterable test.
 func isIterable(v any) bool {
 	switch v.(type) {
-	case []any, Tuple, string, *Dict, *generator, *undefinedValue:
+	case []any, Tuple, string, *Dict, *generator, *undefinedValue, rangeValue, *dictView:
 		return true
 	}
 	return false
