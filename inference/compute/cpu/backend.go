@@ -177,6 +177,7 @@ func (b *backend) Compute(g *compute.Graph) error {
 	}
 	ops := unsafe.Slice((*C.ir_op)(b.ops.ptr), nops)
 	k := 0
+	var quantized activations // what the work buffer holds
 	for _, n := range nodes {
 		code, ok := opCodes[n.Op()]
 		if !ok {
@@ -202,6 +203,17 @@ func (b *backend) Compute(g *compute.Graph) error {
 			return err
 		}
 		work = max(work, need)
+		switch n.Op() {
+		case compute.OpMulMat:
+			// Consecutive products of one input (q, k, v; gate, up) quantize it once.
+			a := activationsOf(n)
+			if a.vdt != compute.F32 && a == quantized {
+				op.i[0] = 1
+			}
+			quantized = a
+		case compute.OpAttention, compute.OpCopy:
+			quantized = activations{} // they write the work buffer or leaves
+		}
 	}
 	if err := b.work.ensure(work + 64); err != nil {
 		return err
@@ -314,4 +326,20 @@ func maxPosition(pos *compute.Tensor) int32 {
 		m = max(m, int32(binary.LittleEndian.Uint32(data[i:])))
 	}
 	return m
+}
+
+// activations identifies the quantized input of a MulMat: the bytes it was
+// made from (a root tensor and an offset, never reused within a graph while
+// alive) and the type it was converted to.
+type activations struct {
+	root  *compute.Tensor
+	off   int64
+	shape compute.Shape
+	vdt   compute.DType
+}
+
+func activationsOf(n *compute.Tensor) activations {
+	x := n.Src(1)
+	root, off := x.Root()
+	return activations{root: root, off: off, shape: x.Shape(), vdt: compute.DType(C.ir_vdt(C.int(n.Src(0).DType())))}
 }

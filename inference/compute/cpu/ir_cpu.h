@@ -154,7 +154,7 @@ typedef struct {
     ir_tensor dst;
     ir_tensor src[6];
     float f[4];    // eps / scale / cap; rope: base, freq_scale; attention: scale, softcap
-    int32_t i[4];  // rope: mode, dims; attention: window
+    int32_t i[4];  // rope: mode, dims; attention: window; mul_mat: 1 = x already quantized in work
 } ir_op;
 
 // Runs ops in order on the pool (n_threads > 1) or on the calling thread

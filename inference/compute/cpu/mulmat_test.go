@@ -156,3 +156,37 @@ func TestThreadsDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedActivations checks products that share (or alternate) their
+// input: the backend quantizes a shared input once, and must not reuse it
+// for a different input of the same shape.
+func TestSharedActivations(t *testing.T) {
+	dev, be := newCPU(t, 2)
+	const k, m, n = 512, 24, 3
+	w, _ := zooMatrix(t, dev, "Q4_0", k, m)
+	w2, _ := zooMatrix(t, dev, "Q8_0", k, m)
+	r := rand.New(rand.NewPCG(13, 14))
+	x1, x2 := randVec(r, k*n, 1), randVec(r, k*n, 1)
+	alone := func(w *compute.Tensor, x []float32) []float32 { return mulMat(t, be, w, x, n) }
+	want := [][]float32{alone(w, x1), alone(w2, x1), alone(w, x2), alone(w, x1), alone(w2, x1)}
+	g := compute.NewGraph()
+	a, b := g.Float32s(x1, compute.Shape{k, n}), g.Float32s(x2, compute.Shape{k, n})
+	outs := []*compute.Tensor{g.MulMat(w, a), g.MulMat(w2, a), g.MulMat(w, b), g.MulMat(w, a)}
+	g.Scale(outs[0], 2) // an op in between that does not touch the activations
+	outs = append(outs, g.MulMat(w2, g.Reshape(a, compute.Shape{k, n})))
+	for _, o := range outs {
+		g.Output(o)
+	}
+	if err := be.Compute(g); err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range outs {
+		got := make([]float32, m*n)
+		if err := be.Read(o, got); err != nil {
+			t.Fatal(err)
+		}
+		if !sameBits(got, want[i]) {
+			t.Fatalf("product %d differs from the same product computed alone", i)
+		}
+	}
+}

@@ -74,7 +74,7 @@ static void op_mul_mat(graph_ctx *c, int i, const ir_op *op, int phase, int ith,
         xrow = ir_row_size(vdt, k);
     }
     if (phase == 0) {
-        if (vdt == IR_F32) return;
+        if (vdt == IR_F32 || op->i[0]) return;  // i[0]: the previous op left x quantized in work
         split(n, ith, nth, &a, &b);
         for (int64_t r = a; r < b; r++) ir_quantize[vdt]((const float *)x->data + r * k, c->work + r * xrow, (int)k);
         return;

@@ -136,3 +136,32 @@ func TestKernelEntryErrors(t *testing.T) {
 		t.Error("unknown type reported as supported")
 	}
 }
+
+// TestActivationTies checks rounding ties and edge values of the activation
+// quantizers against package quant at every ISA level.
+func TestActivationTies(t *testing.T) {
+	x := make([]float32, 512)
+	edge := []float32{127, -127, 2.5, -3.5, 0.5, -0.5, 0.49999997, -0.49999997, 126.5, -126.5, 1.5, 0, float32(math.Copysign(0, -1))}
+	for i := range x {
+		x[i] = edge[i%len(edge)]
+	}
+	for i := 256; i < 288; i++ {
+		x[i] = 0 // an all-zero block
+	}
+	for _, isa := range isaLevels(t) {
+		use(t, isa)
+		for _, vdt := range []quant.Type{quant.Q8_0, quant.Q8_1, quant.Q8_K} {
+			want, err := quant.Quantize(vdt, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := QuantizeRow(vdt, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("%s %s: quantized ties differ from the reference", isa, vdt)
+			}
+		}
+	}
+}

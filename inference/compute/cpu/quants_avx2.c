@@ -306,7 +306,85 @@ AVX2 static void swiglu(int n, float *o, const float *g, const float *u) {
     for (; i < n; i++) o[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
+// --- activation quantizers (byte-identical to the portable ones) -------------
+
+AVX2 static inline float hmax_ps(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+// round_away rounds to the nearest integer with ties away from zero, as
+// roundf does: truncate, then step away from zero when the rest is >= 1/2.
+AVX2 static inline __m256i round_away(__m256 v) {
+    __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    __m256 sign = _mm256_and_ps(v, _mm256_set1_ps(-0.0f));
+    __m256 rest = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(v, t));
+    __m256 step = _mm256_and_ps(_mm256_cmp_ps(rest, _mm256_set1_ps(0.5f), _CMP_GE_OQ), _mm256_or_ps(sign, _mm256_set1_ps(1.0f)));
+    return _mm256_cvttps_epi32(_mm256_add_ps(t, step));
+}
+
+// pack32 narrows four vectors of 8 int32 (each in -127..127) to 32 bytes in order.
+AVX2 static inline __m256i pack32(__m256i a, __m256i b, __m256i c, __m256i d) {
+    __m256i ab = _mm256_packs_epi32(a, b), cd = _mm256_packs_epi32(c, d);
+    __m256i abcd = _mm256_packs_epi16(ab, cd);
+    return _mm256_permutevar8x32_epi32(abcd, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+AVX2 static void quantize_q8_0(const float *x, void *vy, int n) {
+    blk_q8_0 *y = vy;
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    for (int i = 0; i < n / QK; i++, x += QK) {
+        __m256 v[4], m = _mm256_setzero_ps();
+        for (int k = 0; k < 4; k++) {
+            v[k] = _mm256_loadu_ps(x + 8 * k);
+            m = _mm256_max_ps(m, _mm256_and_ps(v[k], abs_mask));
+        }
+        float d = hmax_ps(m) / 127, id = d ? 1 / d : 0;
+        y[i].d = ir_f2h(d);
+        __m256 vid = _mm256_set1_ps(id);
+        __m256i q[4];
+        for (int k = 0; k < 4; k++) q[k] = round_away(_mm256_mul_ps(v[k], vid));
+        _mm256_storeu_si256((__m256i *)y[i].qs, pack32(q[0], q[1], q[2], q[3]));
+    }
+}
+
+AVX2 static void quantize_q8_K(const float *x, void *vy, int n) {
+    blk_q8_K *y = vy;
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    for (int i = 0; i < n / QKK; i++, x += QKK) {
+        __m256 m = _mm256_setzero_ps();
+        for (int k = 0; k < QKK; k += 8) m = _mm256_max_ps(m, _mm256_and_ps(_mm256_loadu_ps(x + k), abs_mask));
+        float amax = hmax_ps(m), max = 0;
+        memset(&y[i], 0, sizeof y[i]);
+        if (amax == 0) continue;
+        for (int k = 0; k < QKK; k++)
+            if (x[k] == amax || x[k] == -amax) { max = x[k]; break; }
+        float iscale = -127.f / max;
+        __m256 vs = _mm256_set1_ps(iscale);
+        const __m256i top = _mm256_set1_epi32(127);
+        for (int k = 0; k < QKK; k += 32) {
+            __m256i q[4];
+            for (int j = 0; j < 4; j++) {
+                __m256 r = _mm256_round_ps(_mm256_mul_ps(vs, _mm256_loadu_ps(x + k + 8 * j)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+                q[j] = _mm256_min_epi32(_mm256_cvtps_epi32(r), top);
+            }
+            __m256i b = pack32(q[0], q[1], q[2], q[3]);
+            _mm256_storeu_si256((__m256i *)(y[i].qs + k), b);
+            // Sums of 16: widen to int16, add neighbours down to one per 16.
+            __m256i lo = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(b)), hi = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(b, 1));
+            __m256i s = _mm256_madd_epi16(lo, _mm256_set1_epi16(1)), t = _mm256_madd_epi16(hi, _mm256_set1_epi16(1));
+            y[i].bsums[k / 16] = (int16_t)hsum_epi32(s);
+            y[i].bsums[k / 16 + 1] = (int16_t)hsum_epi32(t);
+        }
+        y[i].d = 1 / iscale;
+    }
+}
+
 void ir_init_avx2(void) {
+    ir_quantize[IR_Q8_0] = quantize_q8_0;
+    ir_quantize[IR_Q8_K] = quantize_q8_K;
     ir_fk = (ir_float_kernels){axpy_f32, axpy_f16, exp_sum, swiglu};
     ir_traits[IR_F32].vec_dot = dot_f32;
     ir_traits[IR_F16].vec_dot = dot_f16;
