@@ -7,6 +7,11 @@
 // Open maps the file into memory, so tensor data is read without copying;
 // Parse does the same validation over a buffer. The Writer produces valid
 // files for tests and fixtures.
+//
+// A File is read-only once parsed and may be shared between goroutines;
+// only Close must not race with other use. A mapped file that another
+// process truncates while it is open can fault on access (SIGBUS): model
+// files are expected to be replaced, not rewritten in place.
 package gguf
 
 import (

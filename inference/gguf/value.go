@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"strings"
 )
 
 // ValueType is the type tag of a GGUF metadata value.
@@ -416,8 +415,5 @@ func (v Value) describe() string {
 	if v.Type != Array {
 		return v.Type.String()
 	}
-	var b strings.Builder
-	b.WriteString("array of ")
-	b.WriteString(v.elem.String())
-	return b.String()
+	return "array of " + v.elem.String()
 }
