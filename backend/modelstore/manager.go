@@ -110,12 +110,13 @@ type Manager struct {
 	dl   *os.Root
 	sem  chan struct{}
 
-	mu   sync.Mutex
-	jobs map[string]*job
-	base context.Context
-	stop context.CancelCauseFunc
-	wg   sync.WaitGroup
-	now  func() time.Time
+	startMu sync.Mutex // one Start at a time: two pulls of one URL share a download
+	mu      sync.Mutex
+	jobs    map[string]*job
+	base    context.Context
+	stop    context.CancelCauseFunc
+	wg      sync.WaitGroup
+	now     func() time.Time
 }
 
 type job struct {
@@ -229,6 +230,8 @@ func (m *Manager) Start(ctx context.Context, t Target) (Download, error) {
 	if t.URL == "" || t.Name == "" {
 		return Download{}, errors.New("download: target has no URL or name")
 	}
+	m.startMu.Lock()
+	defer m.startMu.Unlock()
 	existing, err := m.query(ctx, `SELECT `+downloadColumns+` FROM downloads
 		WHERE url = ? AND state IN ('queued', 'running', 'paused', 'failed') ORDER BY created_at DESC LIMIT 1`, t.URL)
 	if err != nil {
