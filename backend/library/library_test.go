@@ -370,6 +370,13 @@ func TestNamesAliasesResolve(t *testing.T) {
 			t.Errorf("Resolve(%q) = %+v, %v", ref, m, err)
 		}
 	}
+	if m, err := l.ResolveInstalled(ctx, "org/model:latest"); err != nil || m.ID != id {
+		t.Errorf("ResolveInstalled(name:latest) = %+v, %v", m, err)
+	}
+	// ResolveInstalled never opens a file it is given by path.
+	if _, err := l.ResolveInstalled(ctx, src); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ResolveInstalled(path) = %v, want ErrNotFound", err)
+	}
 	// A second tag makes the untagged name ambiguous.
 	src2 := filepath.Join(dir, "m2.gguf")
 	writeModel(t, src2, 512, 10)

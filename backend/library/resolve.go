@@ -15,8 +15,9 @@ const minIDPrefix = 6
 
 // Resolve finds the model meant by ref and checks that its file is usable.
 // ref may be, in this order: a name or alias (any case), a model id or a
-// unique id prefix (at least 6 characters), a name without its ":tag" when
-// exactly one model has that name with some tag, or the path of a GGUF file.
+// unique id prefix (at least 6 characters), "name:latest" for name, a name
+// without its ":tag" when exactly one model has that name with some tag, or
+// the path of a GGUF file.
 // A file that is not in the library comes back as an AdHoc model with its
 // metadata and no id.
 //
@@ -30,6 +31,20 @@ func (l *Library) Resolve(ctx context.Context, ref string) (*Model, error) {
 	}
 	if m == nil {
 		return l.resolveFile(ctx, ref)
+	}
+	return m, l.check(ctx, m)
+}
+
+// ResolveInstalled is Resolve without the file-path fallback: only models
+// in the library are found. Servers use it so that a client can never make
+// them open a file by naming its path.
+func (l *Library) ResolveInstalled(ctx context.Context, ref string) (*Model, error) {
+	m, err := l.find(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, ref)
 	}
 	return m, l.check(ctx, m)
 }
@@ -63,6 +78,10 @@ func (l *Library) find(ctx context.Context, ref string) (*Model, error) {
 			return m, err
 		}
 	}
+	// "name:latest" means the name without a tag, as in Ollama.
+	if base, ok := cutSuffixFold(ref, ":latest"); ok && base != "" {
+		return l.find(ctx, base)
+	}
 	if !strings.Contains(ref, ":") {
 		ids, err := l.column(ctx, `SELECT DISTINCT model_id FROM model_names
 			WHERE substr(name, 1, ?) = ? COLLATE NOCASE LIMIT 2`, len(ref)+1, ref+":")
@@ -85,6 +104,13 @@ func (l *Library) onlyOne(ctx context.Context, ids []string, err error, ambiguou
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, ambiguous)
 	}
 	return nil, nil
+}
+
+func cutSuffixFold(s, suffix string) (string, bool) {
+	if len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix) {
+		return s[:len(s)-len(suffix)], true
+	}
+	return s, false
 }
 
 func isIDPrefix(s string) bool {

@@ -30,6 +30,12 @@ func (s *Service) ResolveModel(ctx context.Context, ref string) (*library.Model,
 	return s.Library.Resolve(ctx, ref)
 }
 
+// ResolveInstalledModel is ResolveModel limited to installed models: it
+// never opens a file named by path (for the HTTP API).
+func (s *Service) ResolveInstalledModel(ctx context.Context, ref string) (*library.Model, error) {
+	return s.Library.ResolveInstalled(ctx, ref)
+}
+
 // UseModel is ResolveModel that also records the model as used now; call it
 // when a model is loaded to run.
 func (s *Service) UseModel(ctx context.Context, ref string) (*library.Model, error) {
