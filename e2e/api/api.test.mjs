@@ -1,0 +1,167 @@
+// Black-box tests of `ir serve` with the official OpenAI and Ollama
+// clients. run.sh starts the server and sets IR_URL and IR_MODEL.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import OpenAI from 'openai';
+import { Ollama } from 'ollama';
+
+const url = process.env.IR_URL;
+const model = process.env.IR_MODEL;
+if (!url || !model) {
+  throw new Error('IR_URL and IR_MODEL must be set (use e2e/api/run.sh)');
+}
+
+// maxRetries 0: a refusal must surface, not be retried away.
+const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'not-needed', maxRetries: 0 });
+const ollama = new Ollama({ host: url });
+
+// A stop sequence taken from the middle of a text, and the text before it.
+function stopFrom(text) {
+  const chars = [...text];
+  assert.ok(chars.length >= 8, `text too short to pick a stop sequence: ${JSON.stringify(text)}`);
+  const stop = chars.slice(Math.floor(chars.length / 2), Math.floor(chars.length / 2) + 2).join('');
+  return { stop, before: text.slice(0, text.indexOf(stop)) };
+}
+
+describe('openai client', () => {
+  test('lists the model', async () => {
+    const list = await openai.models.list();
+    const ids = list.data.map((m) => m.id);
+    assert.ok(ids.includes(model), `models: ${ids}`);
+    const one = await openai.models.retrieve(model);
+    assert.equal(one.id, model);
+  });
+
+  test('chat completion, streaming and not, with usage', async () => {
+    const params = {
+      model,
+      messages: [{ role: 'system', content: 'You tell short stories.' }, { role: 'user', content: 'Tell me a story.' }],
+      temperature: 0,
+      seed: 42,
+      max_tokens: 24,
+    };
+    const res = await openai.chat.completions.create(params);
+    const choice = res.choices[0];
+    assert.equal(res.object, 'chat.completion');
+    assert.equal(choice.message.role, 'assistant');
+    assert.equal(typeof choice.message.content, 'string');
+    assert.ok(['stop', 'length'].includes(choice.finish_reason));
+    assert.ok(res.usage.prompt_tokens > 0);
+    assert.ok(res.usage.completion_tokens > 0 && res.usage.completion_tokens <= 24);
+    assert.equal(res.usage.total_tokens, res.usage.prompt_tokens + res.usage.completion_tokens);
+    if (choice.finish_reason === 'length') assert.equal(res.usage.completion_tokens, 24);
+
+    const stream = await openai.chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } });
+    let text = '';
+    let finish = null;
+    let usage = null;
+    for await (const chunk of stream) {
+      if (chunk.usage) usage = chunk.usage;
+      for (const c of chunk.choices) {
+        text += c.delta.content ?? '';
+        if (c.finish_reason) finish = c.finish_reason;
+      }
+    }
+    assert.equal(text, choice.message.content);
+    assert.equal(finish, choice.finish_reason);
+    assert.deepEqual(usage, res.usage);
+  });
+
+  test('text completion, streaming and not', async () => {
+    const params = { model, prompt: 'Once upon a time', temperature: 0, max_tokens: 20 };
+    const res = await openai.completions.create(params);
+    assert.equal(res.object, 'text_completion');
+    assert.ok(res.choices[0].text.length > 0);
+    assert.equal(res.usage.completion_tokens, res.choices[0].finish_reason === 'length' ? 20 : res.usage.completion_tokens);
+    const stream = await openai.completions.create({ ...params, stream: true });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.text ?? '';
+    assert.equal(text, res.choices[0].text);
+  });
+
+  test('stop sequences end the reply before them', async () => {
+    const params = { model, prompt: 'Once upon a time', temperature: 0, max_tokens: 40 };
+    const full = (await openai.completions.create(params)).choices[0].text;
+    const { stop, before } = stopFrom(full);
+    const res = await openai.completions.create({ ...params, stop: [stop] });
+    assert.equal(res.choices[0].text, before);
+    assert.equal(res.choices[0].finish_reason, 'stop');
+    const chat = await openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'Hi' }], temperature: 0, max_tokens: 40 });
+    const c = stopFrom(chat.choices[0].message.content);
+    const stopped = await openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'Hi' }], temperature: 0, max_tokens: 40, stop: c.stop });
+    assert.equal(stopped.choices[0].message.content, c.before);
+  });
+
+  test('unknown model is a 404 NotFoundError', async () => {
+    await assert.rejects(
+      openai.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] }),
+      (err) => err instanceof OpenAI.NotFoundError && err.status === 404 && err.code === 'model_not_found',
+    );
+  });
+
+  test('invalid parameter is a 400 naming it', async () => {
+    await assert.rejects(
+      openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }], temperature: 5 }),
+      (err) => err instanceof OpenAI.BadRequestError && /temperature/.test(err.message),
+    );
+  });
+});
+
+describe('ollama client', () => {
+  test('lists, shows and reports the loaded model', async () => {
+    const list = await ollama.list();
+    assert.ok(list.models.some((m) => m.name === model), JSON.stringify(list));
+    const show = await ollama.show({ model });
+    assert.equal(show.details.format, 'gguf');
+    await ollama.generate({ model, prompt: 'Hello', options: { num_predict: 2 } });
+    const ps = await ollama.ps();
+    assert.ok(ps.models.some((m) => m.name === model), JSON.stringify(ps));
+  });
+
+  test('generate, streaming and not, with counts', async () => {
+    const params = { model, prompt: 'Once upon a time', options: { temperature: 0, num_predict: 16 } };
+    const res = await ollama.generate(params);
+    assert.equal(res.done, true);
+    assert.ok(res.response.length > 0);
+    assert.ok(res.prompt_eval_count > 0);
+    assert.ok(res.eval_count > 0 && res.eval_count <= 16);
+    if (res.done_reason === 'length') assert.equal(res.eval_count, 16);
+    for (const k of ['total_duration', 'load_duration', 'prompt_eval_duration', 'eval_duration']) {
+      assert.equal(typeof res[k], 'number', k);
+    }
+    let text = '';
+    let last = null;
+    for await (const part of await ollama.generate({ ...params, stream: true })) {
+      text += part.response;
+      last = part;
+    }
+    assert.equal(text, res.response);
+    assert.equal(last.done, true);
+    assert.equal(last.eval_count, res.eval_count);
+    assert.equal(last.prompt_eval_count, res.prompt_eval_count);
+  });
+
+  test('chat, streaming and not', async () => {
+    const params = { model, messages: [{ role: 'user', content: 'Tell me a story.' }], options: { temperature: 0, num_predict: 16 } };
+    const res = await ollama.chat(params);
+    assert.equal(res.message.role, 'assistant');
+    assert.ok(res.eval_count > 0);
+    let text = '';
+    for await (const part of await ollama.chat({ ...params, stream: true })) text += part.message.content;
+    assert.equal(text, res.message.content);
+  });
+
+  test('stop sequences', async () => {
+    const params = { model, prompt: 'Once upon a time', options: { temperature: 0, num_predict: 40 } };
+    const full = (await ollama.generate(params)).response;
+    const { stop, before } = stopFrom(full);
+    const res = await ollama.generate({ ...params, options: { ...params.options, stop: [stop] } });
+    assert.equal(res.response, before);
+    assert.equal(res.done_reason, 'stop');
+  });
+
+  test('unknown model is a 404 error', async () => {
+    await assert.rejects(ollama.generate({ model: 'no-such-model', prompt: 'x' }), (err) => err.status_code === 404 && /not found/.test(err.message));
+    await assert.rejects(ollama.chat({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }], stream: true }), (err) => err.status_code === 404);
+  });
+});

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Black-box test of the HTTP API: starts a real `ir serve` on a free
+# loopback port with a temporary IR_HOME and one imported model, then drives
+# it with the official openai and ollama npm clients (node --test).
+#
+#   e2e/api/run.sh [path/to/ir]
+#
+# The model is ../shared/models/stories260K-f32.gguf when present (real
+# text), else a synthetic one made by `ir synth`. Without an ir binary
+# argument (or $IR_BIN) it builds one.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+work="$(mktemp -d)"
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+ir="${1:-${IR_BIN:-}}"
+if [ -z "$ir" ]; then
+  echo "e2e/api: building ir"
+  (cd "$root" && go build -tags sqlite_fts5 -o "$work/ir" ./cmd/ir)
+  ir="$work/ir"
+fi
+ir="$(realpath "$ir")"
+
+home="$work/home"
+model="$root/../shared/models/stories260K-f32.gguf"
+if [ ! -f "$model" ]; then
+  echo "e2e/api: $model not found; using a synthetic model"
+  model="$work/tiny.gguf"
+  "$ir" synth tiny F32 "$model"
+fi
+"$ir" --home "$home" import "$model" --name e2e-model --in-place >/dev/null
+
+"$ir" --home "$home" serve --port 0 --parallel 2 --queue 4 >"$work/serve.out" 2>"$work/serve.err" &
+server_pid=$!
+url=""
+for _ in $(seq 1 300); do
+  url="$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$work/serve.out")"
+  [ -n "$url" ] && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/serve.err" >&2; echo "e2e/api: ir serve exited" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$url" ] || { echo "e2e/api: ir serve did not start" >&2; exit 1; }
+echo "e2e/api: ir serve at $url"
+
+cd "$here"
+if [ ! -d node_modules/openai ] || [ ! -d node_modules/ollama ]; then
+  npm ci --no-audit --no-fund
+fi
+status=0
+IR_URL="$url" IR_MODEL="e2e-model" node --test --test-concurrency=1 api.test.mjs || status=$?
+if [ "$status" -ne 0 ]; then
+  kill -0 "$server_pid" 2>/dev/null || echo "e2e/api: ir serve is no longer running" >&2
+  echo "e2e/api: last lines of the server's log:" >&2
+  tail -n 40 "$work/serve.err" >&2
+fi
+exit "$status"
