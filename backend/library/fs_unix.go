@@ -10,6 +10,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// locksWork says whether TryLock really locks (so that a temp file that can
+// be locked has no live writer).
+const locksWork = true
+
 // TryLock takes an exclusive advisory lock on f without waiting. It returns
 // ErrBusy when another process (or another open file in this one) holds it.
 // The lock goes away when f is closed or the process dies, which is what

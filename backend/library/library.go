@@ -134,6 +134,9 @@ func (l *Library) cleanTemp() {
 	}
 	for _, e := range entries {
 		name := tmpDir + "/" + e.Name()
+		if info, err := e.Info(); !locksWork && (err != nil || l.now().Sub(info.ModTime()) < 24*time.Hour) {
+			continue // without locks, only age tells a dead writer's file
+		}
 		f, err := l.root.OpenFile(name, os.O_RDWR, 0)
 		if err != nil {
 			continue
