@@ -660,3 +660,15 @@ func TestDownloadNoSpace(t *testing.T) {
 	}
 	e.checkNothing(t)
 }
+
+// TestDownloadNotGGUF: bytes that match the announced hash but are not a
+// GGUF model (an HTML error page, say) are refused and deleted.
+func TestDownloadNotGGUF(t *testing.T) {
+	_, url := startServer(t, []byte("<html>rate limited</html>"))
+	e := newEnv(t, t.TempDir(), testOptions())
+	d, err := e.pull(t, url, "org/repo:Q8_0", "")
+	if !errors.Is(err, library.ErrInvalidGGUF) || d.State != StateFailed {
+		t.Fatalf("download = %+v, %v; want ErrInvalidGGUF", d, err)
+	}
+	e.checkNothing(t)
+}
