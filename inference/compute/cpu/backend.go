@@ -287,8 +287,9 @@ func (b *backend) params(op *C.ir_op, n *compute.Tensor) (int64, error) {
 		p := n.AttentionParams()
 		op.f[0], op.f[1] = C.float(p.Scale), C.float(p.Softcap)
 		op.i[0] = C.int32_t(p.Window)
-		hd, capacity := int64(n.Src(0).Shape()[0]), int64(n.Src(3).Shape()[2])
-		return int64(b.threads) * (capacity + hd) * 4, nil
+		q, capacity := n.Src(0).Shape(), int64(n.Src(3).Shape()[2])
+		hd, group := int64(q[0]), int64(q[1]/n.Src(1).Shape()[1])
+		return int64(b.threads) * group * (capacity + 1 + 2*hd) * 4, nil
 	}
 	return 0, nil
 }

@@ -98,7 +98,14 @@ typedef struct {
     void (*axpy_f16)(int n, float a, const uint16_t *x, float *y);  // y += a*x
     float (*exp_sum)(int n, float *x, float max);                   // x = exp(x - max); returns the sum
     void (*swiglu)(int n, float *o, const float *g, const float *u); // o = silu(g) * u
+    // Attention over npos cache rows (F32, or F16 when f16) stride bytes
+    // apart, for ng query heads sharing one kv head:
+    // scores: s[g*ld + j] = q_g . K_j;  values: out[g*hd + d] += sum_j w[g*ld + j] * V_j[d].
+    void (*attn_scores)(int hd, const void *k, int f16, size_t stride, int npos, const float *q, int ng, float *s, int ld);
+    void (*attn_values)(int hd, const void *v, int f16, size_t stride, int npos, const float *w, int ng, int ld, float *out);
 } ir_float_kernels;
+void ir_attn_scores_generic(int hd, const void *k, int f16, size_t stride, int npos, const float *q, int ng, float *s, int ld);
+void ir_attn_values_generic(int hd, const void *v, int f16, size_t stride, int npos, const float *w, int ng, int ld, float *out);
 extern ir_float_kernels ir_fk;
 void ir_init_float_generic(void);
 extern ir_quantize_fn ir_quantize[IR_NTYPES];  // indexed by vec_dot type

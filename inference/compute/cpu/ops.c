@@ -144,7 +144,34 @@ static void swiglu(int n, float *o, const float *g, const float *u) {
     for (int i = 0; i < n; i++) o[i] = silu(g[i]) * u[i];
 }
 
-void ir_init_float_generic(void) { ir_fk = (ir_float_kernels){axpy_f32, axpy_f16, exp_sum, swiglu}; }
+void ir_attn_scores_generic(int hd, const void *k, int f16, size_t stride, int npos, const float *q, int ng, float *s, int ld) {
+    for (int j = 0; j < npos; j++) {
+        const char *row = (const char *)k + (size_t)j * stride;
+        for (int g = 0; g < ng; g++) {
+            const float *qg = q + (size_t)g * hd;
+            float dot = 0;
+            if (f16)
+                for (int d = 0; d < hd; d++) dot += ir_h2f(((const uint16_t *)row)[d]) * qg[d];
+            else
+                for (int d = 0; d < hd; d++) dot += ((const float *)row)[d] * qg[d];
+            s[(size_t)g * ld + j] = dot;
+        }
+    }
+}
+
+void ir_attn_values_generic(int hd, const void *v, int f16, size_t stride, int npos, const float *w, int ng, int ld, float *out) {
+    for (int j = 0; j < npos; j++) {
+        const char *row = (const char *)v + (size_t)j * stride;
+        for (int g = 0; g < ng; g++) {
+            if (f16) ir_fk.axpy_f16(hd, w[(size_t)g * ld + j], (const uint16_t *)row, out + (size_t)g * hd);
+            else ir_fk.axpy_f32(hd, w[(size_t)g * ld + j], (const float *)row, out + (size_t)g * hd);
+        }
+    }
+}
+
+void ir_init_float_generic(void) {
+    ir_fk = (ir_float_kernels){axpy_f32, axpy_f16, exp_sum, swiglu, ir_attn_scores_generic, ir_attn_values_generic};
+}
 
 static float gelu(float x) {
     const float k = 0.79788456080286535588f;  // sqrt(2/pi)
@@ -268,37 +295,37 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
     float scale = op->f[0], cap_s = op->f[1];
     int window = op->i[0];
     int64_t group = nh / nkv;
-    ir_vec_dot_fn kdot = ir_traits[kc->type].vec_dot;
-    float *scores = (float *)(c->work + (size_t)ith * (size_t)(cap + hd) * 4);
-    float *acc = scores + cap;
-    split(nt * nh, ith, nth, &a, &b);
+    // Scratch per thread (sized by Go): scores [group][cap], sums [group],
+    // accumulators [group][hd], scaled queries [group][hd].
+    float *scores = (float *)(c->work + (size_t)ith * (size_t)(group * (cap + 1 + 2 * hd)) * 4);
+    float *sums = scores + group * cap, *acc = sums + group, *qs = acc + group * hd;
+    // One task is one token and one kv head, with the group of query heads
+    // that share it, so each cache row is read once per group.
+    split(nt * nkv, ith, nth, &a, &b);
     for (int64_t r = a; r < b; r++) {
-        int64_t t = r / nh, h = r % nh, kvh = h / group, p = pos[t];
-        int64_t j0 = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
+        int64_t t = r / nkv, kvh = r % nkv, p = pos[t];
         if (p < 0 || p >= cap) {
             fail(c, i, "position outside the cache");
             return;
         }
-        const float *qr = (const float *)q->data + r * hd;
-        float max = -INFINITY;
-        for (int64_t j = j0; j <= p; j++) {
-            float s;
-            kdot((int)hd, &s, (const char *)kc->data + (j * kvrow + kvh * hd) * kes, qr);
-            s *= scale;
-            if (cap_s > 0) s = cap_s * tanhf(s / cap_s);
-            scores[j] = s;
-            max = fmaxf(max, s);
+        int64_t j0 = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0, npos = p - j0 + 1;
+        const float *q0 = (const float *)q->data + (t * nh + kvh * group) * hd;
+        for (int64_t e = 0; e < group * hd; e++) qs[e] = q0[e] * scale;
+        size_t off = (size_t)(j0 * kvrow + kvh * hd);
+        ir_fk.attn_scores((int)hd, (const char *)kc->data + off * kes, kf16, (size_t)kvrow * kes, (int)npos, qs, (int)group, scores, (int)cap);
+        for (int64_t g = 0; g < group; g++) {
+            float *sg = scores + g * cap, max = -INFINITY;
+            if (cap_s > 0)
+                for (int64_t j = 0; j < npos; j++) sg[j] = cap_s * tanhf(sg[j] / cap_s);
+            for (int64_t j = 0; j < npos; j++) max = fmaxf(max, sg[j]);
+            sums[g] = ir_fk.exp_sum((int)npos, sg, max);
         }
-        float sum = ir_fk.exp_sum((int)(p - j0 + 1), scores + j0, max);
-        for (int64_t d = 0; d < hd; d++) acc[d] = 0;
-        for (int64_t j = j0; j <= p; j++) {
-            const char *vr = (const char *)vc->data + (j * kvrow + kvh * hd) * ves;
-            if (vf16) ir_fk.axpy_f16((int)hd, scores[j], (const uint16_t *)vr, acc);
-            else ir_fk.axpy_f32((int)hd, scores[j], (const float *)vr, acc);
+        memset(acc, 0, (size_t)(group * hd) * 4);
+        ir_fk.attn_values((int)hd, (const char *)vc->data + off * ves, vf16, (size_t)kvrow * ves, (int)npos, scores, (int)group, (int)cap, acc);
+        for (int64_t g = 0; g < group; g++) {
+            float inv = 1.0f / sums[g], *o = (float *)op->dst.data + (t * nh + kvh * group + g) * hd;
+            for (int64_t d = 0; d < hd; d++) o[d] = acc[g * hd + d] * inv;
         }
-        float inv = 1.0f / sum;
-        float *o = (float *)op->dst.data + r * hd;
-        for (int64_t d = 0; d < hd; d++) o[d] = acc[d] * inv;
     }
 }
 

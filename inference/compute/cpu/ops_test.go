@@ -250,17 +250,22 @@ func TestAttention(t *testing.T) {
 }
 
 func testAttention(t *testing.T, isa string) {
-	const hd, nh, nkv, capacity = 16, 8, 2, 32
+	const nh, nkv, capacity = 8, 2, 32
 	for _, c := range []struct {
 		name  string
+		hd    int
 		cache compute.DType
 		p     compute.AttentionParams
 	}{
-		{"f32", compute.F32, compute.AttentionParams{Scale: 0.25}},
-		{"f16 cache", compute.F16, compute.AttentionParams{Scale: 0.25}},
-		{"window", compute.F32, compute.AttentionParams{Scale: 0.25, Window: 3}},
-		{"softcap", compute.F32, compute.AttentionParams{Scale: 0.25, Softcap: 1.5}},
+		{"f32", 16, compute.F32, compute.AttentionParams{Scale: 0.25}},
+		{"f16 cache", 16, compute.F16, compute.AttentionParams{Scale: 0.25}},
+		{"window", 16, compute.F32, compute.AttentionParams{Scale: 0.25, Window: 3}},
+		{"softcap", 16, compute.F32, compute.AttentionParams{Scale: 0.25, Softcap: 1.5}},
+		{"odd head size f16", 12, compute.F16, compute.AttentionParams{Scale: 0.3}},
+		{"head 64 f16", 64, compute.F16, compute.AttentionParams{Scale: 0.125}},
+		{"head 128 f32", 128, compute.F32, compute.AttentionParams{Scale: 0.09}},
 	} {
+		hd := c.hd
 		t.Run(isa+"/"+c.name, func(t *testing.T) {
 			dev, be := newCPU(t, 3)
 			r := rand.New(rand.NewPCG(5, 6))

@@ -306,6 +306,92 @@ AVX2 static void swiglu(int n, float *o, const float *g, const float *u) {
     for (; i < n; i++) o[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
+// load8 reads 8 floats of a cache row, converting from F16 when f16.
+AVX2 static inline __m256 load8(const void *row, int f16, int d) {
+    if (f16) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)row + d)));
+    return _mm256_loadu_ps((const float *)row + d);
+}
+
+// hsum4 returns the four horizontal sums of a, b, c, d.
+AVX2 static inline __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d) {
+    __m256 ab = _mm256_hadd_ps(a, b), cd = _mm256_hadd_ps(c, d);
+    __m256 abcd = _mm256_hadd_ps(ab, cd);
+    return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
+}
+
+// Attention kernels for head sizes that are multiples of 8 (others use the
+// portable ones). Scores take four cache rows at a time, so one reduction
+// yields four scores; values keep a head's accumulators in registers for a
+// block of rows. HD is a constant after inlining for the common sizes.
+#define ATTN_ROWS 64
+
+AVX2 static inline __attribute__((always_inline)) void attn_scores_hd(const int HD, const void *k, int f16, size_t stride, int npos, const float *q, int ng, float *s, int ld) {
+    int j = 0;
+    for (; j + 4 <= npos; j += 4) {
+        const char *r0 = (const char *)k + (size_t)j * stride;
+        for (int g = 0; g < ng; g++) {
+            const float *qg = q + (size_t)g * HD;
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            for (int d = 0; d < HD; d += 8) {
+                __m256 qv = _mm256_loadu_ps(qg + d);
+                a0 = _mm256_fmadd_ps(load8(r0, f16, d), qv, a0);
+                a1 = _mm256_fmadd_ps(load8(r0 + stride, f16, d), qv, a1);
+                a2 = _mm256_fmadd_ps(load8(r0 + 2 * stride, f16, d), qv, a2);
+                a3 = _mm256_fmadd_ps(load8(r0 + 3 * stride, f16, d), qv, a3);
+            }
+            _mm_storeu_ps(s + (size_t)g * ld + j, hsum4(a0, a1, a2, a3));
+        }
+    }
+    for (; j < npos; j++) {
+        const char *row = (const char *)k + (size_t)j * stride;
+        for (int g = 0; g < ng; g++) {
+            __m256 acc = _mm256_setzero_ps();
+            for (int d = 0; d < HD; d += 8) acc = _mm256_fmadd_ps(load8(row, f16, d), _mm256_loadu_ps(q + (size_t)g * HD + d), acc);
+            s[(size_t)g * ld + j] = hsum_ps(acc);
+        }
+    }
+}
+
+AVX2 static void attn_scores(int hd, const void *k, int f16, size_t stride, int npos, const float *q, int ng, float *s, int ld) {
+    switch (hd) {
+    case 64: attn_scores_hd(64, k, f16, stride, npos, q, ng, s, ld); break;
+    case 128: attn_scores_hd(128, k, f16, stride, npos, q, ng, s, ld); break;
+    default:
+        if (hd % 8) ir_attn_scores_generic(hd, k, f16, stride, npos, q, ng, s, ld);
+        else attn_scores_hd(hd, k, f16, stride, npos, q, ng, s, ld);
+    }
+}
+
+// values_hd accumulates rows [j0, j1) into out for head g, 8 lanes at a
+// time, with up to 16 accumulators (HD <= 128) held in registers.
+AVX2 static inline __attribute__((always_inline)) void values_hd(const int HD, const void *v, int f16, size_t stride, int j0, int j1, const float *w, float *out) {
+    __m256 acc[16];
+    for (int c = 0; c < HD / 8; c++) acc[c] = _mm256_loadu_ps(out + 8 * c);
+    for (int j = j0; j < j1; j++) {
+        const char *row = (const char *)v + (size_t)j * stride;
+        __m256 wj = _mm256_set1_ps(w[j]);
+        for (int c = 0; c < HD / 8; c++) acc[c] = _mm256_fmadd_ps(wj, load8(row, f16, 8 * c), acc[c]);
+    }
+    for (int c = 0; c < HD / 8; c++) _mm256_storeu_ps(out + 8 * c, acc[c]);
+}
+
+AVX2 static void attn_values(int hd, const void *v, int f16, size_t stride, int npos, const float *w, int ng, int ld, float *out) {
+    if (hd % 8 || hd > 128) {
+        ir_attn_values_generic(hd, v, f16, stride, npos, w, ng, ld, out);
+        return;
+    }
+    for (int j0 = 0; j0 < npos; j0 += ATTN_ROWS) {
+        int j1 = j0 + ATTN_ROWS < npos ? j0 + ATTN_ROWS : npos;
+        for (int g = 0; g < ng; g++) {
+            const float *wg = w + (size_t)g * ld;
+            float *og = out + (size_t)g * hd;
+            if (hd == 64) values_hd(64, v, f16, stride, j0, j1, wg, og);
+            else if (hd == 128) values_hd(128, v, f16, stride, j0, j1, wg, og);
+            else values_hd(hd, v, f16, stride, j0, j1, wg, og);
+        }
+    }
+}
+
 // --- activation quantizers (byte-identical to the portable ones) -------------
 
 AVX2 static inline float hmax_ps(__m256 v) {
@@ -385,7 +471,12 @@ AVX2 static void quantize_q8_K(const float *x, void *vy, int n) {
 void ir_init_avx2(void) {
     ir_quantize[IR_Q8_0] = quantize_q8_0;
     ir_quantize[IR_Q8_K] = quantize_q8_K;
-    ir_fk = (ir_float_kernels){axpy_f32, axpy_f16, exp_sum, swiglu};
+    ir_fk.axpy_f32 = axpy_f32;
+    ir_fk.axpy_f16 = axpy_f16;
+    ir_fk.exp_sum = exp_sum;
+    ir_fk.swiglu = swiglu;
+    ir_fk.attn_scores = attn_scores;
+    ir_fk.attn_values = attn_values;
     ir_traits[IR_F32].vec_dot = dot_f32;
     ir_traits[IR_F16].vec_dot = dot_f16;
     ir_traits[IR_BF16].vec_dot = dot_bf16;
