@@ -255,3 +255,20 @@ func TestMemoryLimitBusy(t *testing.T) {
 		t.Fatalf("status %d: %s", r.status, r.body)
 	}
 }
+
+// TestStreamOutlivesReadTimeout: ReadTimeout bounds reading the request,
+// not the response: a stream longer than it completes.
+func TestStreamOutlivesReadTimeout(t *testing.T) {
+	e := newEnv(t, envOptions{cfg: Config{ReadTimeout: 150 * time.Millisecond}})
+	start := time.Now()
+	r := e.do("POST", "/api/generate", map[string]any{"model": "slow", "prompt": "a",
+		"options": map[string]any{"num_predict": 400, "temperature": 0}})
+	lines := ndjson(t, r.body)
+	last := lines[len(lines)-1]
+	if r.status != 200 || last["done"] != true {
+		t.Fatalf("status %d, last line %v", r.status, last)
+	}
+	if time.Since(start) < 150*time.Millisecond {
+		t.Skip("the generation was faster than the read timeout; nothing shown")
+	}
+}

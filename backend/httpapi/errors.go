@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"inferenceruntime/backend/library"
 	"inferenceruntime/backend/service"
@@ -148,6 +149,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(DefaultWriteTimeout))
 	w.WriteHeader(status)
 	w.Write(append(data, '\n'))
 }

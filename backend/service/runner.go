@@ -279,7 +279,6 @@ type entry struct {
 	keepAlive time.Duration
 	expires   time.Time // zero: never
 	timer     *time.Timer
-	gen       int // bumped on each load/unload, so stale timers do nothing
 }
 
 // pooled is an idle session with the tokens it was last given, used to pick
@@ -305,13 +304,6 @@ func (r *Runner) Resolve(ctx context.Context, name string) (ModelRef, error) {
 		return ModelRef{}, Invalid("model", "is required")
 	}
 	return r.resolve.ResolveModel(ctx, name)
-}
-
-// job is one generation the runner admitted.
-type job struct {
-	e    *entry
-	ctx  int // session context length
-	toks []int32
 }
 
 // admit reserves a slot on the model, waiting in its queue if all slots are
@@ -402,14 +394,19 @@ func (r *Runner) idleLocked(e *entry) {
 		r.unloadLocked(e)
 	default:
 		e.expires = time.Now().Add(e.keepAlive)
-		gen := e.gen
-		e.timer = time.AfterFunc(e.keepAlive, func() {
+		// The callback checks that its timer is still the current one: a
+		// timer that fired while a newer request was being admitted must
+		// not unload the model early. (It cannot run before the
+		// assignment: it needs r.mu, held here.)
+		var tm *time.Timer
+		tm = time.AfterFunc(e.keepAlive, func() {
 			r.mu.Lock()
 			defer r.mu.Unlock()
-			if e.gen == gen && e.users == 0 && e.model != nil {
+			if e.timer == tm && e.users == 0 && e.model != nil {
 				r.unloadLocked(e)
 			}
 		})
+		e.timer = tm
 	}
 }
 
@@ -425,7 +422,6 @@ func (e *entry) stopTimer() {
 // users and forgets it.
 func (r *Runner) unloadLocked(e *entry) {
 	e.stopTimer()
-	e.gen++
 	for _, p := range e.idle {
 		p.s.Close()
 	}
@@ -484,7 +480,6 @@ func (r *Runner) load(e *entry) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e.loadTime = time.Since(start)
-	e.gen++
 	if err != nil {
 		e.loadErr = fmt.Errorf("load %s: %w", e.ref.Name, err)
 		e.loading = nil
