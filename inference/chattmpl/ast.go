@@ -137,6 +137,8 @@ type forStmt struct {
 	cond      expr
 	body, els []stmt
 	recursive bool
+	// names that start undefined in the body and else frames (see scope.go)
+	bodyUndef, elseUndef []string
 }
 
 type setStmt struct {
@@ -150,6 +152,7 @@ type setBlockStmt struct {
 	tgt     target
 	filters []*filterExpr
 	body    []stmt
+	undef   []string
 }
 
 type macroDef struct {
@@ -158,6 +161,7 @@ type macroDef struct {
 	params   []string
 	defaults []expr // defaults of the last len(defaults) params
 	body     []stmt
+	undef    []string
 }
 
 type macroStmt struct{ m *macroDef }
@@ -172,6 +176,7 @@ type filterBlockStmt struct {
 	pos
 	filters []*filterExpr
 	body    []stmt
+	undef   []string
 }
 
 type breakStmt struct{ pos }
@@ -181,7 +186,8 @@ type continueStmt struct{ pos }
 // withStmt is {% with a = 1 %}...{% endwith %}: assignments in a new scope.
 type withStmt struct {
 	pos
-	tgts []target
-	vals []expr
-	body []stmt
+	tgts  []target
+	vals  []expr
+	body  []stmt
+	undef []string
 }

@@ -141,7 +141,7 @@ func (r *renderer) execOne(s stmt, sc *scope) (ctrl, error) {
 		}
 		return ctrlNone, atLine0(assign(sc, n.tgt, v), n.line)
 	case *setBlockStmt:
-		v, err := r.renderFiltered(n.body, n.filters, sc)
+		v, err := r.renderFiltered(n.body, n.filters, n.undef, sc)
 		if err != nil {
 			return ctrlNone, err
 		}
@@ -157,7 +157,7 @@ func (r *renderer) execOne(s stmt, sc *scope) (ctrl, error) {
 		}
 		return ctrlNone, atLine0(r.write(toStr(v)), n.line)
 	case *filterBlockStmt:
-		v, err := r.renderFiltered(n.body, n.filters, sc)
+		v, err := r.renderFiltered(n.body, n.filters, n.undef, sc)
 		if err != nil {
 			return ctrlNone, err
 		}
@@ -177,6 +177,7 @@ func (r *renderer) execOne(s stmt, sc *scope) (ctrl, error) {
 				return ctrlNone, atLine(err, n.line)
 			}
 		}
+		enterFrame(inner, n.undef)
 		return r.exec(n.body, inner)
 	case *breakStmt:
 		return ctrlBreak, nil
@@ -188,8 +189,10 @@ func (r *renderer) execOne(s stmt, sc *scope) (ctrl, error) {
 
 // renderFiltered renders a block body in its own scope and pipes the text
 // through filters (block sets and filter blocks).
-func (r *renderer) renderFiltered(body []stmt, fs []*filterExpr, sc *scope) (any, error) {
-	text, _, err := r.capture(body, newScope(sc))
+func (r *renderer) renderFiltered(body []stmt, fs []*filterExpr, undef []string, sc *scope) (any, error) {
+	inner := newScope(sc)
+	enterFrame(inner, undef)
+	text, _, err := r.capture(body, inner)
 	if err != nil {
 		return nil, err
 	}
@@ -290,6 +293,7 @@ func (r *renderer) execFor(n *forStmt, sc *scope) error {
 		if err := assign(inner, n.tgt, it); err != nil {
 			return atLine(err, n.line)
 		}
+		enterFrame(inner, n.bodyUndef)
 		c, err := r.exec(n.body, inner)
 		if err != nil {
 			return err
@@ -299,7 +303,9 @@ func (r *renderer) execFor(n *forStmt, sc *scope) error {
 		}
 	}
 	if len(items) == 0 {
-		_, err := r.exec(n.els, newScope(sc))
+		elseScope := newScope(sc)
+		enterFrame(elseScope, n.elseUndef)
+		_, err := r.exec(n.els, elseScope)
 		return err
 	}
 	return nil
@@ -413,6 +419,7 @@ func (r *renderer) makeMacro(m *macroDef, defScope *scope, _ any) *callable {
 		if _, ok := sc.vars["caller"]; !ok {
 			sc.vars["caller"] = undefName("caller")
 		}
+		enterFrame(sc, m.undef)
 		text, _, err := r.capture(m.body, sc)
 		return text, err
 	}}

@@ -658,6 +658,9 @@ func filterRound(_ *renderer, v any, args []any, kw *Dict) (any, error) {
 	p := math.Pow(10, float64(prec))
 	switch orDefault(a[1], "common") {
 	case "common":
+		if i, _, isFloat, _ := asNumber(v); !isFloat && prec >= 0 {
+			return i, nil // round() of an int is the int
+		}
 		// Python rounds the exact decimal value half to even
 		s := strconv.FormatFloat(f, 'f', int(max(prec, 0)), 64)
 		if prec < 0 {

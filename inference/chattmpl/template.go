@@ -10,7 +10,8 @@ import (
 
 // Template is a parsed template; it is safe for concurrent rendering.
 type Template struct {
-	body []stmt
+	body  []stmt
+	undef []string // names that start undefined at the top level
 }
 
 // Parse compiles a template source.
@@ -24,7 +25,8 @@ func Parse(src string) (*Template, error) {
 		return nil, err
 	}
 	foldBody(body)
-	return &Template{body: body}, nil
+	undef := analyzeFrame(body, nil, nil, map[string]bool{})
+	return &Template{body: body, undef: undef}, nil
 }
 
 // Limits bound one rendering; zero fields take the defaults.
@@ -68,7 +70,9 @@ func (t *Template) Execute(vars map[string]any, opts Options) (string, error) {
 	for k, v := range vars {
 		root.vars[k] = FromGo(v)
 	}
-	if _, err := r.exec(t.body, newScope(root)); err != nil {
+	top := newScope(root)
+	enterFrame(top, t.undef)
+	if _, err := r.exec(t.body, top); err != nil {
 		return "", err
 	}
 	return out.String(), nil
