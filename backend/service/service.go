@@ -78,9 +78,6 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 	if s.Catalog, err = modelstore.LoadCatalog(); err != nil {
 		return nil, err
 	}
-	if s.Downloads, err = modelstore.NewManager(s.DB, s.Library, s.emitter, opts.Downloads); err != nil {
-		return nil, err
-	}
 	base := opts.StoreURL
 	if base == "" {
 		base = os.Getenv(modelstore.EnvStoreURL)
@@ -92,7 +89,14 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 	if client == nil {
 		client = modelstore.NewClient()
 	}
+	// A Hugging Face token (for gated repositories) goes to the store only.
+	client = modelstore.WithToken(client, base, os.Getenv(modelstore.EnvToken))
 	s.Resolver = &modelstore.Resolver{BaseURL: strings.TrimRight(base, "/"), Client: client, Catalog: s.Catalog}
+	dopts := opts.Downloads
+	dopts.Client = client
+	if s.Downloads, err = modelstore.NewManager(s.DB, s.Library, s.emitter, dopts); err != nil {
+		return nil, err
+	}
 	if opts.ResumeDownloads {
 		if _, err := s.Downloads.ResumeAll(ctx); err != nil {
 			return nil, err
