@@ -25,8 +25,10 @@ var opCodes = map[compute.Op]C.int32_t{
 	compute.OpCopy: C.IR_OP_COPY,
 }
 
-// cmem is a growable block of C memory.
+// cmem is a growable block of C memory whose start is 64-byte aligned
+// (malloc plus an offset, since aligned_alloc is missing on Windows).
 type cmem struct {
+	raw  unsafe.Pointer
 	ptr  unsafe.Pointer
 	size int64
 }
@@ -35,19 +37,19 @@ func (m *cmem) ensure(size int64) error {
 	if size <= m.size {
 		return nil
 	}
-	C.free(m.ptr)
-	m.ptr, m.size = nil, 0
-	p := C.aligned_alloc(64, C.size_t((size+63)&^63))
-	if p == nil {
+	m.free()
+	raw := C.malloc(C.size_t(size + 64))
+	if raw == nil {
 		return fmt.Errorf("cpu: out of memory allocating %d bytes of scratch", size)
 	}
-	m.ptr, m.size = p, size
+	pad := (64 - uintptr(raw)%64) % 64
+	m.raw, m.ptr, m.size = raw, unsafe.Add(raw, pad), size
 	return nil
 }
 
 func (m *cmem) free() {
-	C.free(m.ptr)
-	m.ptr, m.size = nil, 0
+	C.free(m.raw)
+	m.raw, m.ptr, m.size = nil, nil, 0
 }
 
 // backend owns a thread pool and the scratch memory of its graphs.

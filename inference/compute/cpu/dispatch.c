@@ -32,6 +32,13 @@ static int detect(void) {
 #define HWCAP_ASIMDDP (1 << 20)
 #endif
 static int detect(void) { return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) ? IR_ISA_NEON : IR_ISA_GENERIC; }
+#elif defined(__aarch64__) && defined(__APPLE__)
+#include <sys/sysctl.h>
+static int detect(void) {
+    int v = 0;
+    size_t len = sizeof v;
+    return sysctlbyname("hw.optional.arm.FEAT_DotProd", &v, &len, NULL, 0) == 0 && v ? IR_ISA_NEON : IR_ISA_GENERIC;
+}
 #else
 static int detect(void) { return IR_ISA_GENERIC; }
 #endif

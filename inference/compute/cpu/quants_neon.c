@@ -5,7 +5,11 @@
 
 #if defined(__aarch64__)
 #include <arm_neon.h>
+#if defined(__clang__)
+#define NEON __attribute__((target("dotprod")))
+#else
 #define NEON __attribute__((target("arch=armv8.2-a+dotprod")))
+#endif
 
 // dot16 adds the products of 16 signed bytes to four lanes.
 NEON static inline int32x4_t dot16(int32x4_t acc, int8x16_t a, int8x16_t b) { return vdotq_s32(acc, a, b); }
