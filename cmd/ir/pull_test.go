@@ -72,6 +72,13 @@ func TestPullSyntheticAndLibraryCommands(t *testing.T) {
 		t.Fatalf("second pull: %v\n%s", err, out)
 	}
 
+	if out, _, err = pullRun(t, home, "pull", "--resume"); err != nil || !strings.Contains(out, "no unfinished downloads") {
+		t.Fatalf("pull --resume: %v\n%s", err, out)
+	}
+	if _, _, err = pullRun(t, home, "pull", "test/tiny:Q2_K"); err == nil || !strings.Contains(err.Error(), "available: Q8_0") {
+		t.Fatalf("pull of a missing quant = %v", err)
+	}
+
 	local := filepath.Join(t.TempDir(), "My-Local-Q4_0.gguf")
 	if err := fixture.Model(local, 4096, 2); err != nil {
 		t.Fatal(err)
