@@ -191,3 +191,55 @@ type withStmt struct {
 	body  []stmt
 	undef []string
 }
+
+// exprChildren returns pointers to the sub-expressions of e in evaluation
+// order (absent optional parts are nil), for passes that read or rewrite
+// the tree.
+func exprChildren(e expr) []*expr {
+	var out []*expr
+	each := func(xs []expr) {
+		for i := range xs {
+			out = append(out, &xs[i])
+		}
+	}
+	args := func(a *argList) {
+		each(a.pos)
+		each(a.kwVals)
+		out = append(out, &a.star, &a.starstar)
+	}
+	switch n := e.(type) {
+	case *listExpr:
+		each(n.items)
+	case *tupleExpr:
+		each(n.items)
+	case *dictExpr:
+		for i := range n.keys {
+			out = append(out, &n.keys[i], &n.vals[i])
+		}
+	case *getattrExpr:
+		out = append(out, &n.obj)
+	case *getitemExpr:
+		out = append(out, &n.obj, &n.key)
+	case *sliceExpr:
+		out = append(out, &n.obj, &n.start, &n.stop, &n.step)
+	case *callExpr:
+		out = append(out, &n.fn)
+		args(&n.args)
+	case *filterExpr:
+		out = append(out, &n.node)
+		args(&n.args)
+	case *testExpr:
+		out = append(out, &n.node)
+		args(&n.args)
+	case *unaryExpr:
+		out = append(out, &n.x)
+	case *binExpr:
+		out = append(out, &n.l, &n.r)
+	case *compareExpr:
+		out = append(out, &n.first)
+		each(n.rest)
+	case *condExpr:
+		out = append(out, &n.test, &n.yes, &n.no)
+	}
+	return out
+}

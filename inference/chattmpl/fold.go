@@ -61,38 +61,8 @@ func foldExpr(e expr, output bool) expr {
 	if v, ok := constValue(e); ok && (output || safeRepr(v)) {
 		return &constExpr{pos: pos{e.lineNo()}, v: v}
 	}
-	switch n := e.(type) {
-	case *listExpr:
-		foldAll(n.items)
-	case *tupleExpr:
-		foldAll(n.items)
-	case *dictExpr:
-		foldAll(n.keys)
-		foldAll(n.vals)
-	case *getattrExpr:
-		n.obj = foldExpr(n.obj, false)
-	case *getitemExpr:
-		n.obj, n.key = foldExpr(n.obj, false), foldExpr(n.key, false)
-	case *sliceExpr:
-		n.obj, n.start, n.stop, n.step = foldExpr(n.obj, false), foldExpr(n.start, false), foldExpr(n.stop, false), foldExpr(n.step, false)
-	case *callExpr:
-		n.fn = foldExpr(n.fn, false)
-		foldArgs(&n.args)
-	case *filterExpr:
-		n.node = foldExpr(n.node, false)
-		foldArgs(&n.args)
-	case *testExpr:
-		n.node = foldExpr(n.node, false)
-		foldArgs(&n.args)
-	case *unaryExpr:
-		n.x = foldExpr(n.x, false)
-	case *binExpr:
-		n.l, n.r = foldExpr(n.l, false), foldExpr(n.r, false)
-	case *compareExpr:
-		n.first = foldExpr(n.first, false)
-		foldAll(n.rest)
-	case *condExpr:
-		n.test, n.yes, n.no = foldExpr(n.test, false), foldExpr(n.yes, false), foldExpr(n.no, false)
+	for _, child := range exprChildren(e) {
+		*child = foldExpr(*child, false)
 	}
 	return e
 }

@@ -63,45 +63,14 @@ func (s *frameSymbols) storeTarget(t target) {
 
 // loadExpr records the names an expression reads, in evaluation order.
 func (s *frameSymbols) loadExpr(e expr) {
-	switch n := e.(type) {
-	case nil, *constExpr:
-	case *nameExpr:
+	if n, ok := e.(*nameExpr); ok {
 		s.load(n.name)
-	case *listExpr:
-		s.loadAll(n.items)
-	case *tupleExpr:
-		s.loadAll(n.items)
-	case *dictExpr:
-		for i := range n.keys {
-			s.loadExpr(n.keys[i])
-			s.loadExpr(n.vals[i])
+		return
+	}
+	for _, child := range exprChildren(e) {
+		if *child != nil {
+			s.loadExpr(*child)
 		}
-	case *getattrExpr:
-		s.loadExpr(n.obj)
-	case *getitemExpr:
-		s.loadExpr(n.obj)
-		s.loadExpr(n.key)
-	case *sliceExpr:
-		s.loadAll([]expr{n.obj, n.start, n.stop, n.step})
-	case *callExpr:
-		s.loadExpr(n.fn)
-		s.loadArgs(n.args)
-	case *filterExpr:
-		s.loadExpr(n.node)
-		s.loadArgs(n.args)
-	case *testExpr:
-		s.loadExpr(n.node)
-		s.loadArgs(n.args)
-	case *unaryExpr:
-		s.loadExpr(n.x)
-	case *binExpr:
-		s.loadExpr(n.l)
-		s.loadExpr(n.r)
-	case *compareExpr:
-		s.loadExpr(n.first)
-		s.loadAll(n.rest)
-	case *condExpr:
-		s.loadAll([]expr{n.test, n.yes, n.no})
 	}
 }
 
