@@ -36,7 +36,7 @@ export GOFLAGS := $(strip $(GOFLAGS) -buildvcs=false)
 XRUN := $(if $(DISPLAY),,xvfb-run -a -s "-screen 0 1280x800x24")
 
 .PHONY: build setup bindings frontend desktop desktop-dev ir run screenshot \
-        test vet test-go test-ir-deps test-frontend test-e2e test-smoke clean
+        test vet test-go test-ir-deps test-frontend test-e2e test-smoke test-api clean
 
 build: desktop ir
 
@@ -76,7 +76,7 @@ run: desktop
 screenshot: desktop
 	e2e/smoke.sh $(DESKTOP) $(BIN)/screenshot.png
 
-test: vet test-go test-ir-deps test-frontend test-e2e test-smoke
+test: vet test-go test-ir-deps test-frontend test-e2e test-smoke test-api
 
 vet: bindings
 	$(GO) vet -tags $(TAGS) ./...
@@ -95,10 +95,14 @@ test-frontend: bindings
 
 test-e2e: desktop-dev
 	IR_E2E_BINARY=$(DEV) IR_E2E_VERSION=$(VERSION) IR_E2E_GO_VERSION=$$($(GO) env GOVERSION) \
-		xvfb-run -a -s "-screen 0 1280x800x24" node --test e2e/
+		xvfb-run -a -s "-screen 0 1280x800x24" node --test --test-concurrency=1 e2e/*.test.mjs
 
 test-smoke: desktop
 	e2e/smoke.sh $(DESKTOP) $(BIN)/smoke.png
+
+## test-api: the HTTP API driven by the official openai and ollama clients
+test-api: ir
+	e2e/api/run.sh $(IR)
 
 clean:
 	rm -rf $(BIN) frontend/wailsjs
