@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  gcc pkg-config                      # cgo: SQLite, the C kernels, GTK/WebKit
+  make gcc pkg-config                 # the build; cgo: SQLite, the C kernels, GTK/WebKit
   libgtk-3-dev libwebkit2gtk-4.0-dev  # the Wails desktop window on Linux
   xvfb xauth x11-utils                # headless X for the smoke and e2e tests
   chromium                            # the browser the e2e test drives
