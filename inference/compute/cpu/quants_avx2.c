@@ -231,6 +231,101 @@ AVX2 static void dot_q6_K(int n, float *s, const void *vw, const void *vx) {
     *s = sum;
 }
 
+// scale2 puts the int16 scale a in the low 128-bit lane and b in the high one.
+AVX2 static inline __m256i scale2(int a, int b) { return _mm256_set_m128i(_mm_set1_epi16((short)b), _mm_set1_epi16((short)a)); }
+
+// Q2_K: unsigned 2-bit q, 16 groups of 16 with 4-bit scales and mins.
+AVX2 static void dot_q2_K(int n, float *s, const void *vw, const void *vx) {
+    const blk_q2_K *w = vw;
+    const blk_q8_K *x = vx;
+    const __m256i m3 = _mm256_set1_epi8(3);
+    float sum = 0;
+    for (int i = 0; i < n / QKK; i++) {
+        const uint8_t *sc = w[i].scales;
+        __m256i acc = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i b = _mm256_loadu_si256((const __m256i *)(w[i].qs + 32 * h));
+            for (int j = 0; j < 4; j++) {
+                int g = 8 * h + 2 * j;
+                __m256i q = _mm256_and_si256(_mm256_srli_epi16(b, 2 * j), m3);
+                __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)(x[i].qs + 128 * h + 32 * j)));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, scale2(sc[g] & 15, sc[g + 1] & 15)));
+            }
+        }
+        int mins = 0;
+        for (int g = 0; g < 16; g++) mins += (sc[g] >> 4) * x[i].bsums[g];
+        sum += x[i].d * ir_h2f(w[i].d) * hsum_epi32(acc) - x[i].d * ir_h2f(w[i].dmin) * mins;
+    }
+    *s = sum;
+}
+
+// Q3_K: q + 4 = 2 low bits | high-mask bit << 2 is unsigned (0..7); the -4
+// comes back through the bsums. 16 groups of 16 with signed 6-bit scales.
+AVX2 static void dot_q3_K(int n, float *s, const void *vw, const void *vx) {
+    const blk_q3_K *w = vw;
+    const blk_q8_K *x = vx;
+    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    float sum = 0;
+    for (int i = 0; i < n / QKK; i++) {
+        int8_t sc[16];
+        const uint8_t *r = w[i].scales;
+        for (int j = 0; j < 16; j++) {
+            int lo = j < 8 ? r[j] & 15 : r[j - 8] >> 4;
+            sc[j] = (int8_t)((lo | ((r[8 + j % 4] >> (2 * (j / 4))) & 3) << 4) - 32);
+        }
+        __m256i hm = _mm256_loadu_si256((const __m256i *)w[i].hmask);
+        __m256i acc = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i b = _mm256_loadu_si256((const __m256i *)(w[i].qs + 32 * h));
+            for (int j = 0; j < 4; j++) {
+                int g = 8 * h + 2 * j;
+                __m256i hb = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, 4 * h + j), one), 2);
+                __m256i q = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 2 * j), m3), hb);
+                __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)(x[i].qs + 128 * h + 32 * j)));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, scale2(sc[g], sc[g + 1])));
+            }
+        }
+        int offs = 0;
+        for (int g = 0; g < 16; g++) offs += sc[g] * x[i].bsums[g];
+        sum += x[i].d * ir_h2f(w[i].d) * (hsum_epi32(acc) - 4 * offs);
+    }
+    *s = sum;
+}
+
+// iq4_values maps 32 nibbles (low then high) through the IQ4 codebook.
+AVX2 static inline __m256i iq4_values(const uint8_t *qs) {
+    const __m128i t = _mm_loadu_si128((const __m128i *)ir_kvalues_iq4nl);
+    return _mm256_shuffle_epi8(_mm256_set_m128i(t, t), nibbles(qs));
+}
+
+AVX2 static void dot_iq4_nl(int n, float *s, const void *vw, const void *vx) {
+    const blk_iq4_nl *w = vw;
+    const blk_q8_0 *x = vx;
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < n / QK; i++) {
+        __m256i p = dot_i8(iq4_values(w[i].qs), _mm256_loadu_si256((const __m256i *)x[i].qs));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(ir_h2f(w[i].d) * ir_h2f(x[i].d)), acc);
+    }
+    *s = hsum_ps(acc);
+}
+
+AVX2 static void dot_iq4_xs(int n, float *s, const void *vw, const void *vx) {
+    const blk_iq4_xs *w = vw;
+    const blk_q8_K *x = vx;
+    float sum = 0;
+    for (int i = 0; i < n / QKK; i++) {
+        __m256i acc = _mm256_setzero_si256();
+        for (int g = 0; g < 8; g++) {
+            int ls = ((w[i].scales_l[g / 2] >> (4 * (g % 2))) & 15) | ((w[i].scales_h >> (2 * g)) & 3) << 4;
+            __m256i q = iq4_values(w[i].qs + 16 * g), y = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * g));
+            __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16((short)(ls - 32))));
+        }
+        sum += x[i].d * ir_h2f(w[i].d) * hsum_epi32(acc);
+    }
+    *s = sum;
+}
+
 // --- float kernels --------------------------------------------------------------
 
 AVX2 static void dot_f32(int n, float *s, const void *vw, const void *vx) {
@@ -485,9 +580,13 @@ void ir_init_avx2(void) {
     ir_traits[IR_Q5_0].vec_dot = dot_q5_0;
     ir_traits[IR_Q5_1].vec_dot = dot_q5_1;
     ir_traits[IR_Q8_0].vec_dot = dot_q8_0;
+    ir_traits[IR_Q2_K].vec_dot = dot_q2_K;
+    ir_traits[IR_Q3_K].vec_dot = dot_q3_K;
     ir_traits[IR_Q4_K].vec_dot = dot_q4_K;
     ir_traits[IR_Q5_K].vec_dot = dot_q5_K;
     ir_traits[IR_Q6_K].vec_dot = dot_q6_K;
+    ir_traits[IR_IQ4_NL].vec_dot = dot_iq4_nl;
+    ir_traits[IR_IQ4_XS].vec_dot = dot_iq4_xs;
 }
 #else
 void ir_init_avx2(void) {}
