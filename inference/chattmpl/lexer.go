@@ -79,7 +79,9 @@ func lex(src string) ([]token, error) {
 		if kind == '%' {
 			if end, ok := l.matchRawBegin(j); ok {
 				l.emitData(l.stripBefore(text, sign, true))
-				l.pos = end
+				l.lineStarting = false
+				l.pos = idx
+				l.advance(end)
 				if err := l.lexRaw(); err != nil {
 					return nil, err
 				}
@@ -124,8 +126,8 @@ func (l *lexer) nextTagStart(pos int) int {
 }
 
 // stripBefore applies whitespace control to the text before a tag: "-"
-// strips all trailing whitespace; otherwise lstrip_blocks removes spaces and
-// tabs between the start of the line and a block or comment tag.
+// strips all trailing whitespace; otherwise lstrip_blocks removes the
+// whitespace between the start of the line and a block or comment tag.
 func (l *lexer) stripBefore(text string, sign byte, lstrip bool) string {
 	if sign == '-' {
 		return strings.TrimRightFunc(text, pyIsSpace)
@@ -135,7 +137,7 @@ func (l *lexer) stripBefore(text string, sign byte, lstrip bool) string {
 	}
 	lpos := strings.LastIndexByte(text, '\n') + 1
 	if lpos > 0 || l.lineStarting {
-		if strings.Trim(text[lpos:], " \t") == "" {
+		if rest := text[lpos:]; rest != "" && strings.TrimLeftFunc(rest, pyIsSpace) == "" {
 			return text[:lpos]
 		}
 	}
@@ -216,7 +218,6 @@ func (l *lexer) lexRaw() error {
 				}
 			}
 			if end >= 0 {
-				l.lineStarting = false
 				l.emitData(l.stripBefore(l.src[start:idx], sign, true))
 				l.advance(end)
 				return nil
@@ -230,6 +231,9 @@ func (l *lexer) lexComment() error {
 	for p := l.pos; ; {
 		i := strings.Index(l.src[p:], "#}")
 		if i < 0 {
+			if l.pos >= len(l.src) {
+				return nil // Jinja accepts a bare "{#" at the very end
+			}
 			return syntaxErr(l.line, "missing end of comment tag")
 		}
 		i += p
