@@ -100,16 +100,24 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests++
 	n, content, mod := s.requests, s.content, s.modTime
+	misbehave, noHash := s.misbehave, s.noHash
 	s.ranges = append(s.ranges, r.Header.Get("Range"))
 	s.mu.Unlock()
-	if !s.noHash {
+	if !noHash {
 		w.Header().Set("ETag", `"`+sha(content)+`"`)
 		w.Header().Set("X-Linked-Etag", `"`+sha(content)+`"`)
 	}
-	if s.misbehave != nil && s.misbehave(n, w, r, content) {
+	if misbehave != nil && misbehave(n, w, r, content) {
 		return
 	}
 	http.ServeContent(w, r, "model.gguf", mod, bytes.NewReader(content))
+}
+
+// behave sets how the server misbehaves (safe while it serves).
+func (s *server) behave(f func(n int, w http.ResponseWriter, r *http.Request, content []byte) bool) {
+	s.mu.Lock()
+	s.misbehave = f
+	s.mu.Unlock()
 }
 
 func (s *server) setContent(b []byte) {
@@ -359,7 +367,9 @@ func TestDownloadMisbehavingServers(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s, url := startServer(t, content)
+			s.mu.Lock()
 			s.misbehave, s.noHash = c.misbehave, c.noHash
+			s.mu.Unlock()
 			want := c.want
 			if c.noHash && want == "" {
 				want = sha(content)
@@ -381,7 +391,7 @@ func TestDownloadFileChanges(t *testing.T) {
 		t.Run(fmt.Sprintf("pinned=%v", pinned), func(t *testing.T) {
 			s, url := startServer(t, a)
 			var sawIfRange atomic.Bool
-			s.misbehave = func(n int, w http.ResponseWriter, r *http.Request, c []byte) bool {
+			s.behave(func(n int, w http.ResponseWriter, r *http.Request, c []byte) bool {
 				if n == 1 {
 					defer s.setContent(b)
 					dropAfter(w, c, 0, len(c)/2)
@@ -390,7 +400,7 @@ func TestDownloadFileChanges(t *testing.T) {
 					sawIfRange.Store(true)
 				}
 				return false
-			}
+			})
 			e := newEnv(t, t.TempDir(), testOptions())
 			want := ""
 			if pinned {
@@ -420,7 +430,7 @@ func TestDownloadFileChanges(t *testing.T) {
 func TestDownloadStall(t *testing.T) {
 	content := modelBytes(t, 200<<10, 5)
 	s, url := startServer(t, content)
-	s.misbehave = func(n int, w http.ResponseWriter, r *http.Request, c []byte) bool {
+	s.behave(func(n int, w http.ResponseWriter, r *http.Request, c []byte) bool {
 		if n > 1 {
 			return false
 		}
@@ -430,7 +440,7 @@ func TestDownloadStall(t *testing.T) {
 		w.(http.Flusher).Flush()
 		<-r.Context().Done() // drip nothing more until the client gives up
 		return true
-	}
+	})
 	opts := testOptions()
 	opts.StallTimeout = 200 * time.Millisecond
 	e := newEnv(t, t.TempDir(), opts)
@@ -448,10 +458,10 @@ func TestDownloadStall(t *testing.T) {
 // closes gate (once) when the first bytes went out.
 func slowServer(t *testing.T, content []byte, chunk int, pause time.Duration) (*server, string) {
 	s, url := startServer(t, content)
-	s.misbehave = func(n int, w http.ResponseWriter, r *http.Request, c []byte) bool {
+	s.behave(func(n int, w http.ResponseWriter, r *http.Request, c []byte) bool {
 		http.ServeContent(w, r, "m.gguf", s.modTime, &slowReader{r: bytes.NewReader(c), chunk: chunk, pause: pause})
 		return true
-	}
+	})
 	return s, url
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -110,21 +111,21 @@ func FuzzParseRepoRef(f *testing.F) {
 func TestDownloadWeakETagResumesByDate(t *testing.T) {
 	content := modelBytes(t, 128<<10, 21)
 	s, url := startServer(t, content)
-	var ifRange string
-	s.misbehave = func(n int, w http.ResponseWriter, r *http.Request, c []byte) bool {
+	var ifRange atomic.Value // string
+	s.behave(func(n int, w http.ResponseWriter, r *http.Request, c []byte) bool {
 		w.Header().Set("ETag", `W/"weak"`)
 		if n == 1 {
 			w.Header().Set("Last-Modified", s.modTime.UTC().Format(http.TimeFormat))
 			dropAfter(w, c, 0, len(c)/2)
 		}
-		ifRange = r.Header.Get("If-Range")
+		ifRange.Store(r.Header.Get("If-Range"))
 		return false
-	}
+	})
 	e := newEnv(t, t.TempDir(), testOptions())
 	if d, err := e.pull(t, url, "org/repo:Q8_0", ""); err != nil || d.State != StateDone {
 		t.Fatalf("download = %+v, %v", d, err)
 	}
-	if want := s.modTime.UTC().Format(http.TimeFormat); ifRange != want {
+	if want := s.modTime.UTC().Format(http.TimeFormat); ifRange.Load() != want {
 		t.Fatalf("If-Range = %q, want the date %q", ifRange, want)
 	}
 	if s.rangeRequests() != 1 {
