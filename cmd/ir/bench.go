@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"inferenceruntime/inference"
+	"inferenceruntime/inference/gguf"
 )
 
 var (
@@ -77,11 +78,11 @@ var benchCmd = &cobra.Command{
 			enc.SetIndent("", "  ")
 			return enc.Encode(results)
 		}
-		fmt.Printf("| %-28s | %10s | %8s | %7s | %7s | %14s | %20s |\n", "model", "size", "params", "backend", "threads", "test", "t/s")
-		fmt.Printf("| %s | %s: | %s: | %s | %s: | %s: | %s: |\n", benchDashes(28), benchDashes(9), benchDashes(7), benchDashes(7), benchDashes(6), benchDashes(13), benchDashes(19))
+		fmt.Printf("| %-28s | %11s | %8s | %7s | %7s | %14s | %20s |\n", "model", "size", "params", "backend", "threads", "test", "t/s")
+		fmt.Printf("| %s | %s: | %s: | %s | %s: | %s: | %s: |\n", benchDashes(28), benchDashes(10), benchDashes(7), benchDashes(7), benchDashes(6), benchDashes(13), benchDashes(19))
 		for _, r := range results {
-			fmt.Printf("| %-28s | %6.2f MiB | %6.2f B | %7s | %7d | %14s | %20s |\n",
-				r.Model, float64(r.SizeBytes)/(1<<20), float64(r.Params)/1e9, r.Backend, r.Threads, r.Test,
+			fmt.Printf("| %-28s | %7.2f MiB | %8s | %7s | %7d | %14s | %20s |\n",
+				r.Model, float64(r.SizeBytes)/(1<<20), gguf.FormatCount(r.Params), r.Backend, r.Threads, r.Test,
 				fmt.Sprintf("%.2f ± %.2f", r.AvgTS, r.StdTS))
 		}
 		return nil
