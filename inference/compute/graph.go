@@ -364,9 +364,10 @@ func (g *Graph) Attention(q, k, v, kCache, vCache, pos *Tensor, p AttentionParam
 		q, k, v, kCache, vCache, pos)
 }
 
-// Copy writes src (F32) into dst, a leaf tensor or a view of one, of the
-// same element count and type F32 or F16 (converting). The returned node
-// aliases dst.
+// Copy writes src (F32 or F16) into dst, a leaf tensor or a view of one,
+// of the same element count and type F32 or F16 (converting). The returned
+// node aliases dst. Growing a KV cache: Copy(g.Rows(newCache, 0, used),
+// g.Rows(oldCache, 0, used)) with the caches reshaped to rows of positions.
 func (g *Graph) Copy(dst, src *Tensor) *Tensor {
 	if !g.check("Copy", dst, src) {
 		return placeholder
@@ -374,8 +375,8 @@ func (g *Graph) Copy(dst, src *Tensor) *Tensor {
 	if r, _ := dst.Root(); r.op != OpLeaf {
 		return g.fail("Copy", "destination %v must be a leaf tensor or a view of one", dst)
 	}
-	if src.dtype != F32 || (dst.dtype != F32 && dst.dtype != F16) {
-		return g.fail("Copy", "%v to %v: source must be F32, destination F32 or F16", src, dst)
+	if (src.dtype != F32 && src.dtype != F16) || (dst.dtype != F32 && dst.dtype != F16) {
+		return g.fail("Copy", "%v to %v: source and destination must be F32 or F16", src, dst)
 	}
 	if src.shape.Elements() != dst.shape.Elements() {
 		return g.fail("Copy", "%v and %v differ in element count", src, dst)

@@ -226,13 +226,19 @@ static void op_rowwise(const ir_op *op, int ith, int nth) {
 
 static void op_copy(const ir_op *op, int ith, int nth) {
     int64_t n = op->dst.ne[0] * rows(&op->dst), a, b;
-    const float *x = op->src[1].data;
+    int from16 = op->src[1].type == IR_F16, to16 = op->dst.type == IR_F16;
+    size_t es = to16 ? 2 : 4;
     split(n, ith, nth, &a, &b);
-    if (op->dst.type == IR_F32) {
-        memcpy((float *)op->dst.data + a, x + a, (size_t)(b - a) * 4);
-    } else {
+    if (from16 == to16) {
+        memcpy((char *)op->dst.data + a * es, (const char *)op->src[1].data + a * es, (size_t)(b - a) * es);
+    } else if (to16) {
+        const float *x = op->src[1].data;
         uint16_t *o = op->dst.data;
         for (int64_t j = a; j < b; j++) o[j] = ir_f2h(x[j]);
+    } else {
+        const uint16_t *x = op->src[1].data;
+        float *o = op->dst.data;
+        for (int64_t j = a; j < b; j++) o[j] = ir_h2f(x[j]);
     }
 }
 

@@ -315,6 +315,44 @@ func testAttention(t *testing.T, isa string) {
 	}
 }
 
+// TestCopyGrowCache copies the used rows of an F16 cache into a bigger one,
+// and an F16 tensor into an F32 one.
+func TestCopyGrowCache(t *testing.T) {
+	dev, be := newCPU(t, 2)
+	r := rand.New(rand.NewPCG(9, 9))
+	x := randVec(r, 16*5, 1)
+	small, _ := dev.Alloc(16 * 5 * 2)
+	big, _ := dev.Alloc(16 * 9 * 2)
+	wide, _ := dev.Alloc(16 * 9 * 4)
+	defer small.Free()
+	defer big.Free()
+	defer wide.Free()
+	sc, _ := compute.NewTensor(small, 0, compute.F16, compute.Shape{8, 2, 5})
+	bc, _ := compute.NewTensor(big, 0, compute.F16, compute.Shape{8, 2, 9})
+	wc, _ := compute.NewTensor(wide, 0, compute.F32, compute.Shape{8, 2, 9})
+	g := compute.NewGraph()
+	g.Copy(sc, g.Float32s(x, compute.Shape{16, 5}))
+	flat := func(c *compute.Tensor, n int) *compute.Tensor { return g.Reshape(c, compute.Shape{16, n}) }
+	g.Copy(g.Rows(flat(bc, 9), 0, 5), flat(sc, 5))
+	g.Copy(g.Rows(flat(wc, 9), 0, 5), g.Rows(flat(bc, 9), 0, 5))
+	if err := be.Compute(g); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]float32, 16*9)
+	if err := be.Read(wc, got); err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		want := float32(0)
+		if i < len(x) {
+			want = quant.FP16ToFloat32(quant.Float32ToFP16(x[i]))
+		}
+		if got[i] != want {
+			t.Fatalf("element %d: %g, want %g", i, got[i], want)
+		}
+	}
+}
+
 func TestCopyAndViews(t *testing.T) {
 	dev, be := newCPU(t, 2)
 	r := rand.New(rand.NewPCG(7, 8))
