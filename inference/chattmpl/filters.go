@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 type filterFunc func(r *renderer, v any, args []any, kw *Dict) (any, error)
@@ -99,11 +100,12 @@ func jinjaTitle(s string) string {
 	var b strings.Builder
 	last := 0
 	emit := func(part string) {
-		for i, r := range part {
-			b.WriteString(strings.ToUpper(string(r)))
-			b.WriteString(strings.ToLower(part[i+len(string(r)):]))
+		if part == "" {
 			return
 		}
+		r, n := utf8.DecodeRuneInString(part)
+		b.WriteString(strings.ToUpper(string(r)))
+		b.WriteString(strings.ToLower(part[n:]))
 	}
 	for _, loc := range wordBeginningSplit.FindAllStringIndex(s, -1) {
 		emit(s[last:loc[0]])

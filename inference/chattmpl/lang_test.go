@@ -61,3 +61,17 @@ func asError(err error, target **Error) bool {
 	}
 	return ok
 }
+
+// TestInvalidUTF8 renders text with invalid UTF-8 through the string
+// filters and methods that split characters.
+func TestInvalidUTF8(t *testing.T) {
+	for _, src := range []string{
+		"{% filter title %}\xcf{% endfilter %}",
+		"{{ '\xcf\xff' | capitalize }}{{ '\xcfa' | title }}{{ '\xcf'.capitalize() }}{{ '\xcf'.title() }}",
+		"{{ '\xcf'[0] }}{{ '\xcf\xff'[::-1] }}{{ '\xe3\x80' | trim | tojson }}{{ '\xcf' | wordcount }}",
+	} {
+		if _, err := RenderString(src, nil, Options{}); err != nil {
+			t.Errorf("%q: %v", src, err)
+		}
+	}
+}

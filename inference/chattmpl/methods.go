@@ -3,6 +3,7 @@ package chattmpl
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // missing marks an argument that was not passed.
@@ -348,10 +349,11 @@ func pyTitle(s string) string {
 
 // pyCapitalize is Python's str.capitalize.
 func pyCapitalize(s string) string {
-	for i, r := range s {
-		return string(unicode.ToTitle(r)) + strings.ToLower(s[i+len(string(r)):])
+	if s == "" {
+		return s
 	}
-	return s
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToTitle(r)) + strings.ToLower(s[n:])
 }
 
 func prefixMatch(s string, arg any, fn string, match func(string, string) bool) (any, error) {
