@@ -38,7 +38,7 @@ var (
 )
 
 // synthModels writes the test models once per test binary.
-func synthModels(t *testing.T) string {
+func synthModels(t testing.TB) string {
 	t.Helper()
 	modelsOnce.Do(func() {
 		modelsDir, modelsErr = os.MkdirTemp("", "httpapi-models-")
@@ -77,7 +77,7 @@ func TestMain(m *testing.M) {
 // env is a running server over a fresh data directory with the synthetic
 // models imported as "tiny", "tiny2" and "slow".
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	svc    *service.Service
 	runner *service.Runner
 	srv    *Server
@@ -108,7 +108,7 @@ type envOptions struct {
 	storeURL string
 }
 
-func newEnv(t *testing.T, o envOptions) *env {
+func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
 	dir := synthModels(t)
 	ctx := context.Background()

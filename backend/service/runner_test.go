@@ -1,0 +1,118 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"inferenceruntime/backend/library"
+	"inferenceruntime/inference/chattmpl"
+	"inferenceruntime/inference/model/synth"
+	"inferenceruntime/inference/sample"
+)
+
+// runnerFixture opens a service with a synthetic model imported as "tiny"
+// and returns it with the model's path.
+func runnerFixture(t *testing.T) (*Service, string) {
+	t.Helper()
+	shape, ok := synth.ShapeByName("tiny")
+	if !ok {
+		t.Fatal("no tiny shape")
+	}
+	plan, err := synth.NewPlan(shape, "F32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "tiny.gguf")
+	if err := plan.WriteFile(path, 1); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(context.Background(), Options{Home: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.ImportModel(context.Background(), path, library.ImportOptions{Name: "tiny", InPlace: true}); err != nil {
+		t.Fatal(err)
+	}
+	return s, path
+}
+
+func TestRunnerChatAndGenerate(t *testing.T) {
+	s, path := runnerFixture(t)
+	r := s.NewRunner(true, RunnerOptions{Threads: 1, MemoryLimit: -1})
+	defer r.Close()
+	ctx := context.Background()
+	opts := GenerateOptions{Sampling: sample.Params{Temperature: 0}, MaxTokens: 8}
+
+	var pieces []string
+	res, err := r.Chat(ctx, "tiny", []chattmpl.Message{{Role: "user", Content: "Hello"}}, opts, func(s string) error {
+		pieces = append(pieces, s)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(pieces, "") != res.Text || res.Stats.GeneratedTokens != 8 || res.DoneReason != "length" {
+		t.Fatalf("chat: pieces %q, result %+v", pieces, res)
+	}
+	if !strings.Contains(res.Prompt, "Hello") || res.Prompt == "Hello" {
+		t.Fatalf("prompt %q: not rendered with a template", res.Prompt)
+	}
+	if res.LoadDuration <= 0 {
+		t.Errorf("first request has no load time")
+	}
+	// The same request again: loaded already, and the pooled session's
+	// cache is reused.
+	again, err := r.Chat(ctx, "tiny", []chattmpl.Message{{Role: "user", Content: "Hello"}}, opts, nil)
+	if err != nil || again.Text != res.Text || again.LoadDuration != 0 || again.Stats.CachedTokens == 0 {
+		t.Fatalf("second chat: %+v, %v", again, err)
+	}
+
+	// The CLI runner accepts a file path; the API runner does not.
+	if _, err := r.Generate(ctx, GenerateRequest{Model: path, Prompt: "a", Options: opts}, nil); err != nil {
+		t.Fatalf("path with allowPaths: %v", err)
+	}
+	api := s.NewRunner(false, RunnerOptions{Threads: 1, MemoryLimit: -1})
+	defer api.Close()
+	if _, err := api.Generate(ctx, GenerateRequest{Model: path, Prompt: "a", Options: opts}, nil); !errors.Is(err, ErrModelNotFound) {
+		t.Fatalf("path without allowPaths: %v", err)
+	}
+	for _, name := range []string{"TINY", "tiny:latest"} {
+		if ref, err := api.Resolve(ctx, name); err != nil || ref.Path != path {
+			t.Errorf("resolve %q: %+v, %v", name, ref, err)
+		}
+	}
+
+	// Bad requests are refused before anything loads.
+	fresh := s.NewRunner(false, RunnerOptions{Threads: 1, MemoryLimit: -1, ContextLength: 16})
+	defer fresh.Close()
+	var inv *InvalidError
+	_, err = fresh.Generate(ctx, GenerateRequest{Model: "tiny", Prompt: strings.Repeat("word ", 40), Options: opts}, nil)
+	if !errors.As(err, &inv) || inv.Field != "prompt" {
+		t.Fatalf("long prompt: %v", err)
+	}
+	if _, err := fresh.Generate(ctx, GenerateRequest{Model: "tiny", Options: opts}, nil); !errors.As(err, &inv) {
+		t.Fatalf("empty prompt: %v", err)
+	}
+	if len(fresh.Loaded()) != 0 {
+		t.Fatalf("bad requests loaded a model: %+v", fresh.Loaded())
+	}
+
+	// Unload.
+	if was, err := r.Unload(ctx, "tiny"); err != nil || !was || len(r.Loaded()) != 0 {
+		t.Fatalf("unload: %v, %v, %+v", was, err, r.Loaded())
+	}
+}
+
+func TestRunnerClosed(t *testing.T) {
+	s, _ := runnerFixture(t)
+	r := s.NewRunner(false, RunnerOptions{Threads: 1, MemoryLimit: -1})
+	r.Close()
+	_, err := r.Generate(context.Background(), GenerateRequest{Model: "tiny", Prompt: "a"}, nil)
+	if !errors.Is(err, ErrClosed) {
+		t.Fatalf("after Close: %v", err)
+	}
+}
