@@ -116,3 +116,54 @@ func TestRunnerClosed(t *testing.T) {
 		t.Fatalf("after Close: %v", err)
 	}
 }
+
+// TestRunnerUsesGGUFTemplate: a model's own chat template renders its
+// conversations, and its end-of-turn markers become stop strings.
+func TestRunnerUsesGGUFTemplate(t *testing.T) {
+	shape, _ := synth.ShapeByName("tiny")
+	plan, err := synth.NewPlan(shape, "F32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tmpl = `{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content }}</s>{% endfor %}` +
+		`{% if add_generation_prompt %}[assistant] {% endif %}`
+	plan.KV = append(plan.KV, synth.KV{Key: "tokenizer.chat_template", Value: tmpl})
+	path := filepath.Join(t.TempDir(), "templated.gguf")
+	if err := plan.WriteFile(path, 1); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(context.Background(), Options{Home: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if _, err := s.ImportModel(ctx, path, library.ImportOptions{Name: "templated", InPlace: true}); err != nil {
+		t.Fatal(err)
+	}
+	r := s.NewRunner(false, RunnerOptions{Threads: 1, MemoryLimit: -1})
+	defer r.Close()
+	info, err := r.Describe(ctx, "templated")
+	if err != nil || !info.FromGGUF || info.ChatTemplate != tmpl || strings.Join(info.Stops, ",") != "</s>" {
+		t.Fatalf("describe = %+v, %v", info, err)
+	}
+	res, err := r.Generate(ctx, GenerateRequest{Model: "templated", System: "Be kind.",
+		Messages: []chattmpl.Message{{Role: "user", Content: "Hello"}},
+		Options:  GenerateOptions{Sampling: sample.Params{Temperature: 0}, MaxTokens: 4}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "<s>[system] Be kind.</s>[user] Hello</s>[assistant] "; res.Prompt != want {
+		t.Fatalf("prompt %q, want %q", res.Prompt, want)
+	}
+	// A plain prompt on a model with a template is a user message; raw is
+	// used as it is.
+	res, err = r.Generate(ctx, GenerateRequest{Model: "templated", Prompt: "Hi", Options: GenerateOptions{MaxTokens: 1}}, nil)
+	if err != nil || res.Prompt != "<s>[user] Hi</s>[assistant] " {
+		t.Fatalf("templated prompt %q, %v", res.Prompt, err)
+	}
+	res, err = r.Generate(ctx, GenerateRequest{Model: "templated", Prompt: "Hi", Raw: true, Options: GenerateOptions{MaxTokens: 1}}, nil)
+	if err != nil || res.Prompt != "Hi" {
+		t.Fatalf("raw prompt %q, %v", res.Prompt, err)
+	}
+}
