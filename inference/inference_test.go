@@ -278,3 +278,45 @@ func TestSessions(t *testing.T) {
 		}
 	})
 }
+
+// TestLoadRefuses checks errors that Load reports before any weight reaches
+// a kernel: a malformed byte token, an unknown backend, a missing file.
+func TestLoadRefuses(t *testing.T) {
+	s, _ := synth.ShapeByName("tiny")
+	p, err := synth.NewPlan(s, "F32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, kv := range p.KV {
+		if kv.Key == "tokenizer.ggml.tokens" {
+			toks := append([]string(nil), kv.Value.([]string)...)
+			toks[3+0x41] = "<0xZZ>" // the byte token of 'A'
+			p.KV[i].Value = toks
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "bad-byte.gguf")
+	if err := p.WriteFile(bad, 1); err != nil {
+		t.Fatal(err)
+	}
+	good := synthModel(t, "tiny", "F32")
+	for _, tc := range []struct {
+		path string
+		opts inference.Options
+		want string
+	}{
+		{bad, inference.Options{}, "<0xZZ>"},
+		{good, inference.Options{Backend: "no-such-backend"}, "no-such-backend"},
+		{filepath.Join(t.TempDir(), "missing.gguf"), inference.Options{}, "missing.gguf"},
+		{good, inference.Options{Threads: -1}, "negative"},
+	} {
+		m, err := inference.Load(tc.path, tc.opts)
+		if err == nil {
+			m.Close()
+			t.Errorf("%s %+v: loaded", tc.path, tc.opts)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %+v: error %q, want it to mention %q", tc.path, tc.opts, err, tc.want)
+		}
+	}
+}
