@@ -164,6 +164,12 @@ typedef struct {
     int32_t i[4];  // rope: mode, dims; attention: window; mul_mat: 1 = x already quantized in work
 } ir_op;
 
+// Per-op profile (see ops.c), filled only while ir_prof_on is set.
+#define IR_PROF_OPS 16
+extern int ir_prof_on;
+extern int64_t ir_prof_ns[IR_PROF_OPS][IR_NTYPES];
+extern int64_t ir_prof_calls[IR_PROF_OPS][IR_NTYPES];
+
 // Runs ops in order on the pool (n_threads > 1) or on the calling thread
 // alone (n_threads == 1). work is scratch memory of work_size bytes
 // (quantized activations, attention scores). Returns 0, or an error code

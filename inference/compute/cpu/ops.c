@@ -2,7 +2,9 @@
 // the pool's threads by rows; each output element is computed by exactly one
 // thread with the same code whatever the thread count, so results do not
 // depend on the number of threads.
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <time.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -360,14 +362,38 @@ static void run_phase(graph_ctx *c, int i, int phase, int ith, int nth) {
     }
 }
 
+// Profiling: when ir_prof_on, thread 0 adds each op's wall time (from the
+// end of the previous op to the barrier after this one) to a table indexed
+// by op and by the type of its first operand.
+int ir_prof_on;
+int64_t ir_prof_ns[IR_PROF_OPS][IR_NTYPES];
+int64_t ir_prof_calls[IR_PROF_OPS][IR_NTYPES];
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 // Every thread passes every barrier whatever happens, so an error only
 // makes the remaining ops skip their work.
 static void run_graph(void *vc, int ith, int nth) {
     graph_ctx *c = vc;
+    int prof = ir_prof_on && ith == 0;
+    int64_t t0 = prof ? now_ns() : 0;
     for (int i = 0; i < c->n_ops; i++) {
         for (int ph = 0; ph < phases(&c->ops[i]); ph++) {
             if (!atomic_load(&c->status)) run_phase(c, i, ph, ith, nth);
             if (nth > 1) ir_barrier(c->pool);
+        }
+        if (prof) {
+            int64_t t1 = now_ns();
+            int op = c->ops[i].op, ty = c->ops[i].src[0].type;
+            if (op >= 0 && op < IR_PROF_OPS && ty >= 0 && ty < IR_NTYPES) {
+                ir_prof_ns[op][ty] += t1 - t0;
+                ir_prof_calls[op][ty]++;
+            }
+            t0 = t1;
         }
     }
 }
