@@ -30,7 +30,7 @@ func open(t *testing.T, p *synth.Plan) (model.Model, error) {
 	return model.Open(f, dev)
 }
 
-func plan(t *testing.T, shape string) *synth.Plan {
+func plan(t testing.TB, shape string) *synth.Plan {
 	t.Helper()
 	s, ok := synth.ShapeByName(shape)
 	if !ok {
