@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/signal"
 	"strings"
@@ -60,6 +61,7 @@ var runCmd = &cobra.Command{
 		if f.Changed("repeat-penalty") {
 			params.RepeatPenalty = runRepeat
 		}
+		params.Seed = rand.Uint64()
 		if f.Changed("seed") {
 			params.Seed = runSeed
 		}
