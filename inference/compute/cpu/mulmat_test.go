@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"inferenceruntime/inference/compute"
+	"inferenceruntime/inference/quant"
 )
 
 // zooMatrix builds a [k, m] weight from the bytes of zoo.t0 (32 rows of 256),
@@ -187,6 +188,47 @@ func TestSharedActivations(t *testing.T) {
 		}
 		if !sameBits(got, want[i]) {
 			t.Fatalf("product %d differs from the same product computed alone", i)
+		}
+	}
+}
+
+// TestFloatRowTails multiplies F16/BF16/F32 rows whose length is not a
+// multiple of any SIMD width: batch and single rows must agree bit for bit.
+func TestFloatRowTails(t *testing.T) {
+	const k, m, n = 77, 9, 6
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, isa := range isaLevels(t) {
+		use(t, isa)
+		dev, be := newCPU(t, 2)
+		for _, dt := range []compute.DType{compute.F32, compute.F16, compute.BF16} {
+			w := randVec(r, k*m, 1)
+			raw := make([]byte, 0, 4*k*m)
+			for _, v := range w {
+				switch dt {
+				case compute.F32:
+					u := math.Float32bits(v)
+					raw = append(raw, byte(u), byte(u>>8), byte(u>>16), byte(u>>24))
+				case compute.F16:
+					h := quant.Float32ToFP16(v)
+					raw = append(raw, byte(h), byte(h>>8))
+				case compute.BF16:
+					h := quant.Float32ToBF16(v)
+					raw = append(raw, byte(h), byte(h>>8))
+				}
+			}
+			buf, _ := dev.WrapHost(raw)
+			wt, err := compute.NewTensor(buf, 0, dt, compute.Shape{k, m})
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := randVec(r, k*n, 1)
+			batch := mulMat(t, be, wt, x, n)
+			for j := 0; j < n; j++ {
+				if !sameBits(mulMat(t, be, wt, x[j*k:(j+1)*k], 1), batch[j*m:(j+1)*m]) {
+					t.Fatalf("%s %s: row %d alone differs from the batch", isa, dt, j)
+				}
+			}
+			buf.Free()
 		}
 	}
 }

@@ -19,20 +19,6 @@ AVX512 static inline __m256i nibbles(const uint8_t *p) {
     return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(15));
 }
 
-AVX512 static void dot_f16(int n, float *s, const void *vw, const void *vx) {
-    const uint16_t *w = vw;
-    const float *x = vx;
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
-    int i = 0;
-    for (; i + 32 <= n; i += 32) {
-        a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i))), _mm512_loadu_ps(x + i), a0);
-        a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i + 16))), _mm512_loadu_ps(x + i + 16), a1);
-    }
-    float sum = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
-    for (; i < n; i++) sum += ir_h2f(w[i]) * x[i];
-    *s = sum;
-}
-
 // The integer kernels below are written once for NC activation rows (a
 // compile-time constant after inlining): dot_* is NC = 1, mm_* shares each
 // unpacked weight block among up to IR_MM_COLS rows. Every row sees the same
@@ -52,6 +38,31 @@ AVX512 static void dot_f16(int n, float *s, const void *vw, const void *vx) {
         default: kern_##name(n, w, x, xs, o, os, 1);                                                        \
         }                                                                                                   \
     }
+
+// F16 rows times float activations, 32 elements per step in two
+// accumulators per activation row.
+AVX512 static INLINE void kern_f16(int n, const void *vw, const void *x, size_t xs, float *out, size_t os, const int NC) {
+    const uint16_t *w = vw;
+    __m512 a0[IR_MM_COLS], a1[IR_MM_COLS];
+    for (int c = 0; c < NC; c++) a0[c] = a1[c] = _mm512_setzero_ps();
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m512 w0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i)));
+        __m512 w1 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i + 16)));
+        for (int c = 0; c < NC; c++) {
+            const float *xc = (const float *)((const char *)x + (size_t)c * xs);
+            a0[c] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xc + i), a0[c]);
+            a1[c] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xc + i + 16), a1[c]);
+        }
+    }
+    for (int c = 0; c < NC; c++) {
+        const float *xc = (const float *)((const char *)x + (size_t)c * xs);
+        float sum = _mm512_reduce_add_ps(_mm512_add_ps(a0[c], a1[c]));
+        for (int j = i; j < n; j++) sum = __builtin_fmaf(ir_h2f(w[j]), xc[j], sum);
+        out[c * os] = sum;
+    }
+}
+MM_ENTRY(f16)
 
 // q8_blocks: the Q4_0/Q8_0 block loop, with the weight block given as 32
 // signed values by unpack.
@@ -171,6 +182,7 @@ MM_ENTRY(q6_K)
 
 void ir_init_avx512(void) {
     ir_traits[IR_F16].vec_dot = dot_f16;
+    ir_traits[IR_F16].mm = mm_f16;
     ir_traits[IR_Q4_0].vec_dot = dot_q4_0;
     ir_traits[IR_Q4_0].mm = mm_q4_0;
     ir_traits[IR_Q8_0].vec_dot = dot_q8_0;
