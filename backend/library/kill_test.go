@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"inferenceruntime/backend/db"
+	"inferenceruntime/internal/testproc"
 )
 
 // TestHelperImportProcess is not a test: TestImportKilledMidCopy runs the
@@ -53,27 +52,21 @@ func TestImportKilledMidCopy(t *testing.T) {
 	tmp := filepath.Join(home, "models", "tmp")
 
 	run := func(kill bool) string {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperImportProcess$")
-		cmd.Env = append(os.Environ(), "IR_TEST_IMPORT_HOME="+home, "IR_TEST_IMPORT_FILE="+src)
-		var out strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		var killAt func()
 		if kill {
-			// Wait until the copy has begun, then a random moment more.
-			deadline := time.Now().Add(10 * time.Second)
-			for time.Now().Before(deadline) {
-				if es, _ := os.ReadDir(tmp); len(es) > 0 {
-					break
+			killAt = func() {
+				// Wait until the copy has begun, then a random moment more.
+				deadline := time.Now().Add(10 * time.Second)
+				for time.Now().Before(deadline) {
+					if es, _ := os.ReadDir(tmp); len(es) > 0 {
+						break
+					}
+					time.Sleep(time.Millisecond)
 				}
-				time.Sleep(time.Millisecond)
+				time.Sleep(time.Duration(rng.IntN(90)) * time.Millisecond)
 			}
-			time.Sleep(time.Duration(rng.IntN(90)) * time.Millisecond)
-			cmd.Process.Signal(syscall.SIGKILL)
 		}
-		cmd.Wait()
-		return out.String()
+		return testproc.Run(t, "TestHelperImportProcess", []string{"IR_TEST_IMPORT_HOME=" + home, "IR_TEST_IMPORT_FILE=" + src}, killAt)
 	}
 
 	midCopy := 0

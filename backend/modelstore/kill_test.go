@@ -1,20 +1,18 @@
 package modelstore
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"inferenceruntime/backend/db"
 	"inferenceruntime/backend/library"
+	"inferenceruntime/internal/testproc"
 )
 
 // TestHelperDownloadProcess is not a test: TestDownloadSurvivesSIGKILL runs
@@ -62,41 +60,20 @@ func TestDownloadSurvivesSIGKILL(t *testing.T) {
 	downloads := filepath.Join(home, "models", "downloads")
 
 	run := func(kill bool) string {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperDownloadProcess$", "-test.v")
-		cmd.Env = append(os.Environ(), "IR_TEST_DOWNLOAD_HOME="+home, "IR_TEST_DOWNLOAD_URL="+url)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stderr = cmd.Stdout
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := make(chan string, 100)
-		go func() {
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-			close(lines)
-		}()
+		var killAt func()
 		if kill {
-			// Wait for the partial file to grow past a random point (or a
-			// random time, whichever comes first), then kill.
-			cur := partialSize(downloads)
-			target := cur + rng.Int64N(int64(len(content))-cur+1)
-			deadline := time.Now().Add(time.Duration(50+rng.IntN(600)) * time.Millisecond)
-			for time.Now().Before(deadline) && partialSize(downloads) < target {
-				time.Sleep(2 * time.Millisecond)
+			killAt = func() {
+				// Wait for the partial file to grow past a random point (or
+				// a random time, whichever comes first).
+				cur := partialSize(downloads)
+				target := cur + rng.Int64N(int64(len(content))-cur+1)
+				deadline := time.Now().Add(time.Duration(50+rng.IntN(600)) * time.Millisecond)
+				for time.Now().Before(deadline) && partialSize(downloads) < target {
+					time.Sleep(2 * time.Millisecond)
+				}
 			}
-			cmd.Process.Signal(syscall.SIGKILL)
 		}
-		var all []string
-		for l := range lines {
-			all = append(all, l)
-		}
-		cmd.Wait()
-		return strings.Join(all, "\n")
+		return testproc.Run(t, "TestHelperDownloadProcess", []string{"IR_TEST_DOWNLOAD_HOME=" + home, "IR_TEST_DOWNLOAD_URL=" + url}, killAt)
 	}
 
 	for i := 0; i < 6; i++ {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"inferenceruntime/inference/gguf"
+	"inferenceruntime/internal/testshared"
 )
 
 // infoRun runs `ir info args...` in-process and returns its stdout.
@@ -33,24 +34,7 @@ func infoRun(t *testing.T, args ...string) (string, error) {
 // skipping when it is absent.
 func infoSharedModels(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Skip("go.mod not found")
-		}
-		dir = filepath.Dir(dir)
-	}
-	models := filepath.Join(dir, "..", "shared", "models")
-	if _, err := os.Stat(models); err != nil {
-		t.Skipf("shared models not found at %s", models)
-	}
-	return models
+	return testshared.Dir(t, "models")
 }
 
 // infoExpect is what MANIFEST.md says about each family of shared files.

@@ -291,27 +291,3 @@ func TestTruncation(t *testing.T) {
 		t.Logf("%s: %d cuts, header %d bytes", name, cuts, headerEnd)
 	}
 }
-
-// sharedModelsIfPresent is sharedDir's models folder, or false when absent
-// (so callers can go on with synthetic inputs).
-func sharedModelsIfPresent(t testing.TB) (string, bool) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			return "", false
-		}
-		dir = filepath.Dir(dir)
-	}
-	models := filepath.Join(dir, "..", "shared", "models")
-	if _, err := os.Stat(models); err != nil {
-		t.Logf("shared models not found at %s: using synthetic inputs only", models)
-		return "", false
-	}
-	return models, true
-}

@@ -11,23 +11,25 @@ import (
 	"testing"
 
 	"inferenceruntime/inference/quant"
+	"inferenceruntime/internal/testshared"
 )
 
-// sharedDir returns ../shared relative to the repository root, skipping the
-// test when it is absent.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	models, ok := sharedModelsIfPresent(t)
-	if !ok {
-		t.Skip("shared test data (../shared/models from the repository root) not found")
+// sharedModelsIfPresent returns ../shared/models (from the repository
+// root), or false when it is absent, so that callers can go on with
+// synthetic inputs.
+func sharedModelsIfPresent(t testing.TB) (string, bool) {
+	models, err := testshared.Find("models")
+	if err != nil {
+		t.Logf("using synthetic inputs only: %v", err)
+		return "", false
 	}
-	return filepath.Dir(models)
+	return models, true
 }
 
 // sharedModels lists every .gguf file under ../shared/models.
 func sharedModels(t testing.TB) []string {
 	t.Helper()
-	root := filepath.Join(sharedDir(t), "models")
+	root := testshared.Dir(t, "models")
 	var files []string
 	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil {

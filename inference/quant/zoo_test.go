@@ -9,31 +9,14 @@ import (
 
 	"inferenceruntime/inference/gguf"
 	"inferenceruntime/inference/quant"
+	"inferenceruntime/internal/testshared"
 )
 
-// zooDir returns ../shared/models/quants relative to the repository root, or
+// zooDir returns ../shared/models/quants (from the repository root), or
 // skips the test when the reference data is absent.
 func zooDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	zoo := filepath.Join(dir, "..", "shared", "models", "quants")
-	if _, err := os.Stat(filepath.Join(zoo, "README.md")); err != nil {
-		t.Skipf("quantization zoo not available at %s", zoo)
-	}
-	return zoo
+	return testshared.Dir(t, "models", "quants")
 }
 
 // readFloats reads a little-endian float32 file.

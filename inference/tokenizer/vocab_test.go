@@ -10,31 +10,14 @@ import (
 	"testing"
 
 	"inferenceruntime/inference/gguf"
+	"inferenceruntime/internal/testshared"
 )
 
-// sharedDir finds ../shared relative to the repository root (the directory
-// holding go.mod), or skips the test.
+// sharedDir returns ../shared (from the repository root), or skips the test
+// when its models are absent.
 func sharedDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory; cannot locate ../shared")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(shared, "models")); err != nil {
-		t.Skipf("reference data not available (%s): %v", shared, err)
-	}
-	return shared
+	return filepath.Dir(testshared.Dir(t, "models"))
 }
 
 // vocabCase is one test string and the ids llama.cpp produced for it.
