@@ -78,7 +78,7 @@ typedef void (*ir_to_float_fn)(const void *w, float *y, int n);
 // mm: the dots of one weight row w with nc <= IR_MM_COLS activation rows
 // x + c*x_stride, into out[c*out_stride]; each result has the same bits as
 // vec_dot's. Optional: it loads and unpacks the weight row once for all nc.
-#define IR_MM_COLS 4
+#define IR_MM_COLS 8
 typedef void (*ir_mm_fn)(int n, const void *w, const void *x, size_t x_stride, int nc, float *out, size_t out_stride);
 
 typedef struct {

@@ -58,7 +58,7 @@ func sameBits(a, b []float32) bool {
 // against one mat-vec per column (bit for bit), 1..4 threads (bit for bit),
 // and every SIMD level against the portable kernels.
 func TestMulMat(t *testing.T) {
-	const k, m, n = 1024, 40, 5
+	const k, m, n = 1024, 40, 11
 	dev, _ := newCPU(t, 1)
 	r := rand.New(rand.NewPCG(9, 10))
 	x := randVec(r, k*n, 1)

@@ -32,6 +32,10 @@ AVX512 static inline __m256i nibbles(const uint8_t *p) {
     }                                                                                                       \
     AVX512 static void mm_##name(int n, const void *w, const void *x, size_t xs, int nc, float *o, size_t os) { \
         switch (nc) {                                                                                       \
+        case 8: kern_##name(n, w, x, xs, o, os, 8); break;                                                  \
+        case 7: kern_##name(n, w, x, xs, o, os, 7); break;                                                  \
+        case 6: kern_##name(n, w, x, xs, o, os, 6); break;                                                  \
+        case 5: kern_##name(n, w, x, xs, o, os, 5); break;                                                  \
         case 4: kern_##name(n, w, x, xs, o, os, 4); break;                                                  \
         case 3: kern_##name(n, w, x, xs, o, os, 3); break;                                                  \
         case 2: kern_##name(n, w, x, xs, o, os, 2); break;                                                  \
