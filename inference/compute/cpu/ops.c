@@ -59,7 +59,10 @@ static void op_get_rows(graph_ctx *c, int i, const ir_op *op, int ith, int nth) 
 
 // --- mul_mat -----------------------------------------------------------------
 
-enum { MM_ROWS = 16, MM_COLS = 16 };  // a task: up to 16 weight rows x 16 activation rows
+// A task: up to 16 weight rows x 64 activation rows. Tiles go down the
+// weight rows first, so consecutive tasks reuse the same activations (64
+// rows stay in L2) and the weights are streamed once per 64 activations.
+enum { MM_ROWS = 16, MM_COLS = 64 };
 
 // Phase 0 converts the activations to the weight's vec_dot type; phase 1
 // takes tiles of the output from a shared counter.
