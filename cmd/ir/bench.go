@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"runtime"
 	"time"
 
@@ -29,12 +28,18 @@ var (
 var benchCmd = &cobra.Command{
 	Use:   "bench MODEL",
 	Short: "Measure prompt processing (pp) and generation (tg) speed, like llama-bench",
-	Args:  cobra.ExactArgs(1),
+	Long: "Measure prompt processing (pp) and generation (tg) speed, like llama-bench. MODEL is a GGUF file or\n" +
+		"an installed model (name, alias, id or id prefix; see \"ir list\"); a file of that path wins.",
+	Args: cobra.ExactArgs(1),
 	RunE: func(cmd *cobra.Command, args []string) error {
 		if benchReps < 1 || benchPrompt < 0 || benchGen < 0 || benchDepth < 0 {
 			return fmt.Errorf("-r must be at least 1; -p, -n and -d not negative")
 		}
-		m, err := inference.Load(args[0], inference.Options{Threads: benchThreads})
+		path, modelName, err := runModelPath(cmd, args[0])
+		if err != nil {
+			return err
+		}
+		m, err := inference.Load(path, inference.Options{Threads: benchThreads})
 		if err != nil {
 			return err
 		}
@@ -67,7 +72,7 @@ var benchCmd = &cobra.Command{
 			}
 			mean, sd := benchMeanSD(rates)
 			results = append(results, benchResult{
-				Model: filepath.Base(info.Path), Arch: info.Arch, SizeBytes: info.FileSize, Params: params,
+				Model: modelName, Arch: info.Arch, SizeBytes: info.FileSize, Params: params,
 				Backend: info.Device, Threads: threads, Test: name, NPrompt: map[bool]int{false: test.tokens}[test.gen],
 				NGen: map[bool]int{true: test.tokens}[test.gen], Depth: benchDepth,
 				Samples: rates, AvgTS: mean, StdTS: sd,

@@ -26,7 +26,8 @@ var logitsCmd = &cobra.Command{
 	Use:   "logits MODEL (--prompt TEXT | --ids 1,2,3) --out FILE",
 	Short: "Evaluate tokens as one batch and write every position's logits",
 	Long: "Evaluate a prompt (with BOS as the vocabulary says) or exact token ids as one batch and write the\n" +
-		"logits as little-endian float32, one row of n_vocab per position.",
+		"logits as little-endian float32, one row of n_vocab per position. MODEL is a GGUF file or an installed\n" +
+		"model (name, alias, id or id prefix; see \"ir list\"); a file of that path wins.",
 	Args: cobra.ExactArgs(1),
 	RunE: func(cmd *cobra.Command, args []string) error {
 		if (logitsPrompt == "") == (logitsIDs == "") {
@@ -35,7 +36,11 @@ var logitsCmd = &cobra.Command{
 		if logitsOut == "" {
 			return fmt.Errorf("--out is required")
 		}
-		m, err := inference.Load(args[0], inference.Options{Threads: logitsThreads})
+		path, _, err := runModelPath(cmd, args[0])
+		if err != nil {
+			return err
+		}
+		m, err := inference.Load(path, inference.Options{Threads: logitsThreads})
 		if err != nil {
 			return err
 		}

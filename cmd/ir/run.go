@@ -4,15 +4,19 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"inferenceruntime/backend/library"
+	"inferenceruntime/backend/service"
 	"inferenceruntime/inference"
 	"inferenceruntime/inference/chattmpl"
 	"inferenceruntime/inference/sample"
@@ -29,11 +33,25 @@ var (
 var runCmd = &cobra.Command{
 	Use:   "run MODEL [PROMPT]",
 	Short: "Generate text from a prompt, or chat when no prompt is given",
-	Long: "Stream the model's continuation of PROMPT. Without a prompt, start an interactive chat that uses\n" +
+	Long: "MODEL is a GGUF file or an installed model (name, alias, id or id prefix; see \"ir list\"); a file\n" +
+		"of that path wins. Stream the model's continuation of PROMPT. Without a prompt, start an interactive chat that uses\n" +
 		"the model's chat template (one message per line; an empty line or Ctrl-D ends it).",
 	Args: cobra.RangeArgs(1, 2),
 	RunE: func(cmd *cobra.Command, args []string) error {
-		m, err := inference.Load(args[0], inference.Options{Threads: runThreads, ContextLength: runCtx})
+		ctx := cmd.Context()
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		svc, err := listService(cmd, nil)
+		if err != nil {
+			return err
+		}
+		defer svc.Close()
+		lm, err := runResolve(ctx, svc, args[0], true)
+		if err != nil {
+			return err
+		}
+		m, err := inference.Load(lm.Path, inference.Options{Threads: runThreads, ContextLength: runCtx})
 		if err != nil {
 			return err
 		}
@@ -65,7 +83,7 @@ var runCmd = &cobra.Command{
 		if f.Changed("seed") {
 			params.Seed = runSeed
 		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 		defer stop()
 		out := bufio.NewWriter(os.Stdout)
 		defer out.Flush()
@@ -76,6 +94,59 @@ var runCmd = &cobra.Command{
 		}
 		return runChat(ctx, m, s, params, os.Stdin, out)
 	},
+}
+
+// runResolve finds the model MODEL names: an existing file of that path
+// first, else an installed model by name, alias, id or id prefix. With use,
+// the model is recorded as used now.
+func runResolve(ctx context.Context, svc *service.Service, arg string, use bool) (*library.Model, error) {
+	ref := arg
+	if runIsFile(arg) {
+		// An absolute path is never a model name (names start with a
+		// letter or digit), so the library opens the file.
+		abs, err := filepath.Abs(arg)
+		if err != nil {
+			return nil, fmt.Errorf("model %s: %w", arg, err)
+		}
+		ref = abs
+	}
+	resolve := svc.ResolveModel
+	if use {
+		resolve = svc.UseModel
+	}
+	m, err := resolve(ctx, ref)
+	if errors.Is(err, library.ErrNotFound) {
+		return nil, fmt.Errorf(`%w (run "ir list" to see the installed models)`, err)
+	}
+	return m, err
+}
+
+// runModelPath is the GGUF file MODEL means, and the name to show for it,
+// for commands that load the model themselves (bench, logits). A file path
+// needs no data directory; a model name is looked up in the library.
+func runModelPath(cmd *cobra.Command, arg string) (path, name string, err error) {
+	if runIsFile(arg) {
+		return arg, filepath.Base(arg), nil
+	}
+	svc, err := listService(cmd, nil)
+	if err != nil {
+		return "", "", err
+	}
+	defer svc.Close()
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	m, err := runResolve(ctx, svc, arg, false)
+	if err != nil {
+		return "", "", err
+	}
+	return m.Path, m.Name, nil
+}
+
+func runIsFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // runGenerate streams one reply to out (text, or JSON lines) and reports the
