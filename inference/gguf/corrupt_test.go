@@ -257,10 +257,9 @@ func TestCorruptFixtures(t *testing.T) {
 	}
 }
 
-// TestTruncation cuts real files at every byte of their header (and at
-// steps through their tensor data): every cut that loses part of the header
-// or of a tensor must be an error.
-func TestTruncation(t *testing.T) {
+// validFiles are valid files to cut: a Writer file, and three real models
+// (one per family of the shared models) when present.
+func validFiles(t *testing.T) map[string][]byte {
 	files := map[string][]byte{"writer-sample": writeBytes(t, sampleWriter(t))}
 	if models, ok := sharedModelsIfPresent(t); ok {
 		for _, name := range []string{"stories260K-Q4_0.gguf", "quants/zoo-Q4_K.gguf", "conf-tiny/tiny-qwen2-Q8_0.gguf"} {
@@ -269,7 +268,14 @@ func TestTruncation(t *testing.T) {
 			files[name] = b
 		}
 	}
-	for name, data := range files {
+	return files
+}
+
+// TestTruncation cuts real files at every byte of their header (and at
+// steps through their tensor data): every cut that loses part of the header
+// or of a tensor must be an error.
+func TestTruncation(t *testing.T) {
+	for name, data := range validFiles(t) {
 		f, err := Parse(data)
 		must(t, err)
 		// The data that must be present: through the end of the last tensor.

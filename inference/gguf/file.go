@@ -59,7 +59,9 @@ type File struct {
 	// DataOffset is the absolute file offset of the tensor data section.
 	DataOffset int64
 
-	data        []byte // the whole file (mapped or read)
+	data        []byte // the whole file (mapped or read); nil for ParseHeader
+	size        int64  // the file's length
+	headerOnly  bool   // from ParseHeader: no tensor data
 	unmap       func() error
 	closed      bool
 	kvIndex     map[string]int
@@ -70,6 +72,9 @@ type File struct {
 // ErrClosed is returned by TensorData after Close.
 var ErrClosed = errors.New("gguf: file is closed")
 
+// ErrNoData is returned by TensorData on a File from ParseHeader.
+var ErrNoData = errors.New("gguf: only the header was parsed; tensor data is not available")
+
 // Close releases the file's memory mapping. Tensor data slices obtained
 // before must not be used afterwards; metadata stays readable.
 func (f *File) Close() error {
@@ -77,7 +82,7 @@ func (f *File) Close() error {
 		return nil
 	}
 	f.closed = true
-	f.data = nil
+	f.data, f.size = nil, 0
 	if f.unmap != nil {
 		return f.unmap()
 	}
@@ -85,7 +90,7 @@ func (f *File) Close() error {
 }
 
 // Size is the file's length in bytes (0 after Close).
-func (f *File) Size() int64 { return int64(len(f.data)) }
+func (f *File) Size() int64 { return f.size }
 
 // Get returns the value of a metadata key.
 func (f *File) Get(key string) (Value, bool) {
@@ -174,6 +179,9 @@ func (f *File) Tensor(name string) (TensorInfo, bool) {
 func (f *File) TensorData(t TensorInfo) ([]byte, error) {
 	if f.closed {
 		return nil, ErrClosed
+	}
+	if f.headerOnly {
+		return nil, ErrNoData
 	}
 	own, ok := f.Tensor(t.Name)
 	if !ok {

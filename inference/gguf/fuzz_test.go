@@ -16,35 +16,8 @@ const seedPrefix = 64 << 10
 // error that is a *FormatError or a File whose tensors all lie inside the
 // input and which survives a write/parse round trip unchanged.
 func FuzzParse(f *testing.F) {
-	f.Add(writeBytes(f, sampleWriter(f)))
-	f.Add(writeBytes(f, NewWriter()))
-	// The checked-in corrupt fixtures (see corrupt_test.go).
-	fixtures, _ := filepath.Glob(filepath.Join("testdata", "corrupt", "*.gguf"))
-	if len(fixtures) == 0 {
-		f.Fatal("no fixtures in testdata/corrupt")
-	}
-	for _, p := range fixtures {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
-	if models, ok := sharedModelsIfPresent(f); ok {
-		_ = filepath.WalkDir(models, func(p string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() || filepath.Ext(p) != ".gguf" {
-				return err
-			}
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			f.Add(b[:min(len(b), seedPrefix)])
-			if small, ok := shrinkTensors(b); ok && len(small) <= seedPrefix {
-				f.Add(small)
-			}
-			return nil
-		})
+	for _, seed := range fuzzSeeds(f) {
+		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := Parse(data)
@@ -57,6 +30,41 @@ func FuzzParse(f *testing.F) {
 		}
 		checkParsed(t, file, data)
 	})
+}
+
+// fuzzSeeds are the inputs the GGUF fuzzers start from: Writer files, the
+// corrupt fixtures, and the headers of the shared models when present.
+func fuzzSeeds(f *testing.F) [][]byte {
+	seeds := [][]byte{writeBytes(f, sampleWriter(f)), writeBytes(f, NewWriter())}
+	// The checked-in corrupt fixtures (see corrupt_test.go).
+	fixtures, _ := filepath.Glob(filepath.Join("testdata", "corrupt", "*.gguf"))
+	if len(fixtures) == 0 {
+		f.Fatal("no fixtures in testdata/corrupt")
+	}
+	for _, p := range fixtures {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		seeds = append(seeds, b)
+	}
+	if models, ok := sharedModelsIfPresent(f); ok {
+		_ = filepath.WalkDir(models, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || filepath.Ext(p) != ".gguf" {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			seeds = append(seeds, b[:min(len(b), seedPrefix)])
+			if small, ok := shrinkTensors(b); ok && len(small) <= seedPrefix {
+				seeds = append(seeds, small)
+			}
+			return nil
+		})
+	}
+	return seeds
 }
 
 // shrinkTensors rebuilds a valid file with the metadata and tensor names and

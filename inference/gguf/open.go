@@ -12,8 +12,8 @@ func Open(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
 	}
-	f := &File{data: data, unmap: unmap}
-	if err := f.parse(); err != nil {
+	f := &File{data: data, size: int64(len(data)), unmap: unmap}
+	if err := f.parse(data); err != nil {
 		_ = unmap()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/bits"
 	"sort"
@@ -65,10 +66,18 @@ func within(err error, format string, args ...any) error {
 	return err
 }
 
+// ErrShortHeader means that the bytes given to ParseHeader end before the
+// header does: the caller should retry with a longer prefix. It matches
+// io.ErrUnexpectedEOF too.
+var ErrShortHeader = fmt.Errorf("gguf: the header runs past the bytes given: %w", io.ErrUnexpectedEOF)
+
 // decoder walks the header of a GGUF file. Every read checks the bytes left
-// before touching them.
+// before touching them: first against the file's size (running past it is
+// a format error), then against the bytes at hand, which ParseHeader may
+// give as a prefix of the file (running past those is ErrShortHeader).
 type decoder struct {
-	b      []byte
+	b      []byte // the file, or a prefix of it
+	size   int64  // the file's length, >= len(b)
 	off    int
 	arrays int // arrays decoded so far, against maxArrays
 }
@@ -77,12 +86,22 @@ func errorAt(off int, format string, args ...any) error {
 	return &FormatError{Offset: int64(off), Msg: fmt.Sprintf(format, args...)}
 }
 
-func (d *decoder) left() int { return len(d.b) - d.off }
+// left is how many bytes of the file follow the current offset.
+func (d *decoder) left() int64 { return d.size - int64(d.off) }
+
+// short is the error for a read of n bytes that lies in the file but past
+// the bytes at hand.
+func (d *decoder) short(n int64) error {
+	return fmt.Errorf("%w: %d bytes given, at least %d needed", ErrShortHeader, len(d.b), int64(d.off)+n)
+}
 
 // take returns the next n bytes; what names them in the error.
 func (d *decoder) take(n int, what string) ([]byte, error) {
-	if n < 0 || n > d.left() {
+	if n < 0 || int64(n) > d.left() {
 		return nil, errorAt(d.off, "file ends inside the %s: need %d bytes, %d left", what, n, d.left())
+	}
+	if n > len(d.b)-d.off {
+		return nil, d.short(int64(n))
 	}
 	b := d.b[d.off : d.off+n]
 	d.off += n
@@ -106,15 +125,19 @@ func (d *decoder) u64(what string) (uint64, error) {
 }
 
 // count reads a 64-bit element count and checks that count elements of at
-// least minSize bytes each could fit in what is left of the file.
+// least minSize bytes each could fit in what is left of the file, and in
+// the bytes at hand (which bounds what the caller allocates).
 func (d *decoder) count(what string, minSize int) (int, error) {
 	at := d.off
 	n, err := d.u64(what)
 	if err != nil {
 		return 0, err
 	}
-	if n > uint64(d.left()/minSize) {
+	if n > uint64(d.left()/int64(minSize)) {
 		return 0, errorAt(at, "%s is %d, but only %d bytes are left (each needs at least %d)", what, n, d.left(), minSize)
+	}
+	if n > uint64((len(d.b)-d.off)/minSize) {
+		return 0, d.short(int64(n) * int64(minSize))
 	}
 	return int(n), nil
 }
@@ -146,25 +169,47 @@ func (d *decoder) str(maxLen int) (string, error) {
 // refers to data for tensor contents, so data must not change while the File
 // is in use.
 func Parse(data []byte) (*File, error) {
-	f := &File{data: data}
-	if err := f.parse(); err != nil {
+	f := &File{data: data, size: int64(len(data))}
+	if err := f.parse(data); err != nil {
 		return nil, err
 	}
 	return f, nil
 }
 
-func (f *File) parse() error {
-	d := &decoder{b: f.data}
-	if len(f.data) < 4 {
-		return errorAt(0, "not a GGUF file: only %d bytes", len(f.data))
+// ParseHeader decodes and validates the metadata and tensor infos of a GGUF
+// file of fileSize bytes from a prefix of it, without its tensor data (to
+// inspect a remote file before downloading it, say). Tensor offsets and
+// sizes are checked against fileSize. When prefix ends before the header
+// does, the error matches ErrShortHeader (and io.ErrUnexpectedEOF): fetch
+// more and call again. The File keeps no reference to prefix; its
+// TensorData returns ErrNoData.
+func ParseHeader(prefix []byte, fileSize int64) (*File, error) {
+	if fileSize < int64(len(prefix)) {
+		return nil, fmt.Errorf("gguf: a prefix of %d bytes is longer than the file size %d", len(prefix), fileSize)
 	}
-	switch m, _ := d.u32("magic"); {
+	f := &File{size: fileSize, headerOnly: true}
+	if err := f.parse(prefix); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// parse decodes the header from b, the file or a prefix of it; f.size is
+// the file's length.
+func (f *File) parse(b []byte) error {
+	d := &decoder{b: b, size: f.size}
+	if f.size < 4 {
+		return errorAt(0, "not a GGUF file: only %d bytes", f.size)
+	}
+	m, err := d.u32("magic")
+	switch {
+	case err != nil:
+		return err
 	case m == bits.ReverseBytes32(magic):
 		return errorAt(0, "big-endian GGUF files are not supported (magic reads \"FUGG\")")
 	case m != magic:
-		return errorAt(0, "not a GGUF file: magic is %q, want \"GGUF\"", f.data[:4])
+		return errorAt(0, "not a GGUF file: magic is %q, want \"GGUF\"", b[:4])
 	}
-	var err error
 	if f.Version, err = d.u32("version"); err != nil {
 		return err
 	}
@@ -442,10 +487,10 @@ func (f *File) placeTensors(end int, infoAt []int) error {
 	if len(f.Tensors) == 0 {
 		return nil
 	}
-	if start > uint64(len(f.data)) {
-		return errorAt(end, "tensor data section would start at %d, past the end of the file (%d bytes)", start, len(f.data))
+	if start > uint64(f.size) {
+		return errorAt(end, "tensor data section would start at %d, past the end of the file (%d bytes)", start, f.size)
 	}
-	avail := uint64(len(f.data)) - start
+	avail := uint64(f.size) - start
 	order := make([]int, len(f.Tensors))
 	for i, t := range f.Tensors {
 		order[i] = i
