@@ -7,17 +7,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"inferenceruntime/backend/config"
 	"inferenceruntime/backend/library"
 	"inferenceruntime/backend/service"
-	"inferenceruntime/inference"
 	"inferenceruntime/inference/chattmpl"
 	"inferenceruntime/inference/sample"
 )
@@ -26,74 +28,107 @@ var (
 	runTemp, runTopP, runMinP, runRepeat      float32
 	runTopK, runMaxTokens, runCtx, runThreads int
 	runSeed                                   uint64
-	runJSONL, runVerbose                      bool
+	runJSONL, runVerbose, runChatPrompt       bool
 	runStops                                  []string
+	runSystem                                 string
 )
 
 var runCmd = &cobra.Command{
 	Use:   "run MODEL [PROMPT]",
-	Short: "Generate text from a prompt, or chat when no prompt is given",
-	Long: "MODEL is a GGUF file or an installed model (name, alias, id or id prefix; see \"ir list\"); a file\n" +
-		"of that path wins. Stream the model's continuation of PROMPT. Without a prompt, start an interactive chat that uses\n" +
-		"the model's chat template (one message per line; an empty line or Ctrl-D ends it).",
+	Short: "Chat with a model, or stream its continuation of a prompt",
+	Long: `MODEL is a GGUF file or an installed model (name, alias, id or id prefix; see "ir list").
+A file of that path wins over a model of that name.
+
+With PROMPT, the model continues the text exactly as given (no chat template) and the reply is
+streamed. With --chat, PROMPT is sent as a user message through the model's chat template instead.
+
+Without PROMPT, an interactive chat starts; each message is rendered with the model's chat template
+together with the conversation so far. Commands:
+  /bye           leave (Ctrl+D too)
+  /clear         forget the conversation (the system message stays)
+  /system TEXT   set the system message (/system alone removes it)
+  /?             show these commands
+A message that starts with """ continues over several lines until a line ends with """.
+Ctrl+C stops the reply being written, not the program.`,
 	Args: cobra.RangeArgs(1, 2),
-	RunE: func(cmd *cobra.Command, args []string) error {
-		ctx := cmd.Context()
-		if ctx == nil {
-			ctx = context.Background()
-		}
-		svc, err := listService(cmd, nil)
-		if err != nil {
-			return err
-		}
-		defer svc.Close()
-		lm, err := runResolve(ctx, svc, args[0], true)
-		if err != nil {
-			return err
-		}
-		m, err := inference.Load(lm.Path, inference.Options{Threads: runThreads, ContextLength: runCtx})
-		if err != nil {
-			return err
-		}
-		defer m.Close()
-		s, err := m.NewSession(inference.SessionOptions{})
-		if err != nil {
-			return err
-		}
-		defer s.Close()
+	RunE: runRun,
+}
 
-		params := sample.DefaultParams()
-		f := cmd.Flags()
-		if f.Changed("temp") {
-			params.Temperature = runTemp
-		}
-		if f.Changed("top-k") {
-			params.TopK = runTopK
-		}
-		if f.Changed("top-p") {
-			params.TopP = runTopP
-		}
-		if f.Changed("min-p") {
-			params.MinP = runMinP
-		}
-		if f.Changed("repeat-penalty") {
-			params.RepeatPenalty = runRepeat
-		}
-		params.Seed = rand.Uint64()
-		if f.Changed("seed") {
-			params.Seed = runSeed
-		}
-		ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
-		defer stop()
-		out := bufio.NewWriter(os.Stdout)
-		defer out.Flush()
+func init() {
+	f := runCmd.Flags()
+	f.Float32Var(&runTemp, "temp", 0.8, "temperature (0 = greedy)")
+	f.IntVar(&runTopK, "top-k", 40, "top-k sampling (0 = off)")
+	f.Float32Var(&runTopP, "top-p", 0.95, "top-p (nucleus) sampling (1 = off)")
+	f.Float32Var(&runMinP, "min-p", 0.05, "min-p sampling (0 = off)")
+	f.Float32Var(&runRepeat, "repeat-penalty", 1.0, "repetition penalty (1 = off)")
+	f.Uint64Var(&runSeed, "seed", 0, "random seed (default: a new random seed for each reply)")
+	f.IntVarP(&runMaxTokens, "n-predict", "n", 0, "maximum tokens per reply (0 = until the context is full)")
+	f.IntVar(&runCtx, "ctx", 0, "context length (0 = the settings' default, never more than the model's)")
+	f.IntVarP(&runThreads, "threads", "t", 0, "CPU threads (0 = the settings' choice, else all cores)")
+	f.StringArrayVar(&runStops, "stop", nil, "stop string (repeatable)")
+	f.BoolVar(&runChatPrompt, "chat", false, "send PROMPT as a user message through the chat template")
+	f.StringVar(&runSystem, "system", "", "system message (with --chat, or for the interactive chat)")
+	f.BoolVar(&runJSONL, "jsonl", false, "with PROMPT: print one JSON object per piece of text and a final statistics object")
+	f.BoolVar(&runVerbose, "verbose", false, "print timing statistics to stderr after each reply")
+	rootCmd.AddCommand(runCmd)
+}
 
-		if len(args) == 2 {
-			req := inference.Request{Prompt: args[1], Sampling: params, MaxTokens: runMaxTokens, Stop: runStops}
-			return runGenerate(ctx, s, req, out)
-		}
-		return runChat(ctx, m, s, params, os.Stdin, out)
-	},
+func runRun(cmd *cobra.Command, args []string) error {
+	oneShot := len(args) == 2
+	switch {
+	case !oneShot && runChatPrompt:
+		return errors.New("--chat needs a PROMPT")
+	case !oneShot && runJSONL:
+		return errors.New("--jsonl needs a PROMPT")
+	case oneShot && !runChatPrompt && runSystem != "":
+		return errors.New("--system needs --chat (a raw PROMPT goes to the model as it is)")
+	}
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	svc, err := listService(cmd, nil)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	m, err := runResolve(ctx, svc, args[0], true)
+	if err != nil {
+		return err
+	}
+	settings, err := config.LoadSettings(svc.Dir)
+	if err != nil {
+		return err
+	}
+	runner := runNewRunner(m, settings)
+	defer runner.Close()
+
+	// Ctrl+C cancels the reply being generated; the chat goes on.
+	interrupts := make(chan os.Signal, 1)
+	signal.Notify(interrupts, os.Interrupt)
+	defer signal.Stop(interrupts)
+
+	_, loadTime, err := runner.Preload(ctx, m.Name, nil)
+	if err != nil {
+		return err
+	}
+	req := service.GenerateRequest{Model: m.Name, Options: runGenerateOptions(cmd.Flags())}
+	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	if runVerbose {
+		fmt.Fprintf(errOut, "load duration:        %v\n", loadTime.Round(time.Millisecond))
+	}
+	if !oneShot {
+		repl := &runREPL{runner: runner, req: req, system: runSystem, out: out, errOut: errOut,
+			seedGiven: cmd.Flags().Changed("seed")}
+		return repl.loop(ctx, cmd.InOrStdin(), interrupts)
+	}
+	if runChatPrompt {
+		req.Messages = []chattmpl.Message{{Role: "user", Content: args[1]}}
+		req.System = runSystem
+	} else {
+		req.Prompt, req.Raw = args[1], true
+	}
+	return runOnce(ctx, runner, req, interrupts, out, errOut)
 }
 
 // runResolve finds the model MODEL names: an existing file of that path
@@ -149,39 +184,99 @@ func runIsFile(path string) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
-// runGenerate streams one reply to out (text, or JSON lines) and reports the
-// statistics.
-func runGenerate(ctx context.Context, s *inference.Session, req inference.Request, out *bufio.Writer) error {
-	enc := json.NewEncoder(out)
-	stats, err := s.Generate(ctx, req, func(t inference.Token) error {
-		if runJSONL {
-			if err := enc.Encode(struct {
-				ID   int32  `json:"id"`
-				Text string `json:"text"`
-			}{t.ID, t.Text}); err != nil {
-				return err
-			}
-		} else if _, err := out.WriteString(t.Text); err != nil {
-			return err
+// runNewRunner returns the shared generation use-case set up for one
+// model and one user: one slot, no queue, the model kept until the end.
+// Settings give the defaults that flags do not override.
+func runNewRunner(m *library.Model, s config.Settings) *service.Runner {
+	ref := service.RefFromLibrary(m)
+	opts := service.RunnerOptions{
+		Threads: s.Threads, ContextLength: s.ContextLength,
+		Parallel: 1, Queue: -1, KeepAlive: service.KeepForever, MemoryLimit: -1, MaxLoaded: 1,
+	}
+	if s.Backend != "auto" {
+		opts.Backend = s.Backend
+	}
+	if runThreads > 0 {
+		opts.Threads = runThreads
+	}
+	if runCtx > 0 {
+		opts.ContextLength = runCtx
+	}
+	// The model is resolved (and marked used) once, above; every request
+	// of this run means it.
+	resolve := service.ResolverFunc(func(context.Context, string) (service.ModelRef, error) { return ref, nil })
+	return service.NewRunner(resolve, opts)
+}
+
+// runGenerateOptions turns the sampling flags into options; flags left
+// alone keep the sampler's defaults.
+func runGenerateOptions(f *pflag.FlagSet) service.GenerateOptions {
+	p := sample.DefaultParams()
+	if f.Changed("temp") {
+		p.Temperature = runTemp
+	}
+	if f.Changed("top-k") {
+		p.TopK = runTopK
+	}
+	if f.Changed("top-p") {
+		p.TopP = runTopP
+	}
+	if f.Changed("min-p") {
+		p.MinP = runMinP
+	}
+	if f.Changed("repeat-penalty") {
+		p.RepeatPenalty = runRepeat
+	}
+	p.Seed = service.RandomSeed()
+	if f.Changed("seed") {
+		p.Seed = runSeed
+	}
+	return service.GenerateOptions{Sampling: p, MaxTokens: runMaxTokens, Stop: runStops}
+}
+
+// runOnce streams the reply to one request; Ctrl+C stops it and ends the
+// program.
+func runOnce(ctx context.Context, runner *service.Runner, req service.GenerateRequest, interrupts <-chan os.Signal, out, errOut io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-interrupts:
+			cancel()
+		case <-ctx.Done():
 		}
-		return out.Flush()
+	}()
+	enc := json.NewEncoder(out)
+	res, err := runner.Generate(ctx, req, func(text string) error {
+		if runJSONL {
+			return enc.Encode(struct {
+				Text string `json:"text"`
+			}{text})
+		}
+		_, err := io.WriteString(out, text)
+		return err
 	})
 	if runJSONL {
-		enc.Encode(runStatsJSON(stats))
-	} else {
-		out.WriteString("\n")
+		if res.Prompt != "" { // it ran, at least in part
+			if err := enc.Encode(runStatsJSON(res)); err != nil {
+				return err
+			}
+		}
+	} else if _, werr := io.WriteString(out, "\n"); werr != nil && err == nil {
+		err = werr
 	}
-	out.Flush()
-	if runVerbose && !runJSONL {
-		fmt.Fprintf(os.Stderr, "prompt: %d tokens (%d cached), %.2f tokens/s; reply: %d tokens, %.2f tokens/s; first token after %v; stop: %s\n",
-			stats.PromptTokens, stats.CachedTokens, stats.PrefillRate, stats.GeneratedTokens, stats.DecodeRate,
-			stats.TimeToFirst.Round(1000), stats.StopReason)
+	if runVerbose && res.Prompt != "" {
+		runPrintStats(errOut, res)
+	}
+	if errors.Is(err, context.Canceled) {
+		return errors.New("interrupted")
 	}
 	return err
 }
 
 // runStatsJSON is the final JSON line of --jsonl.
-func runStatsJSON(s inference.Stats) any {
+func runStatsJSON(r service.GenerateResult) any {
+	s := r.Stats
 	return struct {
 		Done            bool    `json:"done"`
 		PromptTokens    int     `json:"prompt_tokens"`
@@ -190,104 +285,205 @@ func runStatsJSON(s inference.Stats) any {
 		PrefillRate     float64 `json:"prefill_tokens_per_s"`
 		DecodeRate      float64 `json:"decode_tokens_per_s"`
 		TimeToFirstMS   float64 `json:"time_to_first_token_ms"`
+		TotalMS         float64 `json:"total_ms"`
 		StopReason      string  `json:"stop_reason"`
 	}{true, s.PromptTokens, s.CachedTokens, s.GeneratedTokens, s.PrefillRate, s.DecodeRate,
-		float64(s.TimeToFirst.Microseconds()) / 1000, s.StopReason}
+		float64(s.TimeToFirst.Microseconds()) / 1000, float64(r.TotalDuration.Microseconds()) / 1000, r.DoneReason}
 }
 
-// runChat reads user messages line by line and streams each reply.
-func runChat(ctx context.Context, m *inference.Model, s *inference.Session, params sample.Params, in io.Reader, out *bufio.Writer) error {
-	chat, err := runNewChat(m)
-	if err != nil {
+// runPrintStats writes a reply's statistics the way Ollama's --verbose
+// does.
+func runPrintStats(w io.Writer, r service.GenerateResult) {
+	s := r.Stats
+	fmt.Fprintf(w, "total duration:       %v\n", r.TotalDuration.Round(time.Microsecond))
+	fmt.Fprintf(w, "prompt eval count:    %d token(s), %d cached\n", s.PromptTokens, s.CachedTokens)
+	fmt.Fprintf(w, "prompt eval duration: %v\n", s.PrefillDuration.Round(time.Microsecond))
+	fmt.Fprintf(w, "prompt eval rate:     %.2f tokens/s\n", s.PrefillRate)
+	fmt.Fprintf(w, "eval count:           %d token(s)\n", s.GeneratedTokens)
+	fmt.Fprintf(w, "eval duration:        %v\n", s.DecodeDuration.Round(time.Microsecond))
+	fmt.Fprintf(w, "eval rate:            %.2f tokens/s\n", s.DecodeRate)
+	fmt.Fprintf(w, "done reason:          %s\n", r.DoneReason)
+}
+
+// runHelp is what /? prints.
+const runHelp = `Commands:
+  /bye           leave (Ctrl+D too)
+  /clear         forget the conversation (the system message stays)
+  /system TEXT   set the system message (/system alone removes it)
+  /?             show these commands
+Start a message with """ to write several lines; end it with """.
+Ctrl+C stops a reply.
+`
+
+// runREPL is the interactive chat: the conversation so far, rendered
+// whole with the chat template for each turn (the runner's session reuses
+// the cached prefix, so only the new part is evaluated).
+type runREPL struct {
+	runner    *service.Runner
+	req       service.GenerateRequest // model and options
+	system    string
+	messages  []chattmpl.Message
+	seedGiven bool
+	out       io.Writer
+	errOut    io.Writer
+
+	mu     sync.Mutex // guards cancel and writes to out
+	cancel context.CancelFunc
+}
+
+// write prints s to the chat's output.
+func (r *runREPL) write(s string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, err := io.WriteString(r.out, s)
+	return err
+}
+
+// watch turns Ctrl+C into the cancellation of the reply in progress, or a
+// hint when there is none, until done is closed.
+func (r *runREPL) watch(interrupts <-chan os.Signal, done <-chan struct{}) {
+	for {
+		select {
+		case <-done:
+			return
+		case <-interrupts:
+			r.mu.Lock()
+			if r.cancel != nil {
+				r.cancel()
+			} else {
+				io.WriteString(r.out, "\nUse Ctrl+D or /bye to exit.\n>>> ")
+			}
+			r.mu.Unlock()
+		}
+	}
+}
+
+// loop reads messages and commands from in until /bye or the end of the
+// input.
+func (r *runREPL) loop(ctx context.Context, in io.Reader, interrupts <-chan os.Signal) error {
+	done := make(chan struct{})
+	defer close(done)
+	go r.watch(interrupts, done)
+
+	lines := bufio.NewScanner(in)
+	lines.Buffer(make([]byte, 64<<10), 4<<20)
+	for {
+		msg, ok, err := r.read(lines)
+		if err != nil || !ok {
+			r.write("\n")
+			return err
+		}
+		trimmed := strings.TrimSpace(msg)
+		if trimmed == "" {
+			continue
+		}
+		if strings.HasPrefix(trimmed, "/") {
+			bye, err := r.command(trimmed)
+			if bye || err != nil {
+				return err
+			}
+			continue
+		}
+		if err := r.turn(ctx, msg); err != nil {
+			return err
+		}
+	}
+}
+
+// read prompts for and reads one message; a message that starts with """
+// runs until a line that ends with """. ok is false at the end of the
+// input.
+func (r *runREPL) read(lines *bufio.Scanner) (msg string, ok bool, err error) {
+	if err := r.write(">>> "); err != nil {
+		return "", false, err
+	}
+	if !lines.Scan() {
+		return "", false, lines.Err()
+	}
+	rest, multi := strings.CutPrefix(strings.TrimLeft(lines.Text(), " \t"), `"""`)
+	if !multi {
+		return lines.Text(), true, nil
+	}
+	var b strings.Builder
+	for {
+		if body, end := strings.CutSuffix(rest, `"""`); end {
+			b.WriteString(body)
+			return b.String(), true, nil
+		}
+		b.WriteString(rest)
+		b.WriteString("\n")
+		if err := r.write("... "); err != nil {
+			return "", false, err
+		}
+		if !lines.Scan() {
+			return "", false, lines.Err()
+		}
+		rest = lines.Text()
+	}
+}
+
+// command runs a /command; bye reports /bye.
+func (r *runREPL) command(line string) (bye bool, err error) {
+	name, arg, _ := strings.Cut(line, " ")
+	switch name {
+	case "/bye", "/exit":
+		return true, nil
+	case "/clear":
+		r.messages = nil
+		return false, r.write("Cleared the conversation.\n")
+	case "/system":
+		r.system = strings.TrimSpace(arg)
+		if r.system == "" {
+			return false, r.write("Removed the system message.\n")
+		}
+		return false, r.write("Set the system message.\n")
+	case "/?", "/help":
+		return false, r.write(runHelp)
+	}
+	return false, r.write(fmt.Sprintf("Unknown command %s; /? lists the commands.\n", name))
+}
+
+// turn sends one user message and streams the reply. A reply stopped by
+// Ctrl+C stays in the conversation as far as it was written (it is what
+// the user saw, and roles keep alternating); a request that fails leaves
+// the conversation as it was.
+func (r *runREPL) turn(ctx context.Context, msg string) error {
+	req := r.req
+	if !r.seedGiven {
+		req.Options.Sampling.Seed = service.RandomSeed()
+	}
+	req.System = r.system
+	req.Messages = append(append([]chattmpl.Message(nil), r.messages...), chattmpl.Message{Role: "user", Content: msg})
+
+	ctx, cancel := context.WithCancel(ctx)
+	r.mu.Lock()
+	r.cancel = cancel
+	r.mu.Unlock()
+	res, err := r.runner.Generate(ctx, req, r.write)
+	r.mu.Lock()
+	r.cancel = nil
+	r.mu.Unlock()
+	interrupted := errors.Is(err, context.Canceled) && ctx.Err() != nil
+	cancel()
+
+	if err != nil && !interrupted {
+		if res.Prompt != "" {
+			r.write("\n")
+		}
+		// A refused or failed turn is reported and the chat goes on (the
+		// user can /clear a conversation that outgrew the context).
+		fmt.Fprintf(r.errOut, "error: %v\n", err)
+		return r.write("\n")
+	}
+	r.messages = append(req.Messages, chattmpl.Message{Role: "assistant", Content: res.Text})
+	if err := r.write("\n\n"); err != nil {
 		return err
 	}
-	lines := bufio.NewScanner(in)
-	lines.Buffer(make([]byte, 1<<20), 1<<20)
-	for {
-		out.WriteString(">>> ")
-		out.Flush()
-		if !lines.Scan() {
-			out.WriteString("\n")
-			return lines.Err()
-		}
-		msg := strings.TrimSpace(lines.Text())
-		if msg == "" {
-			return nil
-		}
-		prompt, stops, err := chat.add("user", msg)
-		if err != nil {
-			return err
-		}
-		var reply strings.Builder
-		req := inference.Request{Prompt: prompt, Sampling: params, MaxTokens: runMaxTokens, Stop: append(stops, runStops...)}
-		stats, err := s.Generate(ctx, req, func(t inference.Token) error {
-			reply.WriteString(t.Text)
-			out.WriteString(t.Text)
-			return out.Flush()
-		})
-		out.WriteString("\n")
-		if err != nil {
-			return err
-		}
-		if stats.StopReason == "length" && s.Len() >= s.ContextLength() {
-			return fmt.Errorf("the conversation filled the context of %d tokens", s.ContextLength())
-		}
-		chat.messages = append(chat.messages, chattmpl.Message{Role: "assistant", Content: reply.String()})
+	if runVerbose {
+		runPrintStats(r.errOut, res)
 	}
-}
-
-func init() {
-	f := runCmd.Flags()
-	f.Float32Var(&runTemp, "temp", 0.8, "temperature (0 = greedy)")
-	f.IntVar(&runTopK, "top-k", 40, "top-k sampling (0 = off)")
-	f.Float32Var(&runTopP, "top-p", 0.95, "top-p (nucleus) sampling (1 = off)")
-	f.Float32Var(&runMinP, "min-p", 0.05, "min-p sampling (0 = off)")
-	f.Float32Var(&runRepeat, "repeat-penalty", 1.0, "repetition penalty (1 = off)")
-	f.Uint64Var(&runSeed, "seed", 0, "random seed (default: random)")
-	f.IntVarP(&runMaxTokens, "n-predict", "n", 0, "maximum tokens to generate (0 = until the context is full)")
-	f.IntVar(&runCtx, "ctx", 0, "context length (0 = the model's)")
-	f.IntVarP(&runThreads, "threads", "t", 0, "CPU threads (0 = all cores)")
-	f.StringArrayVar(&runStops, "stop", nil, "stop string (repeatable)")
-	f.BoolVar(&runJSONL, "jsonl", false, "print one JSON object per token and a final statistics object")
-	f.BoolVar(&runVerbose, "verbose", false, "print timing statistics to stderr")
-	rootCmd.AddCommand(runCmd)
-}
-
-// runChatState renders the whole conversation for each turn with the
-// model's chat template; the session reuses the cached prefix, so only the
-// new part is evaluated.
-type runChatState struct {
-	tmpl     *chattmpl.Template
-	opts     chattmpl.RenderOptions
-	stops    []string
-	messages []chattmpl.Message
-}
-
-// add appends a message and returns the prompt for the model's reply and
-// the template's stop strings.
-func (c *runChatState) add(role, content string) (string, []string, error) {
-	c.messages = append(c.messages, chattmpl.Message{Role: role, Content: content})
-	prompt, err := c.tmpl.RenderChat(c.messages, c.opts)
-	return prompt, c.stops, err
-}
-
-// runNewChat picks the chat template of m: the GGUF's, else a built-in one
-// that suits its architecture and vocabulary.
-func runNewChat(m *inference.Model) (*runChatState, error) {
-	tok := m.Tokenizer()
-	has := func(s string) bool { _, ok := tok.TokenID(s); return ok }
-	info := m.Info()
-	src, name := chattmpl.ForModel(info.Arch, info.ChatTemplate, "", has)
-	tmpl, err := chattmpl.Parse(src)
-	if err != nil {
-		return nil, fmt.Errorf("chat template (%s): %w", name, err)
+	if res.DoneReason == "length" && (req.Options.MaxTokens == 0 || res.Stats.GeneratedTokens < req.Options.MaxTokens) {
+		fmt.Fprintln(r.errOut, "The conversation fills the context; /clear starts a new one.")
 	}
-	opts := chattmpl.RenderOptions{AddGenerationPrompt: true}
-	if tok.BOS() >= 0 {
-		opts.BOS = tok.Piece(tok.BOS())
-	}
-	if tok.EOS() >= 0 {
-		opts.EOS = tok.Piece(tok.EOS())
-	}
-	return &runChatState{tmpl: tmpl, opts: opts, stops: chattmpl.StopStrings(src, has)}, nil
+	return nil
 }
