@@ -148,14 +148,20 @@ func TestPlanNoOverlap(t *testing.T) {
 	}
 	root, _ := last.Root()
 	lastUse[root.ID()] = len(nodes)
+	first := make([]int, len(nodes)) // inputs are written before the first op
+	for i, n := range nodes {
+		if n.Op() != OpInput {
+			first[i] = i
+		}
+	}
 	var sum int64
 	for i := range nodes {
 		if p.Offsets[i] < 0 {
 			continue
 		}
 		sum += nodes[i].Bytes()
-		for j := i + 1; j < len(nodes); j++ {
-			if p.Offsets[j] < 0 || j > lastUse[i] {
+		for j := 0; j < len(nodes); j++ {
+			if j == i || p.Offsets[j] < 0 || first[j] > lastUse[i] || first[i] > lastUse[j] {
 				continue
 			}
 			a0, a1 := p.Offsets[i], p.Offsets[i]+nodes[i].Bytes()

@@ -14,7 +14,9 @@ type Plan struct {
 }
 
 // NewPlan lays out g's nodes with every offset a multiple of align (a power
-// of two). Output nodes keep their bytes to the end.
+// of two). Output nodes keep their bytes to the end. Inputs are placed
+// first and live from the start, because backends copy every input in
+// before the first op runs.
 func NewPlan(g *Graph, align int64) Plan {
 	nodes := g.nodes
 	last := make([]int, len(nodes)) // index of the last node reading each owner
@@ -35,17 +37,24 @@ func NewPlan(g *Graph, align int64) Plan {
 	}
 	p := Plan{Offsets: make([]int64, len(nodes))}
 	var free []span // sorted by offset, coalesced
-	var dying [][]int
-	dying = make([][]int, len(nodes)+1)
+	dying := make([][]int, len(nodes)+1)
+	place := func(i int) {
+		size := (nodes[i].Bytes() + align - 1) &^ (align - 1)
+		if size == 0 {
+			size = align
+		}
+		p.Offsets[i] = allocSpan(&free, &p.Size, size)
+		dying[last[i]] = append(dying[last[i]], i)
+	}
 	for i, n := range nodes {
 		p.Offsets[i] = -1
-		if n.op != OpView && n.op != OpCopy {
-			size := (n.Bytes() + align - 1) &^ (align - 1)
-			if size == 0 {
-				size = align
-			}
-			p.Offsets[i] = allocSpan(&free, &p.Size, size)
-			dying[last[i]] = append(dying[last[i]], i)
+		if n.op == OpInput {
+			place(i)
+		}
+	}
+	for i, n := range nodes {
+		if n.op != OpView && n.op != OpCopy && n.op != OpInput {
+			place(i)
 		}
 		// Free after allocating, so a node never shares bytes with its inputs.
 		for _, d := range dying[i] {

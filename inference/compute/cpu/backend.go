@@ -180,6 +180,7 @@ func (b *backend) Compute(g *compute.Graph) error {
 	ops := unsafe.Slice((*C.ir_op)(b.ops.ptr), nops)
 	k := 0
 	var quantized activations // what the work buffer holds
+	var ropeWork int64        // rope tables, at the end of the work buffer
 	for _, n := range nodes {
 		code, ok := opCodes[n.Op()]
 		if !ok {
@@ -205,6 +206,9 @@ func (b *backend) Compute(g *compute.Graph) error {
 			return err
 		}
 		work = max(work, need)
+		if n.Op() == compute.OpRope {
+			ropeWork = max(ropeWork, int64(b.threads)*int64(n.RopeParams().Dims)*4)
+		}
 		switch n.Op() {
 		case compute.OpMulMat:
 			// Consecutive products of one input (q, k, v; gate, up) quantize it once.
@@ -217,7 +221,7 @@ func (b *backend) Compute(g *compute.Graph) error {
 			quantized = activations{} // they write the work buffer or leaves
 		}
 	}
-	if err := b.work.ensure(work + 64); err != nil {
+	if err := b.work.ensure(work + ropeWork + 64); err != nil {
 		return err
 	}
 	threads := b.threads
@@ -285,6 +289,9 @@ func (b *backend) params(op *C.ir_op, n *compute.Tensor) (int64, error) {
 		p := n.RopeParams()
 		op.f[0], op.f[1] = C.float(p.Base), C.float(p.FreqScale)
 		op.i[0], op.i[1] = C.int32_t(p.Mode), C.int32_t(p.Dims)
+		// Cosines and sines of one token per thread, at the end of the work
+		// buffer (see Compute).
+		return 0, nil
 	case compute.OpAttention:
 		p := n.AttentionParams()
 		op.f[0], op.f[1] = C.float(p.Scale), C.float(p.Softcap)

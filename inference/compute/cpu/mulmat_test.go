@@ -173,7 +173,10 @@ func TestSharedActivations(t *testing.T) {
 	g := compute.NewGraph()
 	a, b := g.Float32s(x1, compute.Shape{k, n}), g.Float32s(x2, compute.Shape{k, n})
 	outs := []*compute.Tensor{g.MulMat(w, a), g.MulMat(w2, a), g.MulMat(w, b), g.MulMat(w, a)}
-	g.Scale(outs[0], 2) // an op in between that does not touch the activations
+	// Ops in between that do not touch the activations (rope keeps its
+	// tables at the other end of the scratch memory).
+	g.Scale(outs[0], 2)
+	g.Rope(g.Reshape(outs[3], compute.Shape{8, 3, n}), g.Int32s([]int32{1, 2, 3}), compute.RopeParams{Base: 1e4})
 	outs = append(outs, g.MulMat(w2, g.Reshape(a, compute.Shape{k, n})))
 	for _, o := range outs {
 		g.Output(o)

@@ -249,7 +249,12 @@ static void op_copy(const ir_op *op, int ith, int nth) {
 
 // --- rope --------------------------------------------------------------------
 
-static void op_rope(const ir_op *op, int ith, int nth) {
+// The angles depend on the token and the pair, not on the head, so each
+// thread computes a token's cosines and sines once and reuses them for all
+// of the token's heads in its share of rows. The tables sit at the end of
+// the work buffer, so quantized activations at its start survive a rope
+// between two products of the same input.
+static void op_rope(graph_ctx *c, const ir_op *op, int ith, int nth) {
     const ir_tensor *x = &op->src[0];
     const int32_t *pos = op->src[1].data;
     const float *ff = op->n_src > 2 ? op->src[2].data : NULL;
@@ -257,18 +262,27 @@ static void op_rope(const ir_op *op, int ith, int nth) {
     float base = op->f[0], fscale = op->f[1];
     int neox = op->i[0] == 2, dims = op->i[1];
     float theta_scale = powf(base, -2.0f / dims);
+    float *cs = (float *)(c->work + c->work_size - (size_t)(ith + 1) * (size_t)dims * 4), *sn = cs + dims / 2;
+    int64_t cached = -1;
     split(nh * x->ne[2], ith, nth, &a, &b);
     for (int64_t r = a; r < b; r++) {
+        int64_t t = r / nh;
+        if (t != cached) {
+            float theta = (float)pos[t];
+            for (int p = 0; p < dims / 2; p++, theta *= theta_scale) {
+                float th = fscale * (ff ? theta / ff[p] : theta);
+                cs[p] = cosf(th);
+                sn[p] = sinf(th);
+            }
+            cached = t;
+        }
         const float *in = (const float *)x->data + r * hd;
         float *o = (float *)op->dst.data + r * hd;
-        float theta = (float)pos[r / nh];
-        for (int p = 0; p < dims / 2; p++, theta *= theta_scale) {
-            float t = fscale * (ff ? theta / ff[p] : theta);
-            float cs = cosf(t), sn = sinf(t);
+        for (int p = 0; p < dims / 2; p++) {
             int i0 = neox ? p : 2 * p, i1 = neox ? p + dims / 2 : 2 * p + 1;
             float x0 = in[i0], x1 = in[i1];
-            o[i0] = x0 * cs - x1 * sn;
-            o[i1] = x0 * sn + x1 * cs;
+            o[i0] = x0 * cs[p] - x1 * sn[p];
+            o[i1] = x0 * sn[p] + x1 * cs[p];
         }
         for (int64_t j = dims; j < hd; j++) o[j] = in[j];
     }
@@ -357,7 +371,7 @@ static void run_phase(graph_ctx *c, int i, int phase, int ith, int nth) {
     case IR_OP_RMS_NORM:
     case IR_OP_SWIGLU:
     case IR_OP_GEGLU: op_rowwise(op, ith, nth); break;
-    case IR_OP_ROPE: op_rope(op, ith, nth); break;
+    case IR_OP_ROPE: op_rope(c, op, ith, nth); break;
     case IR_OP_ATTENTION: op_attention(c, i, op, phase, ith, nth); break;
     case IR_OP_COPY: op_copy(op, ith, nth); break;
     default:
