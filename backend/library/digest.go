@@ -16,6 +16,9 @@ var (
 	ErrBusy        = errors.New("in use by another process")
 	ErrNoSpace     = errors.New("not enough free disk space")
 	ErrInvalidGGUF = errors.New("not a valid GGUF model")
+	// ErrAmbiguous means that several models answer to an untagged name
+	// or an id prefix; it matches ErrNotFound too.
+	ErrAmbiguous = fmt.Errorf("%w: ambiguous name", ErrNotFound)
 )
 
 // digestPattern is the only accepted form of a digest: 64 lowercase hex

@@ -37,8 +37,23 @@ func (l *Library) Resolve(ctx context.Context, ref string) (*Model, error) {
 
 // ResolveInstalled is Resolve without the file-path fallback: only models
 // in the library are found. Servers use it so that a client can never make
-// them open a file by naming its path.
+// them open a file by naming its path. The model's own file is checked as
+// by Resolve.
 func (l *Library) ResolveInstalled(ctx context.Context, ref string) (*Model, error) {
+	m, err := l.Find(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return m, l.check(ctx, m)
+}
+
+// Find looks a model up in the database only, with the rules of Resolve
+// minus the file path: name or alias (any case), id or unique id prefix,
+// "name:latest", untagged name. It never opens or stats a file, so Missing
+// and the metadata are as last recorded. No match is ErrNotFound; an
+// ambiguous untagged name or id prefix is ErrAmbiguous (which matches
+// ErrNotFound too).
+func (l *Library) Find(ctx context.Context, ref string) (*Model, error) {
 	m, err := l.find(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -46,7 +61,7 @@ func (l *Library) ResolveInstalled(ctx context.Context, ref string) (*Model, err
 	if m == nil {
 		return nil, fmt.Errorf("%w: %q", ErrNotFound, ref)
 	}
-	return m, l.check(ctx, m)
+	return m, nil
 }
 
 // Use is Resolve that also records the model as used now.
@@ -101,7 +116,7 @@ func (l *Library) onlyOne(ctx context.Context, ids []string, err error, ambiguou
 	case len(ids) == 1:
 		return l.Get(ctx, ids[0])
 	case len(ids) > 1:
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, ambiguous)
+		return nil, fmt.Errorf("%w: %s", ErrAmbiguous, ambiguous)
 	}
 	return nil, nil
 }
@@ -232,12 +247,9 @@ type RemoveResult struct {
 // the model's record goes too, and its blob when no other model uses the
 // same bytes. Files imported in place are never deleted.
 func (l *Library) Remove(ctx context.Context, ref string) (RemoveResult, error) {
-	m, err := l.find(ctx, ref)
+	m, err := l.Find(ctx, ref)
 	if err != nil {
 		return RemoveResult{}, err
-	}
-	if m == nil {
-		return RemoveResult{}, fmt.Errorf("%w: %q", ErrNotFound, ref)
 	}
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -288,12 +300,9 @@ func (l *Library) Alias(ctx context.Context, src, dst string) (*Model, error) {
 	if err := ValidateName(dst); err != nil {
 		return nil, err
 	}
-	m, err := l.find(ctx, src)
+	m, err := l.Find(ctx, src)
 	if err != nil {
 		return nil, err
-	}
-	if m == nil {
-		return nil, fmt.Errorf("%w: %q", ErrNotFound, src)
 	}
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {

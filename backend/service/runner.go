@@ -91,22 +91,18 @@ func LibraryResolver(lib *library.Library, allowPaths bool) ModelResolver {
 		if name == "" {
 			return ModelRef{}, Invalid("model", "is required")
 		}
-		ref := name
-		if !allowPaths {
-			// Resolve would also open a file of that path; a remote
-			// client must not make the server touch files, so find the
-			// model among the installed ones first.
-			id, err := installedID(ctx, lib, name)
-			if err != nil {
-				return ModelRef{}, err
-			}
-			ref = id
-		}
-		resolve := lib.Resolve // no database write per API request
+		// Resolve would also open a file of that path; a remote client must
+		// not make the server touch files, so without allowPaths only
+		// installed models are looked up (and no use is recorded: no
+		// database write per API request).
+		resolve := lib.ResolveInstalled
 		if allowPaths {
 			resolve = lib.Use
 		}
-		m, err := resolve(ctx, ref)
+		m, err := resolve(ctx, name)
+		if errors.Is(err, library.ErrAmbiguous) {
+			return ModelRef{}, Invalid("model", "%q matches several models; name one exactly (with its tag, or its id)", name)
+		}
 		if errors.Is(err, library.ErrNotFound) {
 			return ModelRef{}, fmt.Errorf("%w: %q", ErrModelNotFound, name)
 		}
@@ -116,44 +112,6 @@ func LibraryResolver(lib *library.Library, allowPaths bool) ModelResolver {
 		m.Name = displayName(m, name)
 		return RefFromLibrary(m), nil
 	})
-}
-
-// installedID finds an installed model by name or alias (any case), id or
-// id prefix (6+ characters), or name without its tag (":latest" or when
-// one model has that name with some tag), without touching files.
-func installedID(ctx context.Context, lib *library.Library, name string) (string, error) {
-	models, err := lib.List(ctx)
-	if err != nil {
-		return "", err
-	}
-	lower := strings.ToLower(name)
-	base, tag, tagged := strings.Cut(lower, ":")
-	var byPrefix, byBase []string
-	for _, m := range models {
-		for _, n := range append([]string{m.Name}, m.Aliases...) {
-			n = strings.ToLower(n)
-			if n == lower || tagged && tag == "latest" && n == base {
-				return m.ID, nil
-			}
-			if !tagged && strings.HasPrefix(n, lower+":") && !slices.Contains(byBase, m.ID) {
-				byBase = append(byBase, m.ID)
-			}
-		}
-		if len(lower) >= 6 && strings.HasPrefix(strings.ToLower(m.ID), lower) {
-			byPrefix = append(byPrefix, m.ID)
-		}
-	}
-	switch {
-	case len(byPrefix) == 1:
-		return byPrefix[0], nil
-	case len(byPrefix) > 1:
-		return "", Invalid("model", "id prefix %q is ambiguous", name)
-	case len(byBase) == 1:
-		return byBase[0], nil
-	case len(byBase) > 1:
-		return "", Invalid("model", "%q has several tags; name one (%s:TAG)", name, name)
-	}
-	return "", fmt.Errorf("%w: %q", ErrModelNotFound, name)
 }
 
 // displayName is the name a client used when it is one of the model's
