@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -50,10 +51,13 @@ func TestAppStatusReportsCorruptDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := NewApp(dir, zerolog.Nop())
-	a.openDatabase()
+	a.openService(context.Background())
 	defer a.shutdown(nil)
-	if !errors.Is(a.dbErr, db.ErrCorrupt) {
-		t.Fatalf("dbErr = %v, want ErrCorrupt", a.dbErr)
+	if !errors.Is(a.svcErr, db.ErrCorrupt) {
+		t.Fatalf("svcErr = %v, want ErrCorrupt", a.svcErr)
+	}
+	if _, err := a.ListConversations(); err == nil || !strings.Contains(err.Error(), "is corrupt") {
+		t.Errorf("a call needing the database: %v", err)
 	}
 	st, err := a.Status()
 	if err != nil {
@@ -67,7 +71,7 @@ func TestAppStatusReportsCorruptDatabase(t *testing.T) {
 	if err := os.MkdirAll(good.dataDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	good.openDatabase()
+	good.openService(context.Background())
 	defer good.shutdown(nil)
 	st, _ = good.Status()
 	if st.DatabaseError != "" || st.SchemaVersion < 1 {

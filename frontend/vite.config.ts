@@ -15,6 +15,8 @@ const keepDistPlaceholder: Plugin = {
 
 export default defineConfig({
   plugins: [svelte(), keepDistPlaceholder],
+  // Component tests mount Svelte in jsdom: use Svelte's browser build there.
+  resolve: process.env.VITEST ? { conditions: ['browser'] } : undefined,
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -34,3 +34,262 @@ export interface Settings {
   contextLength: number;
   theme: string;
 }
+
+// ---- chat history (backend/history, backend/service) ----
+
+export interface Params {
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  minP?: number;
+  repeatPenalty?: number;
+  maxTokens?: number;
+  contextLength?: number;
+  /** 0 or absent: a random seed for every reply. */
+  seed?: number;
+}
+
+export interface Conversation {
+  id: number;
+  title: string;
+  model: string;
+  system: string;
+  params: Params;
+  currentLeaf: number;
+  messages: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Stats {
+  promptTokens: number;
+  generatedTokens: number;
+  cachedTokens?: number;
+  timeToFirstMs: number;
+  tokensPerSecond: number;
+  prefillMs?: number;
+  decodeMs?: number;
+  loadMs?: number;
+  totalMs?: number;
+  contextLength?: number;
+  doneReason?: string;
+}
+
+export type MessageState = 'streaming' | 'done' | 'stopped' | 'error' | 'interrupted';
+
+export interface Message {
+  id: number;
+  conversationId: number;
+  parentId: number;
+  role: 'system' | 'user' | 'assistant' | string;
+  content: string;
+  model?: string;
+  state: MessageState | string;
+  error?: string;
+  stats?: Stats;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ThreadMessage extends Message {
+  siblings: number[];
+  siblingIndex: number;
+}
+
+export interface Thread {
+  conversation: Conversation;
+  messages: ThreadMessage[];
+  /** The reply streaming in this conversation, 0 when none. */
+  streaming: number;
+}
+
+export interface SendResult {
+  question: Message;
+  reply: Message;
+}
+
+export interface ContextUsage {
+  tokens: number;
+  limit: number;
+  fits: boolean;
+}
+
+export interface Hit {
+  conversationId: number;
+  title: string;
+  messageId: number;
+  role?: string;
+  /** Text around the match; \u0002 and \u0003 surround matched words. */
+  snippet: string;
+  updatedAt: string;
+}
+
+export interface ChatEvent {
+  type: 'start' | 'loading' | 'token' | 'done';
+  conversationId: number;
+  messageId: number;
+  text?: string;
+  message?: Message;
+}
+
+export interface ModelLoadEvent {
+  model: string;
+  state: 'loading' | 'ready' | 'failed';
+  loadMs?: number;
+  error?: string;
+}
+
+export interface ModelDefaults {
+  temperature: number;
+  topP: number;
+  topK: number;
+  minP: number;
+  repeatPenalty: number;
+  contextLength: number;
+  modelContext: number;
+}
+
+// ---- models, store, downloads (backend/library, backend/modelstore) ----
+
+export interface QuantUse {
+  type: string;
+  bytes?: number;
+  tensors?: number;
+  [k: string]: unknown;
+}
+
+export interface Meta {
+  architecture: string;
+  modelName?: string;
+  paramCount: number;
+  quant: QuantUse[] | null;
+  fileType?: string;
+  contextLength: number;
+  vocabSize: number;
+}
+
+export interface Fit {
+  context: number;
+  weights: number;
+  kvCache: number;
+  buffers: number;
+  total: number;
+  available: number;
+  verdict: string;
+  exact: boolean;
+}
+
+export interface ModelCard {
+  id: string;
+  name: string;
+  aliases: string[] | null;
+  digest: string;
+  size: number;
+  location: string;
+  path: string;
+  source?: string;
+  meta: Meta;
+  addedAt: string;
+  lastUsedAt: string;
+  missing: boolean;
+  fit: Fit;
+  loaded: boolean;
+}
+
+export interface Folder {
+  id: number;
+  path: string;
+  addedAt: string;
+  models: number;
+}
+
+export interface ScanReport {
+  added: string[] | null;
+  missing: string[] | null;
+  restored: string[] | null;
+  skipped: { path: string; reason: string }[] | null;
+}
+
+export interface Progress {
+  id: string;
+  kind: 'download' | 'import' | 'hash' | string;
+  name: string;
+  state: 'queued' | 'running' | 'verifying' | 'paused' | 'done' | 'failed' | 'cancelled' | string;
+  done: number;
+  total: number;
+  rate: number;
+  /** Nanoseconds (Go time.Duration); 0 when unknown. */
+  eta: number;
+  error?: string;
+}
+
+export interface ImportStarted {
+  id: string;
+  path: string;
+  name: string;
+}
+
+export interface CatalogVariant {
+  quant: string;
+  file: string;
+  size: number;
+  sha256?: string;
+}
+
+export interface CatalogModel {
+  id: string;
+  name: string;
+  family: string;
+  params: string;
+  repo: string;
+  license: string;
+  description: string;
+  contextLength: number;
+  default: string;
+  variants: CatalogVariant[];
+}
+
+export interface StoreVariant extends CatalogVariant {
+  name: string;
+  installed: boolean;
+  fit: Fit;
+}
+
+export interface StoreEntry {
+  model: CatalogModel;
+  variants: StoreVariant[];
+}
+
+export interface Download {
+  id: string;
+  name: string;
+  url: string;
+  repo: string;
+  file: string;
+  total: number;
+  done: number;
+  state: string;
+  error?: string;
+  modelId?: string;
+  verified: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PullResult {
+  download: Download;
+  model?: ModelCard | null;
+}
+
+export interface APIStatus {
+  enabled: boolean;
+  running: boolean;
+  url: string;
+  error: string;
+}
+
+export interface ComputeBackend {
+  name: string;
+  devices: string[];
+  error?: string;
+}

@@ -21,11 +21,11 @@ export class Notices {
   }
 }
 
-/** The message shown when files are dropped before import exists. */
+/** The message shown when files are dropped on the window. */
 export function droppedFilesText(paths: string[]): string {
   const n = paths.length;
   const what = n === 1 ? `“${basename(paths[0])}”` : `${n} files`;
-  return `Received ${what}. Importing models by drag and drop is not available yet.`;
+  return `Importing ${what}; progress is under Models.`;
 }
 
 function basename(path: string): string {

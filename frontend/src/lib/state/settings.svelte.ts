@@ -1,7 +1,7 @@
 // The user's settings as the UI sees them: loaded from and saved through
 // the backend, with the error of the last failed call.
 
-import { errorMessage, type Backend, type Settings } from '../api';
+import { errorMessage, type APIStatus, type Backend, type ComputeBackend, type Settings } from '../api';
 
 /** Client-side checks that mirror backend/config.Settings.Validate, for early feedback. */
 export function validateSettings(s: Settings): string | null {
@@ -14,6 +14,11 @@ export function validateSettings(s: Settings): string | null {
   if (!Number.isInteger(s.contextLength) || s.contextLength < 0) {
     return 'Context length must be a positive whole number';
   }
+  for (const o of s.api.allowedOrigins ?? []) {
+    if (o !== '*' && !/^[a-z][a-z0-9+.-]*:\/\/[^/\s]+$/i.test(o)) {
+      return `Allowed origin "${o}" must look like scheme://host[:port]`;
+    }
+  }
   return null;
 }
 
@@ -23,8 +28,28 @@ export class SettingsState {
   saving = $state(false);
   /** Set after a successful save, cleared by the next edit or save. */
   saved = $state(false);
+  /** Whether the local API runs and where. */
+  api = $state<APIStatus | null>(null);
+  /** Compute backends built in, with the devices found on this machine. */
+  backends = $state<ComputeBackend[]>([]);
 
   constructor(private backend: Backend) {}
+
+  /** Follows the API's status; returns the unsubscribe function. */
+  subscribe(): () => void {
+    return this.backend.onAPIStatus((s) => (this.api = s));
+  }
+
+  /** Loads what the settings page shows beside the settings themselves. */
+  async loadStatus(): Promise<void> {
+    try {
+      const [api, backends] = await Promise.all([this.backend.apiStatus(), this.backend.computeBackends()]);
+      this.api = api;
+      this.backends = backends;
+    } catch (err) {
+      this.error = errorMessage(err);
+    }
+  }
 
   get theme(): string {
     return this.value?.theme ?? 'system';
@@ -52,6 +77,7 @@ export class SettingsState {
       this.value = await this.backend.saveSettings(next);
       this.error = null;
       this.saved = true;
+      this.api = await this.backend.apiStatus();
       return true;
     } catch (err) {
       this.error = errorMessage(err);

@@ -1,48 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { Backend, BuildInfo, Settings, Status } from '../api';
+import { MemoryBackend, defaultSettings } from '../testing/memory-backend';
 import { AboutState } from './about.svelte';
 import { Navigation, sections } from './navigation.svelte';
 import { Notices, droppedFilesText } from './notices.svelte';
 import { SettingsState, validateSettings } from './settings.svelte';
 import { isTheme, themeAttribute } from './theme';
 
-function defaults(): Settings {
-  return {
-    api: { enabled: false, port: 11435, allowedOrigins: [], apiKey: '' },
-    threads: 0,
-    backend: 'auto',
-    contextLength: 4096,
-    theme: 'system',
-  };
-}
-
-/** An in-memory backend that behaves like app.go: it stores what it is given and rejects with strings. */
-class MemoryBackend implements Backend {
-  stored = defaults();
-  saves = 0;
-  failWith: string | null = null;
-
-  async version(): Promise<BuildInfo> {
-    return { version: '1.0.0', commit: 'abc', date: 'today', modified: false, goVersion: 'go1.26', platform: 'linux/amd64' };
-  }
-  async status(): Promise<Status> {
-    if (this.failWith) throw this.failWith;
-    return { dataDir: '/data', schemaVersion: 1, databaseError: '' };
-  }
-  async getSettings(): Promise<Settings> {
-    if (this.failWith) throw this.failWith;
-    return structuredClone(this.stored);
-  }
-  async saveSettings(s: Settings): Promise<Settings> {
-    this.saves++;
-    if (this.failWith) throw this.failWith;
-    this.stored = structuredClone(s);
-    return structuredClone(s);
-  }
-  onFilesDropped(): () => void {
-    return () => {};
-  }
-}
+const defaults = defaultSettings;
 
 describe('navigation', () => {
   it('lists the four sections in sidebar order', () => {
@@ -162,7 +126,7 @@ describe('notices', () => {
   });
 
   it('describes dropped files', () => {
-    expect(droppedFilesText(['/home/u/models/tiny.gguf'])).toContain('“tiny.gguf”');
+    expect(droppedFilesText(['/home/u/models/tiny.gguf'])).toContain('Importing “tiny.gguf”');
     expect(droppedFilesText(['C:\\models\\a.gguf'])).toContain('“a.gguf”');
     expect(droppedFilesText(['/a', '/b', '/c'])).toContain('3 files');
   });
