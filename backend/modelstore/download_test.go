@@ -682,3 +682,33 @@ func TestDownloadNotGGUF(t *testing.T) {
 	}
 	e.checkNothing(t)
 }
+
+// TestDownloadKilledAfterImport: a process killed after the library took
+// the file but before the download was recorded done leaves a running
+// download whose model exists. Resuming it must end done with that one
+// model, not import the same bytes again under a second name.
+func TestDownloadKilledAfterImport(t *testing.T) {
+	content := modelBytes(t, 64<<10, 13)
+	_, url := startServer(t, content)
+	dir := t.TempDir()
+	e := newEnv(t, dir, testOptions())
+	ctx := context.Background()
+	d, err := e.pull(t, url, "org/repo:Q8_0", "")
+	if err != nil || d.State != StateDone || d.ModelID == "" {
+		t.Fatalf("pull = %+v, %v", d, err)
+	}
+	if _, err := e.db.ExecContext(ctx, `UPDATE downloads SET state = 'running', model_id = '' WHERE id = ?`, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.close()
+
+	e2 := newEnv(t, dir, testOptions())
+	if ds, err := e2.mgr.ResumeAll(ctx); err != nil || len(ds) != 1 {
+		t.Fatalf("ResumeAll = %v, %v", ds, err)
+	}
+	got, err := e2.mgr.Wait(ctx, d.ID)
+	if err != nil || got.State != StateDone || got.ModelID != d.ModelID {
+		t.Fatalf("resumed: %+v, %v; want done with model %s", got, err, d.ModelID)
+	}
+	e2.checkModel(t, "org/repo:Q8_0", content)
+}

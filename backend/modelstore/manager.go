@@ -462,24 +462,12 @@ func (m *Manager) run(ctx context.Context, d Download) error {
 		return m.finish(bg, d, meter, err)
 	}
 	meter.State("verifying", "")
-	name := d.Name
-	if free, err := m.lib.FreeName(bg, name); err == nil {
-		name = free
-	}
-	imp, err := m.lib.ImportDownload(bg, partialName(d.ID), res.SHA256,
-		library.ImportOptions{Name: name, Source: d.URL, ProgressID: d.ID})
+	model, err := m.install(bg, d, res.SHA256)
 	if err != nil {
 		return m.finish(bg, d, meter, err)
 	}
-	// The same bytes were already a model under another name: give it this
-	// name too, so that `ir run <what was pulled>` works.
-	if imp.Existing && !strings.EqualFold(imp.Model.Name, d.Name) {
-		if _, err := m.lib.Alias(bg, imp.Model.ID, d.Name); err != nil && !errors.Is(err, library.ErrNameTaken) {
-			return m.finish(bg, d, meter, err)
-		}
-	}
 	_, err = m.db.ExecContext(bg, `UPDATE downloads SET state = ?, error = '', model_id = ?, done_bytes = ?, total = ?,
-		updated_at = ? WHERE id = ?`, StateDone, imp.Model.ID, res.Size, res.Size, m.now().UnixMilli(), d.ID)
+		updated_at = ? WHERE id = ?`, StateDone, model.ID, res.Size, res.Size, m.now().UnixMilli(), d.ID)
 	if err != nil {
 		meter.State(StateFailed, err.Error())
 		return fmt.Errorf("record download: %w", err)
@@ -488,6 +476,35 @@ func (m *Manager) run(ctx context.Context, d Download) error {
 	meter.Set(res.Size)
 	meter.State(StateDone, "")
 	return nil
+}
+
+// install hands a verified download with the given digest to the library
+// and returns the model that now answers to the download's name.
+func (m *Manager) install(ctx context.Context, d Download, digest string) (*library.Model, error) {
+	// A process killed between the import below and recording it leaves
+	// the model imported; the download runs again, and these bytes under
+	// this name are that model, not a second one.
+	if prev, err := m.lib.Find(ctx, d.Name); err == nil && prev.Digest == digest {
+		_ = m.dl.Remove(partialName(d.ID))
+		return prev, nil
+	}
+	name := d.Name
+	if free, err := m.lib.FreeName(ctx, name); err == nil {
+		name = free
+	}
+	imp, err := m.lib.ImportDownload(ctx, partialName(d.ID), digest,
+		library.ImportOptions{Name: name, Source: d.URL, ProgressID: d.ID})
+	if err != nil {
+		return nil, err
+	}
+	// The same bytes were already a model under another name: give it this
+	// name too, so that `ir run <what was pulled>` works.
+	if imp.Existing && !strings.EqualFold(imp.Model.Name, d.Name) {
+		if _, err := m.lib.Alias(ctx, imp.Model.ID, d.Name); err != nil && !errors.Is(err, library.ErrNameTaken) {
+			return nil, err
+		}
+	}
+	return imp.Model, nil
 }
 
 func (m *Manager) loadState(ctx context.Context, id string) (fetchState, error) {
