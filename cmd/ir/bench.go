@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"time"
 
@@ -78,15 +77,16 @@ var benchCmd = &cobra.Command{
 				Samples: rates, AvgTS: mean, StdTS: sd,
 			})
 		}
+		w := cmd.OutOrStdout()
 		if benchJSON {
-			enc := json.NewEncoder(os.Stdout)
+			enc := json.NewEncoder(w)
 			enc.SetIndent("", "  ")
 			return enc.Encode(results)
 		}
-		fmt.Printf("| %-28s | %11s | %8s | %7s | %7s | %14s | %20s |\n", "model", "size", "params", "backend", "threads", "test", "t/s")
-		fmt.Printf("| %s | %s: | %s: | %s | %s: | %s: | %s: |\n", benchDashes(28), benchDashes(10), benchDashes(7), benchDashes(7), benchDashes(6), benchDashes(13), benchDashes(19))
+		fmt.Fprintf(w, "| %-28s | %11s | %8s | %7s | %7s | %14s | %20s |\n", "model", "size", "params", "backend", "threads", "test", "t/s")
+		fmt.Fprintf(w, "| %s | %s: | %s: | %s | %s: | %s: | %s: |\n", benchDashes(28), benchDashes(10), benchDashes(7), benchDashes(7), benchDashes(6), benchDashes(13), benchDashes(19))
 		for _, r := range results {
-			fmt.Printf("| %-28s | %7.2f MiB | %8s | %7s | %7d | %14s | %20s |\n",
+			fmt.Fprintf(w, "| %-28s | %7.2f MiB | %8s | %7s | %7d | %14s | %20s |\n",
 				r.Model, float64(r.SizeBytes)/(1<<20), gguf.FormatCount(r.Params), r.Backend, r.Threads, r.Test,
 				fmt.Sprintf("%.2f ± %.2f", r.AvgTS, r.StdTS))
 		}
