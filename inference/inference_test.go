@@ -14,6 +14,7 @@ import (
 	"inferenceruntime/inference/internal/ref"
 	"inferenceruntime/inference/model/synth"
 	"inferenceruntime/inference/sample"
+	"inferenceruntime/internal/testshared"
 )
 
 // greedy is temperature 0: always the most likely token.
@@ -57,10 +58,7 @@ func TestConformance(t *testing.T) {
 // TestStory is `ir run stories260K-f32.gguf "Once upon a time" --temp 0 -n 100`:
 // the reply must be the story llama2.c's run.c tells with the same weights.
 func TestStory(t *testing.T) {
-	dir := ref.SharedModels()
-	if dir == "" {
-		t.Skip("../shared/models is not present")
-	}
+	dir := testshared.Dir(t, "models")
 	raw, err := os.ReadFile(filepath.Join(dir, "ref", "stories260K-llama2c-run.c-greedy.txt"))
 	if err != nil {
 		t.Fatal(err)
