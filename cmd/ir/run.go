@@ -262,8 +262,10 @@ func runOnce(ctx context.Context, runner *service.Runner, req service.GenerateRe
 				return err
 			}
 		}
-	} else if _, werr := io.WriteString(out, "\n"); werr != nil && err == nil {
-		err = werr
+	} else if res.Prompt != "" { // end the reply's line
+		if _, werr := io.WriteString(out, "\n"); werr != nil && err == nil {
+			err = werr
+		}
 	}
 	if runVerbose && res.Prompt != "" {
 		runPrintStats(errOut, res)
