@@ -2,14 +2,20 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"inferenceruntime/backend/config"
+	"inferenceruntime/backend/library"
+	"inferenceruntime/backend/service"
 	"inferenceruntime/inference/gguf"
 )
 
@@ -20,11 +26,20 @@ var (
 )
 
 var infoCmd = &cobra.Command{
-	Use:   "info FILE.gguf",
+	Use:   "info FILE.gguf | MODEL",
 	Short: "Show a GGUF model's architecture, size, quantization, context and vocabulary",
-	Args:  cobra.ExactArgs(1),
+	Long: `Show a GGUF model's architecture, size, quantization, context and vocabulary.
+
+The argument is a GGUF file, or an installed model's name, alias or id (an
+existing file of that name wins). For an installed model the library record
+comes first: names, digest, location, when it was added and last used.`,
+	Args: cobra.ExactArgs(1),
 	RunE: func(cmd *cobra.Command, args []string) error {
-		f, err := gguf.Open(args[0])
+		path, rec, err := infoLocate(cmd, args[0])
+		if err != nil {
+			return err
+		}
+		f, err := gguf.Open(path)
 		if err != nil {
 			return err
 		}
@@ -32,9 +47,9 @@ var infoCmd = &cobra.Command{
 		s := gguf.Summarize(f)
 		out := cmd.OutOrStdout()
 		if infoJSON {
-			return infoWriteJSON(out, s, f)
+			return infoWriteJSON(out, s, f, rec)
 		}
-		if err := infoWriteText(out, args[0], s); err != nil {
+		if err := infoWriteText(out, path, s, rec); err != nil {
 			return err
 		}
 		if infoMetadata {
@@ -54,6 +69,35 @@ func init() {
 	infoCmd.Flags().BoolVar(&infoMetadata, "metadata", false, "also list every metadata key with its type and value (long arrays abridged)")
 	infoCmd.Flags().BoolVar(&infoJSON, "json", false, "print as JSON (--tensors and --metadata add their tables)")
 	rootCmd.AddCommand(infoCmd)
+}
+
+// infoLocate turns the argument into the file to read: an existing path as
+// it is, else the file of the installed model it names (rec is then its
+// library record). A data directory without a database has no models, and
+// is not created just to find that out.
+func infoLocate(cmd *cobra.Command, ref string) (path string, rec *library.Model, err error) {
+	if _, err := os.Stat(ref); err == nil {
+		return ref, nil, nil
+	}
+	notFound := fmt.Errorf("%s: no such file, and no installed model answers to that name", ref)
+	dir, err := config.DataDir(homeFlag)
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := os.Stat(config.DatabasePath(dir)); errors.Is(err, os.ErrNotExist) {
+		return "", nil, notFound
+	}
+	err = listWithService(cmd, nil, func(svc *service.Service) error {
+		rec, err = svc.ResolveInstalledModel(cmd.Context(), ref)
+		return err
+	})
+	switch {
+	case errors.Is(err, library.ErrNotFound) && !errors.Is(err, library.ErrAmbiguous):
+		return "", nil, notFound
+	case err != nil:
+		return "", nil, err
+	}
+	return rec.Path, rec, nil
 }
 
 // infoTensor is one row of the tensor table in JSON.
@@ -76,12 +120,13 @@ type infoKV struct {
 
 const infoMaxArray = 16
 
-func infoWriteJSON(out io.Writer, s gguf.Summary, f *gguf.File) error {
+func infoWriteJSON(out io.Writer, s gguf.Summary, f *gguf.File, rec *library.Model) error {
 	doc := struct {
 		gguf.Summary
-		Metadata []infoKV     `json:"metadata,omitempty"`
-		Tensors  []infoTensor `json:"tensors,omitempty"`
-	}{Summary: s}
+		Library  *library.Model `json:"library,omitempty"` // for an installed model
+		Metadata []infoKV       `json:"metadata,omitempty"`
+		Tensors  []infoTensor   `json:"tensors,omitempty"`
+	}{Summary: s, Library: rec}
 	if infoMetadata {
 		for _, kv := range f.KV {
 			row := infoKV{Key: kv.Key, Type: kv.Value.Type.String()}
@@ -106,7 +151,9 @@ func infoWriteJSON(out io.Writer, s gguf.Summary, f *gguf.File) error {
 	return enc.Encode(doc)
 }
 
-func infoWriteText(out io.Writer, path string, s gguf.Summary) error {
+// infoWriteText writes the summary, after the library record when rec is
+// not nil.
+func infoWriteText(out io.Writer, path string, s gguf.Summary, rec *library.Model) error {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
 	orNone := func(v string) string {
@@ -120,6 +167,9 @@ func infoWriteText(out io.Writer, path string, s gguf.Summary) error {
 			return "-"
 		}
 		return fmt.Sprint(n)
+	}
+	if rec != nil {
+		infoWriteRecord(row, rec)
 	}
 	row("file", path)
 	row("file size", fmt.Sprintf("%s (%d bytes)", infoBytes(s.FileSize), s.FileSize))
@@ -161,6 +211,36 @@ func infoWriteText(out io.Writer, path string, s gguf.Summary) error {
 	row("chat template", tmpl)
 	row("tensors", fmt.Sprint(s.TensorCount))
 	return tw.Flush()
+}
+
+// infoWriteRecord writes an installed model's library record as rows.
+func infoWriteRecord(row func(k, v string), m *library.Model) {
+	when := func(t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return t.Local().Format("2006-01-02 15:04:05")
+	}
+	row("model", m.Name)
+	if len(m.Aliases) > 0 {
+		row("aliases", strings.Join(m.Aliases, ", "))
+	}
+	row("id", m.ID)
+	digest := "- (not hashed: used in place)"
+	if m.Digest != "" {
+		digest = "sha256:" + m.Digest
+	}
+	row("digest", digest)
+	location := "model store"
+	if m.Location == library.InPlace {
+		location = "in place"
+	}
+	row("location", location)
+	if m.Source != "" {
+		row("source", m.Source)
+	}
+	row("added", when(m.AddedAt))
+	row("last used", when(m.LastUsedAt))
 }
 
 // infoJSONSafe replaces the floats JSON cannot hold (NaN, ±Inf) by strings.

@@ -2,14 +2,19 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"inferenceruntime/backend/library"
+	"inferenceruntime/backend/library/fixture"
+	"inferenceruntime/backend/service"
 	"inferenceruntime/inference/gguf"
 	"inferenceruntime/internal/testshared"
 )
@@ -20,13 +25,17 @@ func infoRun(t *testing.T, args ...string) (string, error) {
 	var out bytes.Buffer
 	rootCmd.SetOut(&out)
 	rootCmd.SetArgs(append([]string{"info"}, args...))
+	reset := func() {
+		infoJSON, infoTensors, infoMetadata = false, false, false
+		homeFlag = ""
+	}
 	t.Cleanup(func() {
 		rootCmd.SetArgs(nil)
 		rootCmd.SetOut(nil)
-		infoJSON, infoTensors, infoMetadata = false, false, false
+		reset()
 	})
 	err := rootCmd.Execute()
-	infoJSON, infoTensors, infoMetadata = false, false, false
+	reset()
 	return out.String(), err
 }
 
@@ -246,7 +255,9 @@ func TestInfoCorrupt(t *testing.T) {
 	for _, path := range fixtures {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestInfoHelperProcess$")
-			cmd.Env = append(os.Environ(), "IR_INFO_MAIN=info\x1f"+path)
+			// A name that is no file is looked up in the library: an empty
+			// one, never the user's.
+			cmd.Env = append(os.Environ(), "IR_INFO_MAIN=info\x1f"+path, "IR_HOME="+t.TempDir())
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()
@@ -262,5 +273,121 @@ func TestInfoCorrupt(t *testing.T) {
 				t.Errorf("usage or output printed: stdout %q", stdout.String())
 			}
 		})
+	}
+}
+
+// TestInfoInstalled runs `ir info` on installed models by name, alias and
+// id: the library record comes before the summary of its file. An existing
+// file of the same name wins; unknown and ambiguous names are errors.
+func TestInfoInstalled(t *testing.T) {
+	home, work := t.TempDir(), t.TempDir()
+	ctx := context.Background()
+	svc, err := service.Open(ctx, service.Options{Home: home})
+	if err != nil {
+		t.Fatal(err)
+	}
+	install := func(name string, seed byte, inPlace bool) *library.Model {
+		t.Helper()
+		src := filepath.Join(work, fmt.Sprintf("src-%d.gguf", seed))
+		if err := fixture.Model(src, 4096, seed); err != nil {
+			t.Fatal(err)
+		}
+		res, err := svc.ImportModel(ctx, src, library.ImportOptions{Name: name, InPlace: inPlace})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Model
+	}
+	store := install("org/model:Q8_0", 1, false)
+	if _, err := svc.CopyModel(ctx, "org/model:Q8_0", "fav"); err != nil {
+		t.Fatal(err)
+	}
+	place := install("org/model:F32", 2, true)
+	shadow := install("shadow.gguf", 3, false)
+	gone := install("gone", 4, true)
+	svc.Close()
+	// A file named like a model, in the working directory, and a model
+	// whose in-place file has gone.
+	t.Chdir(work)
+	if err := fixture.Model("shadow.gguf", 8192, 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(gone.Path); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		ref     string
+		model   *library.Model // nil: the file itself, or an error
+		want    []string       // in the text output
+		wantErr string
+	}{
+		{ref: "org/model:Q8_0", model: store, want: []string{"model             org/model:Q8_0\n", "aliases           fav\n",
+			"digest            sha256:" + store.Digest, "location          model store\n", "last used         never\n",
+			"file              " + store.Path, "architecture      llama"}},
+		{ref: "FAV", model: store},
+		{ref: store.ID[:8], model: store},
+		{ref: "org/model:f32", model: place, want: []string{"location          in place\n", "digest            - (not hashed", "file              " + place.Path}},
+		{ref: "shadow.gguf", want: []string{"file              shadow.gguf\n"}},
+		{ref: "org/model", wantErr: "ambiguous"},
+		{ref: "gone", wantErr: "missing"},
+		{ref: "no/such:model", wantErr: "no/such:model: no such file, and no installed model answers to that name"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.ref, func(t *testing.T) {
+			text, err := infoRun(t, "--home", home, tc.ref)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("output lacks %q:\n%s", w, text)
+				}
+			}
+			if fromLib := strings.HasPrefix(text, "model "); fromLib != (tc.model != nil) {
+				t.Errorf("library record shown: %v, want %v:\n%s", fromLib, tc.model != nil, text)
+			}
+			js, err := infoRun(t, "--home", home, "--json", tc.ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc struct {
+				gguf.Summary
+				Library *library.Model `json:"library"`
+			}
+			if err := json.Unmarshal([]byte(js), &doc); err != nil {
+				t.Fatalf("--json: %v\n%s", err, js)
+			}
+			switch {
+			case tc.model == nil:
+				// The file, not the model of the same name.
+				st, err := os.Stat(tc.ref)
+				if err != nil || doc.Library != nil || doc.FileSize != st.Size() || doc.FileSize == shadow.Size {
+					t.Errorf("--json: library %+v, file size %d; want the file's (%v), not the model's %d", doc.Library, doc.FileSize, err, shadow.Size)
+				}
+			case tc.model != nil && (doc.Library == nil || doc.Library.ID != tc.model.ID || doc.Library.Digest != tc.model.Digest ||
+				doc.Library.Path != tc.model.Path || doc.FileSize != tc.model.Size):
+				t.Errorf("--json library %+v, file size %d; want %+v", doc.Library, doc.FileSize, tc.model)
+			}
+		})
+	}
+}
+
+// TestInfoNoLibrary: a name that is no file, with a data directory that
+// has no database, is an error that creates nothing.
+func TestInfoNoLibrary(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "never-created")
+	_, err := infoRun(t, "--home", home, "some-model")
+	if err == nil || !strings.Contains(err.Error(), "some-model: no such file") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := os.Stat(home); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the data directory was created: %v", err)
 	}
 }
