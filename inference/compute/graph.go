@@ -322,9 +322,9 @@ func (g *Graph) Rope(x, pos *Tensor, p RopeParams) *Tensor {
 // caches kCache and vCache (leaf tensors, F32 or F16 [head_dim, n_kv_heads,
 // capacity]) at the positions pos, then returns softmax(q·kᵀ·scale)·v for
 // each query head (q F32 [head_dim, n_heads, n_tokens]) as F32
-// [head_dim*n_heads, n_tokens]. A query at position p attends to cache
-// positions 0..p (or the last Window of them), which must have been written
-// by this or earlier steps. Query head h reads kv head h/(n_heads/n_kv_heads).
+// [head_dim*n_heads, n_tokens]. The positions must be distinct. A query at
+// position p attends to cache positions 0..p (or the last Window of them),
+// which must have been written by this or earlier steps. Query head h reads kv head h/(n_heads/n_kv_heads).
 func (g *Graph) Attention(q, k, v, kCache, vCache, pos *Tensor, p AttentionParams) *Tensor {
 	if !g.check("Attention", q, k, v, kCache, vCache, pos) {
 		return placeholder
@@ -359,6 +359,14 @@ func (g *Graph) Attention(q, k, v, kCache, vCache, pos *Tensor, p AttentionParam
 	}
 	if !g.positions("Attention", pos, nt, int64(kCache.shape[2])) {
 		return placeholder
+	}
+	// Two tokens writing one cache row would race, and no sequence has them.
+	seen := make(map[int32]bool, len(pos.ints))
+	for i, p := range pos.ints {
+		if seen[p] {
+			return g.fail("Attention", "position %d appears twice (token %d)", p, i)
+		}
+		seen[p] = true
 	}
 	return g.add(&Tensor{op: OpAttention, dtype: F32, shape: Shape{hd * nh, nt}, attn: p},
 		q, k, v, kCache, vCache, pos)

@@ -96,6 +96,11 @@ func TestBuilderErrors(t *testing.T) {
 			k := g.Float32s(make([]float32, 8*2), Shape{8, 2, 1})
 			return g.Attention(q, k, k, cache, cache, g.Int32s([]int32{16}), AttentionParams{Scale: 1})
 		}, "outside"},
+		{"duplicate positions", func(g *Graph) *Tensor {
+			q := g.Float32s(make([]float32, 8*4*2), Shape{8, 4, 2})
+			k := g.Float32s(make([]float32, 8*2*2), Shape{8, 2, 2})
+			return g.Attention(q, k, k, cache, cache, g.Int32s([]int32{3, 3}), AttentionParams{Scale: 1})
+		}, "twice"},
 		{"copy to node", func(g *Graph) *Tensor {
 			a := g.Float32s(make([]float32, 4), Shape{4})
 			return g.Copy(g.Scale(a, 2), a)
