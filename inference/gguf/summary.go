@@ -140,6 +140,17 @@ func FileTypeName(id int64) string {
 	return fmt.Sprintf("unknown(%d)", id)
 }
 
+// FileTypeID is the general.file_type value llama.cpp uses for a label
+// such as "Q4_K_M" (the inverse of FileTypeName).
+func FileTypeID(name string) (int64, bool) {
+	for id, s := range fileTypes {
+		if s == name {
+			return id, true
+		}
+	}
+	return 0, false
+}
+
 // FormatCount writes a count with three significant digits and a K, M, B or
 // T suffix: 1240000000 -> "1.24B", 260000 -> "260K", 999 -> "999".
 func FormatCount(n int64) string {

@@ -55,3 +55,17 @@ func TestSummarize(t *testing.T) {
 		t.Error(FileTypeName(99))
 	}
 }
+
+// TestFileTypeID checks that FileTypeID inverts FileTypeName.
+func TestFileTypeID(t *testing.T) {
+	for id := range int64(40) {
+		name := FileTypeName(id)
+		got, ok := FileTypeID(name)
+		if _, known := fileTypes[id]; known != ok || (ok && got != id) {
+			t.Errorf("FileTypeID(%q) = %d, %v; want %d, %v", name, got, ok, id, known)
+		}
+	}
+	if _, ok := FileTypeID("Q4_K"); ok {
+		t.Error(`FileTypeID("Q4_K") found an id; llama.cpp has only the _S and _M mixes`)
+	}
+}

@@ -116,13 +116,17 @@ func NewPlan(s Shape, typeName string) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	ftype, err := fileType(typeName)
+	if err != nil {
+		return nil, err
+	}
 	p := &Plan{Shape: s}
 	a := s.Arch
 	hd := s.Embd / s.Heads
 	p.KV = []KV{
 		{"general.architecture", a},
 		{"general.name", "synthetic " + s.Name + " " + typeName},
-		{"general.file_type", uint32(0)},
+		{"general.file_type", ftype},
 		{a + ".context_length", uint32(s.Context)},
 		{a + ".embedding_length", uint32(s.Embd)},
 		{a + ".block_count", uint32(s.Layers)},
@@ -195,6 +199,23 @@ func typePicker(name string) (func(tensor string) quant.Type, error) {
 		return nil, fmt.Errorf("synth: cannot write %s weights", t)
 	}
 	return func(string) quant.Type { return t }, nil
+}
+
+// fileType is the general.file_type llama.cpp would write for weights of
+// the named type; a plain K-quant is labelled as its small (_S) mix, whose
+// matrices all have that type. Like llama.cpp, the label names the type
+// asked for even where some rows fall back to another type.
+func fileType(typeName string) (uint32, error) {
+	label := typeName
+	switch typeName {
+	case "Q3_K", "Q4_K", "Q5_K":
+		label += "_S"
+	}
+	id, ok := gguf.FileTypeID(label)
+	if !ok {
+		return 0, fmt.Errorf("synth: no GGUF file type for %s weights", typeName)
+	}
+	return uint32(id), nil
 }
 
 // fitType falls back to a type whose blocks divide the row length.

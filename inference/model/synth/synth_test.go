@@ -104,3 +104,35 @@ func TestWriteFileStreams(t *testing.T) {
 		t.Fatalf("streamed file (%d bytes) differs from the in-memory one (%d bytes)", len(got), len(want))
 	}
 }
+
+// TestFileType checks that general.file_type names the weight type asked
+// for, as llama.cpp labels its own files (plain K-quants are the _S mixes),
+// so other tools do not report a quantized model as "all F32".
+func TestFileType(t *testing.T) {
+	s, _ := ShapeByName("tiny")
+	for _, tc := range []struct{ typ, want string }{
+		{"F32", "F32"}, {"F16", "F16"}, {"BF16", "BF16"}, {"Q8_0", "Q8_0"}, {"Q4_0", "Q4_0"},
+		{"Q4_1", "Q4_1"}, {"Q5_0", "Q5_0"}, {"Q5_1", "Q5_1"}, {"Q2_K", "Q2_K"}, {"Q3_K", "Q3_K_S"},
+		{"Q4_K", "Q4_K_S"}, {"Q5_K", "Q5_K_S"}, {"Q6_K", "Q6_K"}, {"Q4_K_M", "Q4_K_M"},
+	} {
+		p, err := NewPlan(s, tc.typ)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.typ, err)
+		}
+		b, err := p.Bytes(1)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.typ, err)
+		}
+		f, err := gguf.Parse(b)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.typ, err)
+		}
+		v, ok := f.Get("general.file_type")
+		if !ok || v.Type != gguf.Uint32 {
+			t.Fatalf("%s: general.file_type missing or not uint32 (%v)", tc.typ, v)
+		}
+		if got := gguf.Summarize(f).FileType; got != tc.want {
+			t.Errorf("%s: file type %s, want %s", tc.typ, got, tc.want)
+		}
+	}
+}
