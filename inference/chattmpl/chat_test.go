@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"inferenceruntime/internal/testshared"
 )
 
 // messagesFromCase converts the messages of a golden case into Messages;
@@ -56,7 +58,7 @@ func messagesFromCase(t *testing.T, v any) (msgs []Message, ok bool) {
 // passes tools (None when empty), as transformers does, so cases without
 // tools are compared only where the template does not look at tools.
 func TestRenderChatGolden(t *testing.T) {
-	root := sharedTemplates(t)
+	root := testshared.Dir(t, "templates")
 	dirs, _ := filepath.Glob(filepath.Join(root, "*", "template.jinja"))
 	checked := 0
 	for _, tmplPath := range dirs {
@@ -116,7 +118,7 @@ func TestRenderChatGolden(t *testing.T) {
 // TestBuiltinsMatchModelTemplates checks the built-in templates against the
 // real templates of the same format where the golden data has them.
 func TestBuiltinsMatchModelTemplates(t *testing.T) {
-	root := sharedTemplates(t)
+	root := testshared.Dir(t, "templates")
 	for _, tc := range []struct{ builtin, model string }{
 		{"gemma", "google-gemma-2-2b-it"},
 		{"phi3", "microsoft-Phi-3.5-mini-instruct"},

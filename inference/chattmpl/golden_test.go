@@ -6,34 +6,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"inferenceruntime/internal/testshared"
 )
 
 // goldenNow is the fixed clock the reference renderings were made with.
 var goldenNow = func() time.Time { return time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC) }
-
-// sharedTemplates finds ../shared/templates next to the repository root.
-func sharedTemplates(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root (go.mod) not found")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared", "templates")
-	if _, err := os.Stat(shared); err != nil {
-		t.Skipf("golden chat templates not available (%s): %v", shared, err)
-	}
-	return shared
-}
 
 // loadCase reads a case file into render variables, keeping key order.
 func loadCase(path string) (map[string]any, error) {
@@ -57,7 +35,7 @@ func loadCase(path string) (map[string]any, error) {
 }
 
 func TestGoldenTemplates(t *testing.T) {
-	root := sharedTemplates(t)
+	root := testshared.Dir(t, "templates")
 	dirs, err := filepath.Glob(filepath.Join(root, "*", "template.jinja"))
 	if err != nil || len(dirs) == 0 {
 		t.Fatalf("no templates under %s: %v", root, err)

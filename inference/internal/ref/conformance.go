@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"inferenceruntime/internal/testshared"
 )
 
 // This file is the shared conformance suite: the llama.cpp reference outputs
@@ -43,30 +45,6 @@ func ToleranceFor(modelFile string) Tolerance {
 		return Tolerance{MaxAbs: 5e-2, MinGap: 1e-2}
 	default:
 		return Tolerance{MaxAbs: 1.0, MinGap: 0.5}
-	}
-}
-
-// SharedModels finds ../shared/models next to the repository root (the
-// directory holding go.mod), starting from the working directory. It returns
-// "" when there is none.
-func SharedModels() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, "..", "shared", "models")
-			if st, err := os.Stat(p); err == nil && st.IsDir() {
-				return p
-			}
-			return ""
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
 	}
 }
 
@@ -217,10 +195,7 @@ func topTwoGap(x []float32) (int, float64) {
 // which returns all rows of logits for c.Tokens, and checks them against the
 // MANIFEST tolerances. It skips t when the shared models are absent.
 func CheckCases(t *testing.T, eval func(t *testing.T, c Case) []float32) {
-	dir := SharedModels()
-	if dir == "" {
-		t.Skip("../shared/models is not present; conformance needs the reference models")
-	}
+	dir := testshared.Dir(t, "models")
 	cases, err := Cases(dir)
 	if err != nil {
 		t.Fatal(err)
