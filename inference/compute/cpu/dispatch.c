@@ -20,10 +20,10 @@ static int detect(void) {
     unsigned long long xcr0 = xgetbv0();
     if ((xcr0 & 6) != 6) return IR_ISA_GENERIC;  // the OS saves XMM and YMM state
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return IR_ISA_GENERIC;
-    int avx2 = b >> 5 & 1, avx512f = b >> 16 & 1, avx512bw = b >> 30 & 1, avx512vl = b >> 31 & 1;
+    int avx2 = b >> 5 & 1, avx512f = b >> 16 & 1, avx512dq = b >> 17 & 1, avx512bw = b >> 30 & 1, avx512vl = b >> 31 & 1;
     int vnni = c >> 11 & 1;
     if (!(avx2 && fma && f16c)) return IR_ISA_GENERIC;
-    if (avx512f && avx512bw && avx512vl && vnni && (xcr0 & 0xe6) == 0xe6) return IR_ISA_AVX512;
+    if (avx512f && avx512dq && avx512bw && avx512vl && vnni && (xcr0 & 0xe6) == 0xe6) return IR_ISA_AVX512;
     return IR_ISA_AVX2;
 }
 #elif defined(__aarch64__) && defined(__linux__)

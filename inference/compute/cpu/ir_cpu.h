@@ -81,6 +81,13 @@ typedef void (*ir_to_float_fn)(const void *w, float *y, int n);
 #define IR_MM_COLS 8
 typedef void (*ir_mm_fn)(int n, const void *w, const void *x, size_t x_stride, int nc, float *out, size_t out_stride);
 
+// mv: the dots of nr <= IR_MV_ROWS weight rows w + r*w_stride with one
+// activation row x, into out[r]; each result has the same bits as
+// vec_dot's. Optional: decode streams several weight rows against one x
+// that is loaded (and corrected) once for all of them.
+#define IR_MV_ROWS 4
+typedef void (*ir_mv_fn)(int n, const void *w, size_t w_stride, int nr, const void *x, float *out);
+
 typedef struct {
     int block;            // elements per block (0: unsupported type)
     int bytes;            // bytes per block
@@ -88,6 +95,7 @@ typedef struct {
     ir_to_float_fn to_float;
     ir_vec_dot_fn vec_dot;
     ir_mm_fn mm;          // optional
+    ir_mv_fn mv;          // optional
 } ir_type_traits;
 
 extern ir_type_traits ir_traits[IR_NTYPES];

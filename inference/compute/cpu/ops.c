@@ -92,6 +92,13 @@ static void op_mul_mat(graph_ctx *c, int i, const ir_op *op, int phase, int ith,
         if (t >= tiles) break;
         int64_t r0 = (t % row_tiles) * MM_ROWS, c0 = (t / row_tiles) * MM_COLS;
         int64_t r1 = r0 + MM_ROWS < m ? r0 + MM_ROWS : m, c1 = c0 + MM_COLS < n ? c0 + MM_COLS : n;
+        if (tr->mv && c1 - c0 == 1) {  // one activation row (decode): several weight rows at a time
+            for (int64_t r = r0; r < r1; r += IR_MV_ROWS) {
+                int nr = r1 - r < IR_MV_ROWS ? (int)(r1 - r) : IR_MV_ROWS;
+                tr->mv((int)k, (const char *)w->data + r * wrow, (size_t)wrow, nr, xq + c0 * xrow, dst + c0 * m + r);
+            }
+            continue;
+        }
         for (int64_t r = r0; r < r1; r++) {
             const char *wr = (const char *)w->data + r * wrow;
             int64_t col = c0;

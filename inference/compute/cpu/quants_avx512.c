@@ -5,7 +5,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
 
 AVX512 static inline float hsum_ps(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -68,32 +68,122 @@ AVX512 static INLINE void kern_f16(int n, const void *vw, const void *x, size_t 
 }
 MM_ENTRY(f16)
 
-// q8_blocks: the Q4_0/Q8_0 block loop, with the weight block given as 32
-// signed values by unpack.
-#define Q8_BLOCKS(wtype, unpack)                                                                            \
+// Q4_0 and Q8_0 take two blocks per 512-bit vector (block i in the low
+// half, i+1 in the high half) and keep two accumulator chains per row, so
+// that the float multiply-add latency does not bound the loop. A lone last
+// block goes through the same code with an empty high half.
+
+// q4_pair: the unsigned nibbles of blocks w[0] and w[1] (or w[0] and zeros),
+// in element order: [lo(w0) hi(w0) lo(w1) hi(w1)].
+AVX512 static INLINE __m512i q4_pair(const blk_q4_0 *w, int two) {
+    __m256i b0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)w[0].qs));
+    __m256i b1 = two ? _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)w[1].qs)) : _mm256_setzero_si256();
+    __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(b0), b1, 1);
+    v = _mm512_srlv_epi64(v, _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0));
+    return _mm512_and_si512(v, _mm512_set1_epi8(15));
+}
+
+// qs_pair: the 64 signed quants of two Q8_0 blocks (or one and zeros).
+AVX512 static INLINE __m512i qs_pair(const blk_q8_0 *x, int two) {
+    __m256i lo = _mm256_loadu_si256((const __m256i *)x[0].qs);
+    __m256i hi = two ? _mm256_loadu_si256((const __m256i *)x[1].qs) : _mm256_setzero_si256();
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+// scale_pair: d(w0)*d(x0) in the low eight lanes, d(w1)*d(x1) in the high.
+AVX512 static INLINE __m512 scale_pair(uint16_t w0, uint16_t x0, uint16_t w1, uint16_t x1, int two) {
+    __m256 a = _mm256_set1_ps(ir_h2f(w0) * ir_h2f(x0));
+    __m256 b = _mm256_set1_ps(two ? ir_h2f(w1) * ir_h2f(x1) : 0.0f);
+    return _mm512_insertf32x8(_mm512_castps256_ps512(a), b, 1);
+}
+
+// Q8_PAIRS: the block-pair loop. dots(q, x) gives the 16 int32 partial
+// sums of one pair of weight blocks (already unpacked into q by unpack)
+// with one pair of activation blocks.
+#define Q8_PAIRS(wtype, unpack, dots)                                                                       \
     const wtype *w = vw;                                                                                    \
-    const __m256i zero = _mm256_setzero_si256();                                                            \
-    __m256 acc[IR_MM_COLS];                                                                                 \
-    for (int c = 0; c < NC; c++) acc[c] = _mm256_setzero_ps();                                              \
-    for (int i = 0; i < n / QK; i++) {                                                                      \
-        __m256i q = unpack;                                                                                 \
-        __m256i aq = _mm256_abs_epi8(q);                                                                    \
-        float dw = ir_h2f(w[i].d);                                                                          \
+    const int nb = n / QK;                                                                                  \
+    __m512 acc0[IR_MM_COLS], acc1[IR_MM_COLS];                                                              \
+    for (int c = 0; c < NC; c++) acc0[c] = acc1[c] = _mm512_setzero_ps();                                   \
+    for (int i = 0; i < nb; i += 2) {                                                                       \
+        const int two = i + 1 < nb;                                                                         \
+        __m512i q = unpack;                                                                                 \
         for (int c = 0; c < NC; c++) {                                                                      \
             const blk_q8_0 *xc = XROW(blk_q8_0, c, i);                                                      \
-            __m256i p = _mm256_dpbusd_epi32(zero, aq, _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)xc->qs), q)); \
-            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * ir_h2f(xc->d)), acc[c]);   \
+            __m512 p = _mm512_cvtepi32_ps(dots(q, qs_pair(xc, two)));                                       \
+            __m512 d = scale_pair(w[i].d, xc[0].d, two ? w[i + 1].d : 0, two ? xc[1].d : 0, two);          \
+            if (i & 2) acc1[c] = _mm512_fmadd_ps(p, d, acc1[c]);                                            \
+            else acc0[c] = _mm512_fmadd_ps(p, d, acc0[c]);                                                  \
         }                                                                                                   \
     }                                                                                                       \
-    for (int c = 0; c < NC; c++) out[c * os] = hsum_ps(acc[c]);
+    for (int c = 0; c < NC; c++) out[c * os] = _mm512_reduce_add_ps(_mm512_add_ps(acc0[c], acc1[c]));
+
+// q4_dots: sum(q*x) - 8*sum(x) per lane, i.e. the dot of (q-8) and x,
+// with the nibbles as vpdpbusd's unsigned operand.
+AVX512 static INLINE __m512i q4_dots(__m512i q, __m512i x) {
+    __m512i zero = _mm512_setzero_si512();
+    return _mm512_sub_epi32(_mm512_dpbusd_epi32(zero, q, x), _mm512_dpbusd_epi32(zero, _mm512_set1_epi8(8), x));
+}
+
+// q8_dots: signed by signed through |w| and x carrying w's sign.
+AVX512 static INLINE __m512i q8_dots(__m512i q, __m512i x) {
+    __m512i s = _mm512_mask_sub_epi8(x, _mm512_movepi8_mask(q), _mm512_setzero_si512(), x);
+    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(q), s);
+}
+
+// Q8_ROWS: the same loop for NR weight rows w + r*ws and one activation
+// row, which is loaded and corrected once per pair for all rows. Each row
+// sees the operations of Q8_PAIRS in the same order (same bits).
+#define Q8_ROWS(wtype, xfix, dots)                                                                   \
+    const int nb = n / QK;                                                                                  \
+    const blk_q8_0 *xb = x;                                                                                 \
+    __m512 acc0[IR_MV_ROWS], acc1[IR_MV_ROWS];                                                              \
+    for (int r = 0; r < NR; r++) acc0[r] = acc1[r] = _mm512_setzero_ps();                                   \
+    for (int i = 0; i < nb; i += 2) {                                                                       \
+        const int two = i + 1 < nb;                                                                         \
+        __m512i xq = qs_pair(xb + i, two), xc = xfix;                                                       \
+        (void)xc;                                                                                           \
+        float dx0 = ir_h2f(xb[i].d), dx1 = two ? ir_h2f(xb[i + 1].d) : 0.0f;                                \
+        for (int r = 0; r < NR; r++) {                                                                      \
+            const wtype *w = (const wtype *)((const char *)vw + (size_t)r * ws) + i;                        \
+            __m512 p = _mm512_cvtepi32_ps(dots);                                                            \
+            __m256 a = _mm256_set1_ps(ir_h2f(w[0].d) * dx0);                                                \
+            __m256 b = _mm256_set1_ps(two ? ir_h2f(w[1].d) * dx1 : 0.0f);                                   \
+            __m512 d = _mm512_insertf32x8(_mm512_castps256_ps512(a), b, 1);                                 \
+            if (i & 2) acc1[r] = _mm512_fmadd_ps(p, d, acc1[r]);                                            \
+            else acc0[r] = _mm512_fmadd_ps(p, d, acc0[r]);                                                  \
+        }                                                                                                   \
+    }                                                                                                       \
+    for (int r = 0; r < NR; r++) out[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc0[r], acc1[r]));
+
+#define MV_ENTRY(name)                                                                                      \
+    AVX512 static void mv_##name(int n, const void *w, size_t ws, int nr, const void *x, float *out) {     \
+        switch (nr) {                                                                                       \
+        case 4: kernr_##name(n, w, ws, x, out, 4); break;                                                   \
+        case 3: kernr_##name(n, w, ws, x, out, 3); break;                                                   \
+        case 2: kernr_##name(n, w, ws, x, out, 2); break;                                                   \
+        default: kernr_##name(n, w, ws, x, out, 1);                                                         \
+        }                                                                                                   \
+    }
+
+AVX512 static INLINE void kernr_q4_0(int n, const void *vw, size_t ws, const void *x, float *out, const int NR) {
+    Q8_ROWS(blk_q4_0, _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(8), xq),
+            _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), q4_pair(w, two), xq), xc))
+}
+MV_ENTRY(q4_0)
+
+AVX512 static INLINE void kernr_q8_0(int n, const void *vw, size_t ws, const void *x, float *out, const int NR) {
+    Q8_ROWS(blk_q8_0, _mm512_setzero_si512(), q8_dots(qs_pair(w, two), xq))
+}
+MV_ENTRY(q8_0)
 
 AVX512 static INLINE void kern_q4_0(int n, const void *vw, const void *x, size_t xs, float *out, size_t os, const int NC) {
-    Q8_BLOCKS(blk_q4_0, _mm256_sub_epi8(nibbles(w[i].qs), _mm256_set1_epi8(8)))
+    Q8_PAIRS(blk_q4_0, q4_pair(w + i, two), q4_dots)
 }
 MM_ENTRY(q4_0)
 
 AVX512 static INLINE void kern_q8_0(int n, const void *vw, const void *x, size_t xs, float *out, size_t os, const int NC) {
-    Q8_BLOCKS(blk_q8_0, _mm256_loadu_si256((const __m256i *)w[i].qs))
+    Q8_PAIRS(blk_q8_0, qs_pair(w + i, two), q8_dots)
 }
 MM_ENTRY(q8_0)
 
@@ -189,8 +279,10 @@ void ir_init_avx512(void) {
     ir_traits[IR_F16].mm = mm_f16;
     ir_traits[IR_Q4_0].vec_dot = dot_q4_0;
     ir_traits[IR_Q4_0].mm = mm_q4_0;
+    ir_traits[IR_Q4_0].mv = mv_q4_0;
     ir_traits[IR_Q8_0].vec_dot = dot_q8_0;
     ir_traits[IR_Q8_0].mm = mm_q8_0;
+    ir_traits[IR_Q8_0].mv = mv_q8_0;
     ir_traits[IR_Q4_K].vec_dot = dot_q4_K;
     ir_traits[IR_Q4_K].mm = mm_q4_K;
     ir_traits[IR_Q6_K].vec_dot = dot_q6_K;
