@@ -4,14 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"sort"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"inferenceruntime/inference"
+	"inferenceruntime/inference/compute/cpu"
 	"inferenceruntime/inference/gguf"
 )
 
@@ -22,6 +25,7 @@ var (
 	benchReps    int
 	benchDepth   int
 	benchJSON    bool
+	benchProfile bool
 )
 
 var benchCmd = &cobra.Command{
@@ -61,13 +65,16 @@ var benchCmd = &cobra.Command{
 			if test.tokens == 0 {
 				continue
 			}
-			rates, err := benchRun(m, test.tokens, test.gen)
-			if err != nil {
-				return fmt.Errorf("%s%d: %w", test.name, test.tokens, err)
-			}
 			name := fmt.Sprintf("%s%d", test.name, test.tokens)
 			if benchDepth > 0 {
 				name += fmt.Sprintf(" @ d%d", benchDepth)
+			}
+			rates, prof, err := benchRun(m, test.tokens, test.gen)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if benchProfile {
+				benchPrintProfile(cmd.ErrOrStderr(), name, prof)
 			}
 			mean, sd := benchMeanSD(rates)
 			results = append(results, benchResult{
@@ -112,16 +119,17 @@ type benchResult struct {
 
 // benchRun measures one test benchReps times after a warm-up run: a batch of
 // n random tokens (pp), or n single-token steps (tg), after benchDepth
-// tokens of context that are not timed.
-func benchRun(m *inference.Model, n int, gen bool) ([]float64, error) {
+// tokens of context that are not timed. With --profile it also returns the
+// per-op time of the timed runs (the depth prefill excluded).
+func benchRun(m *inference.Model, n int, gen bool) ([]float64, []cpu.OpTime, error) {
 	ctxLen := min(benchDepth+n+1, m.Info().ContextLength)
 	s, err := m.NewSession(inference.SessionOptions{ContextLength: ctxLen, BatchSize: max(n, 1)})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer s.Close()
 	if benchDepth+n > s.ContextLength() {
-		return nil, fmt.Errorf("depth %d + %d tokens do not fit the context of %d", benchDepth, n, s.ContextLength())
+		return nil, nil, fmt.Errorf("depth %d + %d tokens do not fit the context of %d", benchDepth, n, s.ContextLength())
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	vocab := m.Info().VocabSize
@@ -134,28 +142,69 @@ func benchRun(m *inference.Model, n int, gen bool) ([]float64, error) {
 	}
 	ctx := context.Background()
 	var rates []float64
+	var prof []cpu.OpTime
 	for rep := -1; rep < benchReps; rep++ { // rep -1 warms up
 		s.Reset()
 		if benchDepth > 0 {
 			if _, err := s.Eval(ctx, randomTokens(benchDepth)); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
+		}
+		if benchProfile && rep >= 0 {
+			cpu.SetProfiling(true)
 		}
 		start := time.Now()
 		if gen {
 			for _, id := range randomTokens(n) {
 				if _, err := s.Eval(ctx, []int32{id}); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 			}
 		} else if _, err := s.Eval(ctx, randomTokens(n)); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if rep >= 0 {
 			rates = append(rates, float64(n)/time.Since(start).Seconds())
 		}
+		if benchProfile && rep >= 0 {
+			prof = benchMergeProfile(prof, cpu.Profile())
+			cpu.SetProfiling(false)
+		}
 	}
-	return rates, nil
+	return rates, prof, nil
+}
+
+// benchMergeProfile adds the op times of one run to those of earlier runs.
+func benchMergeProfile(total, run []cpu.OpTime) []cpu.OpTime {
+	for _, r := range run {
+		found := false
+		for i := range total {
+			if total[i].Op == r.Op && total[i].DType == r.DType {
+				total[i].Calls += r.Calls
+				total[i].Time += r.Time
+				found = true
+			}
+		}
+		if !found {
+			total = append(total, r)
+		}
+	}
+	return total
+}
+
+// benchPrintProfile prints where one test's time went, per op and operand
+// type, longest first (wall time of the first thread, barrier waits included).
+func benchPrintProfile(w io.Writer, test string, prof []cpu.OpTime) {
+	sort.Slice(prof, func(i, j int) bool { return prof[i].Time > prof[j].Time })
+	var total time.Duration
+	for _, p := range prof {
+		total += p.Time
+	}
+	fmt.Fprintf(w, "profile %s (%d runs, %v in graphs):\n", test, benchReps, total.Round(time.Millisecond))
+	for _, p := range prof {
+		fmt.Fprintf(w, "  %-10v %-7v %8d calls %10v %5.1f%%\n", p.Op, p.DType, p.Calls, p.Time.Round(time.Microsecond),
+			100*float64(p.Time)/float64(max(total, 1)))
+	}
 }
 
 func benchMeanSD(xs []float64) (mean, sd float64) {
@@ -187,5 +236,6 @@ func init() {
 	benchCmd.Flags().IntVarP(&benchReps, "repetitions", "r", 5, "repetitions of each test")
 	benchCmd.Flags().IntVarP(&benchDepth, "n-depth", "d", 0, "tokens already in the context before each test")
 	benchCmd.Flags().BoolVar(&benchJSON, "json", false, "print JSON")
+	benchCmd.Flags().BoolVar(&benchProfile, "profile", false, "print the time per op and weight type of each test (CPU backend)")
 	rootCmd.AddCommand(benchCmd)
 }

@@ -1,0 +1,94 @@
+#!/bin/sh
+# cpu.sh compares this runtime's CPU speed with llama.cpp's on the same GGUF
+# files, on this machine, in one session.
+#
+# usage: bench/cpu.sh LLAMA_BENCH_PATH MODEL.gguf [MODEL.gguf...]
+#
+# For every model, thread count and depth it runs `ir bench` and
+# `llama-bench` in turn (ours, theirs, ours, theirs, ...) RUNS times each, one
+# repetition per run, so that drift in the machine's load hits both alike, and
+# prints a Markdown table of the medians with the ratio ours / llama.cpp.
+#
+# Settings (environment):
+#   RUNS     runs of each test per engine (default 3; the median is reported)
+#   THREADS  thread counts (default "2"), e.g. "1 2"
+#   DEPTHS   context depths before each test (default "0"), e.g. "0 1024 4096"
+#   PP       prompt tokens of the prefill test (default 512; 0 skips it)
+#   TG       generated tokens of the decode test (default 128; 0 skips it)
+#   IR       path of the ir binary (default: built from this checkout)
+set -eu
+
+if [ $# -lt 2 ]; then
+	echo "usage: $0 LLAMA_BENCH_PATH MODEL.gguf [MODEL.gguf...]" >&2
+	exit 2
+fi
+LLAMA=$1
+shift
+RUNS=${RUNS:-3}
+THREADS=${THREADS:-2}
+DEPTHS=${DEPTHS:-0}
+PP=${PP:-512}
+TG=${TG:-128}
+
+if [ ! -x "$LLAMA" ]; then
+	echo "$0: $LLAMA is not an executable llama-bench" >&2
+	exit 2
+fi
+for m in "$@"; do
+	if [ ! -f "$m" ]; then
+		echo "$0: model $m not found" >&2
+		exit 2
+	fi
+done
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+if [ -z "${IR:-}" ]; then
+	root=$(cd "$(dirname "$0")/.." && pwd)
+	(cd "$root" && go build -o "$tmp/ir" ./cmd/ir)
+	IR=$tmp/ir
+fi
+
+# avg_ts prints the first "avg_ts" number of the JSON on standard input.
+avg_ts() {
+	tr ',' '\n' | sed -n 's/.*"avg_ts": *\([0-9.eE+-]*\).*/\1/p' | head -n 1
+}
+
+# median prints the median of the numbers on standard input, one a line.
+median() {
+	sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+
+# one runs one engine once and prints tokens per second.
+# args: engine model threads depth prompt gen
+one() {
+	case $1 in
+	ours) "$IR" bench "$2" -t "$3" -d "$4" -p "$5" -n "$6" -r 1 --json | avg_ts ;;
+	llama) "$LLAMA" -m "$2" -t "$3" -d "$4" -p "$5" -n "$6" -r 1 -o json 2>/dev/null | avg_ts ;;
+	esac
+}
+
+echo "| model | test | threads | depth | ours t/s | llama.cpp t/s | ours / llama.cpp |"
+echo "|---|---|---:|---:|---:|---:|---:|"
+for m in "$@"; do
+	for t in $THREADS; do
+		for d in $DEPTHS; do
+			for test in pp tg; do
+				if [ "$test" = pp ]; then p=$PP n=0 name=pp$PP; else p=0 n=$TG name=tg$TG; fi
+				[ "$p$n" = 00 ] && continue
+				: >"$tmp/ours"
+				: >"$tmp/llama"
+				i=0
+				while [ "$i" -lt "$RUNS" ]; do
+					one ours "$m" "$t" "$d" "$p" "$n" >>"$tmp/ours"
+					one llama "$m" "$t" "$d" "$p" "$n" >>"$tmp/llama"
+					i=$((i + 1))
+				done
+				a=$(median <"$tmp/ours")
+				b=$(median <"$tmp/llama")
+				r=$(awk -v a="$a" -v b="$b" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}')
+				printf '| %s | %s | %s | %s | %.2f | %.2f | %s |\n' "$(basename "$m")" "$name" "$t" "$d" "$a" "$b" "$r"
+			done
+		done
+	done
+done
