@@ -47,6 +47,15 @@ type renderer struct {
 	constMode bool
 }
 
+// writeValue writes str(v).
+func (r *renderer) writeValue(v any) error {
+	s, err := toStr(v)
+	if err != nil {
+		return err
+	}
+	return r.write(s)
+}
+
 func (r *renderer) write(s string) error {
 	if r.out.Len()+len(s) > r.maxOut {
 		return &Error{Kind: "LimitError", Msg: "rendered output exceeds the size limit"}
@@ -120,7 +129,7 @@ func (r *renderer) execOne(s stmt, sc *scope) (ctrl, error) {
 		if err != nil {
 			return ctrlNone, err
 		}
-		return ctrlNone, atLine0(r.write(toStr(v)), n.line)
+		return ctrlNone, atLine0(r.writeValue(v), n.line)
 	case *ifStmt:
 		for i, c := range n.conds {
 			v, err := r.eval(c, sc)
@@ -155,13 +164,13 @@ func (r *renderer) execOne(s stmt, sc *scope) (ctrl, error) {
 		if err != nil {
 			return ctrlNone, err
 		}
-		return ctrlNone, atLine0(r.write(toStr(v)), n.line)
+		return ctrlNone, atLine0(r.writeValue(v), n.line)
 	case *filterBlockStmt:
 		v, err := r.renderFiltered(n.body, n.filters, n.undef, sc)
 		if err != nil {
 			return ctrlNone, err
 		}
-		return ctrlNone, atLine0(r.write(toStr(v)), n.line)
+		return ctrlNone, atLine0(r.writeValue(v), n.line)
 	case *withStmt:
 		inner := newScope(sc)
 		vals := make([]any, len(n.vals))
@@ -645,8 +654,15 @@ func (r *renderer) evalBinary(n *binExpr, sc *scope) (any, error) {
 		return nil, err
 	}
 	if n.op == "~" {
-		s := toStr(left) + toStr(right)
-		return s, r.checkSize(len(s))
+		a, err := toStr(left)
+		if err != nil {
+			return nil, err
+		}
+		b, err := toStr(right)
+		if err != nil {
+			return nil, err
+		}
+		return a + b, r.checkSize(len(a) + len(b))
 	}
 	if n.op == "*" {
 		if err := r.checkRepeat(left, right); err != nil {

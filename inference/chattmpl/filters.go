@@ -43,18 +43,18 @@ func init() {
 		"map":         filterMap,
 		"max":         minMax(1),
 		"min":         minMax(-1),
-		"pprint":      func(_ *renderer, v any, _ []any, _ *Dict) (any, error) { return pyRepr(v), nil },
+		"pprint":      func(_ *renderer, v any, _ []any, _ *Dict) (any, error) { return pyRepr(v) },
 		"reject":      selectFilter(false, false),
 		"rejectattr":  selectFilter(false, true),
 		"replace":     filterReplace,
 		"reverse":     filterReverse,
 		"round":       filterRound,
-		"safe":        func(_ *renderer, v any, _ []any, _ *Dict) (any, error) { return toStr(v), nil },
+		"safe":        func(_ *renderer, v any, _ []any, _ *Dict) (any, error) { return toStr(v) },
 		"select":      selectFilter(true, false),
 		"selectattr":  selectFilter(true, true),
 		"slice":       filterSlice,
 		"sort":        filterSort,
-		"string":      func(_ *renderer, v any, _ []any, _ *Dict) (any, error) { return toStr(v), nil },
+		"string":      func(_ *renderer, v any, _ []any, _ *Dict) (any, error) { return toStr(v) },
 		"striptags":   filterStriptags,
 		"sum":         filterSum,
 		"title":       strFilter(jinjaTitle),
@@ -88,7 +88,11 @@ func strFilter(fn func(string) string) filterFunc {
 		if _, err := bindArgs("filter", args, kw); err != nil {
 			return nil, err
 		}
-		return fn(toStr(v)), nil
+		s, err := toStr(v)
+		if err != nil {
+			return nil, err
+		}
+		return fn(s), nil
 	}
 }
 
@@ -184,7 +188,11 @@ func filterCenter(_ *renderer, v any, args []any, kw *Dict) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return padTo(toStr(v), w, missing, '^')
+	s, err := toStr(v)
+	if err != nil {
+		return nil, err
+	}
+	return padTo(s, w, missing, '^')
 }
 
 func filterLength(_ *renderer, v any, _ []any, _ *Dict) (any, error) {
@@ -244,7 +252,11 @@ func foldCase(v any, caseSensitive bool) any {
 var htmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;")
 
 func filterEscape(_ *renderer, v any, _ []any, _ *Dict) (any, error) {
-	return htmlEscaper.Replace(toStr(v)), nil
+	s, err := toStr(v)
+	if err != nil {
+		return nil, err
+	}
+	return htmlEscaper.Replace(s), nil
 }
 
 func filterFirst(_ *renderer, v any, _ []any, _ *Dict) (any, error) {
@@ -396,7 +408,10 @@ func filterJoin(r *renderer, v any, args []any, kw *Dict) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	sep := toStr(orDefault(a[0], ""))
+	sep, err := toStr(orDefault(a[0], ""))
+	if err != nil {
+		return nil, err
+	}
 	var b strings.Builder
 	for i, it := range items {
 		if a[1] != missing && a[1] != nil {
@@ -407,7 +422,11 @@ func filterJoin(r *renderer, v any, args []any, kw *Dict) (any, error) {
 		if i > 0 {
 			b.WriteString(sep)
 		}
-		b.WriteString(toStr(it))
+		s, err := toStr(it)
+		if err != nil {
+			return nil, err
+		}
+		b.WriteString(s)
 		if err := r.checkSize(b.Len()); err != nil {
 			return nil, err
 		}
@@ -612,7 +631,11 @@ func filterReplace(_ *renderer, v any, args []any, kw *Dict) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pyReplace(toStr(v), toStr(a[0]), toStr(a[1]), n)
+	strs, err := toStrs(v, a[0], a[1])
+	if err != nil {
+		return nil, err
+	}
+	return pyReplace(strs[0], strs[1], strs[2], n)
 }
 
 func filterReverse(_ *renderer, v any, _ []any, _ *Dict) (any, error) {
@@ -738,7 +761,11 @@ func filterSort(_ *renderer, v any, args []any, kw *Dict) (any, error) {
 var tagRe = regexp.MustCompile(`(?s)<!--.*?-->|<[^>]*>`)
 
 func filterStriptags(_ *renderer, v any, _ []any, _ *Dict) (any, error) {
-	s := tagRe.ReplaceAllString(toStr(v), "")
+	s, err := toStr(v)
+	if err != nil {
+		return nil, err
+	}
+	s = tagRe.ReplaceAllString(s, "")
 	return strings.Join(strings.FieldsFunc(s, pyIsSpace), " "), nil
 }
 
@@ -808,7 +835,11 @@ func filterTrim(_ *renderer, v any, args []any, kw *Dict) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return stripChars(toStr(v), orDefault(a[0], nil), true, true)
+	s, err := toStr(v)
+	if err != nil {
+		return nil, err
+	}
+	return stripChars(s, orDefault(a[0], nil), true, true)
 }
 
 func filterTruncate(_ *renderer, v any, args []any, kw *Dict) (any, error) {
@@ -839,7 +870,10 @@ func filterTruncate(_ *renderer, v any, args []any, kw *Dict) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	end := toStr(orDefault(a[2], "..."))
+	end, err := toStr(orDefault(a[2], "..."))
+	if err != nil {
+		return nil, err
+	}
 	leeway, err := intArg(a[3], 5)
 	if err != nil {
 		return nil, err
@@ -896,9 +930,13 @@ func filterUnique(_ *renderer, v any, args []any, kw *Dict) (any, error) {
 }
 
 func filterWordcount(_ *renderer, v any, _ []any, _ *Dict) (any, error) {
+	s, err := toStr(v)
+	if err != nil {
+		return nil, err
+	}
 	n := 0
 	inWord := false
-	for _, r := range toStr(v) {
+	for _, r := range s {
 		w := r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
 		if w && !inWord {
 			n++
@@ -912,10 +950,14 @@ func filterFormat(_ *renderer, v any, args []any, kw *Dict) (any, error) {
 	if len(args) > 0 && kw != nil && kw.Len() > 0 {
 		return nil, &Error{Kind: "FilterArgumentError", Msg: "can't handle positional and keyword arguments at the same time"}
 	}
-	if kw != nil && kw.Len() > 0 {
-		return percentFormat(toStr(v), kw)
+	s, err := toStr(v)
+	if err != nil {
+		return nil, err
 	}
-	return percentFormat(toStr(v), Tuple(args))
+	if kw != nil && kw.Len() > 0 {
+		return percentFormat(s, kw)
+	}
+	return percentFormat(s, Tuple(args))
 }
 
 func filterIndent(_ *renderer, v any, args []any, kw *Dict) (any, error) {

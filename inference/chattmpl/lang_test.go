@@ -75,3 +75,34 @@ func TestInvalidUTF8(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedValues renders values built from shared parts: a list holding
+// itself twice, doubled 50 times, prints as 2^50 elements. Printing it must
+// stop at the size limit (it used to fill memory), and comparing two such
+// values must not walk every path (it used to run for ever).
+func TestSharedValues(t *testing.T) {
+	const build = "{% set a = namespace(v=[1]) %}{% set b = namespace(v=[1]) %}" +
+		"{% for i in range(50) %}{% set a.v = [a.v, a.v] %}{% set b.v = [b.v, b.v] %}{% endfor %}"
+	for _, tc := range []struct{ src, want string }{
+		{"{{ a.v == b.v }} {{ a.v == a.v }} {{ [a.v, 1] < [b.v, 2] }} {{ a.v in [b.v] }}", "True True True True"},
+		{"{{ [b.v, a.v] | sort | length }} {{ a.v != [b.v[0], a.v[1]] }}", "2 False"},
+		{"{{ a.v }}", "LimitError"},
+		{"{{ a.v ~ '' }}", "LimitError"},
+		{"{{ a.v | join(',') }}", "LimitError"},
+		{"{{ '%s' % [a.v] }}", "LimitError"},
+		{"{{ a.v is lower }}", "LimitError"},
+		{"{{ raise_exception(a.v) }}", "LimitError"},
+	} {
+		got, err := RenderString(build+tc.src, nil, Options{})
+		if err != nil {
+			var te *Error
+			if !asError(err, &te) || te.Kind != tc.want {
+				t.Errorf("%s: %v, want %s", tc.src, err, tc.want)
+			}
+			continue
+		}
+		if got != tc.want {
+			t.Errorf("%s = %q, want %q", tc.src, got, tc.want)
+		}
+	}
+}

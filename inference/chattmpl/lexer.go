@@ -315,7 +315,7 @@ func (l *lexer) lexTag(begin, endKind tokKind, endDelim string) error {
 				}
 			}
 			if op == "" {
-				return syntaxErr(l.line, "unexpected char %s", pyRepr(string(r)))
+				return syntaxErr(l.line, "unexpected char %s", quoteStr(string(r)))
 			}
 			switch op {
 			case "(", "[", "{":

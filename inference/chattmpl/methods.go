@@ -763,10 +763,17 @@ func strFormat(s string, args []any, kw *Dict) (any, error) {
 				v, ok = kw.Get(field)
 			}
 			if !ok {
-				return nil, &Error{Kind: "KeyError", Msg: pyRepr(field)}
+				return nil, &Error{Kind: "KeyError", Msg: quoteStr(field)}
 			}
 		}
-		b.WriteString(toStr(v))
+		s, err := toStr(v)
+		if err != nil {
+			return nil, err
+		}
+		b.WriteString(s)
+		if b.Len() > maxRepeat {
+			return nil, &Error{Kind: "LimitError", Msg: "value exceeds the size limit"}
+		}
 	}
 	return b.String(), nil
 }

@@ -255,7 +255,7 @@ func percentFormat(format string, arg any) (any, error) {
 			}
 			v, ok := mapping.Get(format[i+1 : i+end])
 			if !ok {
-				return nil, &Error{Kind: "KeyError", Msg: pyRepr(format[i+1 : i+end])}
+				return nil, &Error{Kind: "KeyError", Msg: quoteStr(format[i+1 : i+end])}
 			}
 			val, haveVal = v, true
 			i += end + 1
@@ -343,9 +343,13 @@ func formatOne(conv byte, flags string, prec int, v any) (string, error) {
 	}
 	switch conv {
 	case 's', 'r', 'a':
-		s := toStr(v)
+		str := toStr
 		if conv != 's' {
-			s = pyRepr(v)
+			str = pyRepr
+		}
+		s, err := str(v)
+		if err != nil {
+			return "", err
 		}
 		if prec >= 0 && prec < utf8Len(s) {
 			s = string([]rune(s)[:prec])

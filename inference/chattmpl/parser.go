@@ -74,7 +74,7 @@ func describe(t token) string {
 	case tVarBegin:
 		return "begin of print statement"
 	case tString:
-		return "string " + pyRepr(t.val)
+		return "string " + quoteStr(t.val)
 	case tData:
 		return "template data"
 	}

@@ -53,8 +53,8 @@ func init() {
 			return false
 		}),
 		"escaped": is(func(any) bool { return false }),
-		"lower":   is(func(v any) bool { return hasCased(toStr(v), false) }),
-		"upper":   is(func(v any) bool { return hasCased(toStr(v), true) }),
+		"lower":   casedTest(false),
+		"upper":   casedTest(true),
 		"odd":     parityTest(1),
 		"even":    parityTest(0),
 		"divisibleby": func(_ *renderer, v any, args []any, kw *Dict) (bool, error) {
@@ -233,12 +233,27 @@ func globalNamespace(r *renderer, args []any, kw *Dict) (any, error) {
 	return &namespace{d: d.(*Dict)}, nil
 }
 
+// casedTest is the lower/upper test: str(v) has cased characters, all of
+// them in the one case.
+func casedTest(upper bool) testFunc {
+	return func(_ *renderer, v any, _ []any, _ *Dict) (bool, error) {
+		s, err := toStr(v)
+		if err != nil {
+			return false, err
+		}
+		return hasCased(s, upper), nil
+	}
+}
+
 func globalJoiner(_ *renderer, args []any, kw *Dict) (any, error) {
 	a, err := bindArgs("joiner", args, kw, "sep")
 	if err != nil {
 		return nil, err
 	}
-	sep := toStr(orDefault(a[0], ", "))
+	sep, err := toStr(orDefault(a[0], ", "))
+	if err != nil {
+		return nil, err
+	}
 	used := false
 	return &callable{name: "joiner", fn: func(_ *renderer, _ []any, _ *Dict) (any, error) {
 		if !used {
@@ -252,7 +267,10 @@ func globalJoiner(_ *renderer, args []any, kw *Dict) (any, error) {
 func globalRaise(_ *renderer, args []any, _ *Dict) (any, error) {
 	msg := ""
 	if len(args) > 0 {
-		msg = toStr(args[0])
+		var err error
+		if msg, err = toStr(args[0]); err != nil {
+			return nil, err
+		}
 	}
 	return nil, &Error{Kind: "TemplateError", Msg: msg}
 }

@@ -94,9 +94,13 @@ func undefName(name string) *undefinedValue {
 
 func undefAttr(obj any, name any) *undefinedValue {
 	if s, ok := name.(string); ok {
-		return &undefinedValue{hint: fmt.Sprintf("%s has no attribute %s", pyRepr(objectTypeRepr(obj)), pyRepr(s))}
+		return &undefinedValue{hint: fmt.Sprintf("%s has no attribute %s", quoteStr(objectTypeRepr(obj)), quoteStr(s))}
 	}
-	return &undefinedValue{hint: fmt.Sprintf("%s has no element %s", objectTypeRepr(obj), pyRepr(name))}
+	key, err := pyRepr(name)
+	if err != nil {
+		key = "(a key too large to print)"
+	}
+	return &undefinedValue{hint: fmt.Sprintf("%s has no element %s", objectTypeRepr(obj), key)}
 }
 
 func undefMsg(msg string) *undefinedValue { return &undefinedValue{hint: msg} }
@@ -198,27 +202,112 @@ func truthy(v any) bool {
 	return true
 }
 
-// toStr is Python's str(v) as Jinja prints it.
-func toStr(v any) string {
+// maxRepr bounds the text str() and repr() build: a value made of shared
+// parts (a namespace holding a list of itself twice, doubled in a loop) can
+// print as exponentially much text.
+const maxRepr = maxRepeat
+
+// toStr is Python's str(v) as Jinja prints it; a LimitError when the text
+// would exceed maxRepr.
+func toStr(v any) (string, error) {
 	switch x := v.(type) {
 	case string:
-		return x
+		return x, nil
 	case *undefinedValue:
-		return ""
+		return "", nil
 	}
+	return pyRepr(v)
+}
+
+// pyRepr is Python's repr(v); a LimitError when the text would exceed
+// maxRepr.
+func pyRepr(v any) (string, error) {
+	w := reprWriter{}
+	w.write(v, 0)
+	if w.over {
+		return "", &Error{Kind: "LimitError", Msg: "value exceeds the size limit"}
+	}
+	return w.b.String(), nil
+}
+
+// toStrs is toStr of each value.
+func toStrs(vs ...any) ([]string, error) {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		s, err := toStr(v)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
+// quoteStr is repr(s) of a string, which is never longer than a few times s.
+func quoteStr(s string) string {
 	var b strings.Builder
-	writeRepr(&b, v, 0)
+	writeStrRepr(&b, s)
 	return b.String()
 }
 
-// pyRepr is Python's repr(v).
-func pyRepr(v any) string {
-	var b strings.Builder
-	writeRepr(&b, v, 0)
-	return b.String()
+// reprWriter builds a repr. Like Python, it prints a list, tuple or dict met
+// again inside itself as [...], (...) or {...} (only namespaces, the one
+// mutable value, can make such cycles), and it stops at maxRepr.
+type reprWriter struct {
+	b      strings.Builder
+	active map[any]bool
+	over   bool
 }
 
-func writeRepr(b *strings.Builder, v any, depth int) {
+// reprKey identifies a list or tuple by its elements' storage, as Python's
+// object identity would.
+type reprKey struct {
+	first *any
+	n     int
+}
+
+// enter marks a container as being printed; false if it already is.
+func (w *reprWriter) enter(k any) bool {
+	if w.active == nil {
+		w.active = map[any]bool{}
+	}
+	if w.active[k] {
+		return false
+	}
+	w.active[k] = true
+	return true
+}
+
+func (w *reprWriter) seq(open, close string, k reprKey, items []any, depth int, oneComma bool) {
+	if k.n > 0 && !w.enter(k) {
+		w.b.WriteString(open + "..." + close)
+		return
+	}
+	w.b.WriteString(open)
+	for i, e := range items {
+		if i > 0 {
+			w.b.WriteString(", ")
+		}
+		w.write(e, depth+1)
+		if w.over {
+			return
+		}
+	}
+	if oneComma && len(items) == 1 {
+		w.b.WriteByte(',')
+	}
+	w.b.WriteString(close)
+	if k.n > 0 {
+		delete(w.active, k)
+	}
+}
+
+func (w *reprWriter) write(v any, depth int) {
+	if w.over || w.b.Len() > maxRepr {
+		w.over = true
+		return
+	}
+	b := &w.b
 	if depth > 100 {
 		b.WriteString("...")
 		return
@@ -239,42 +328,33 @@ func writeRepr(b *strings.Builder, v any, depth int) {
 	case string:
 		writeStrRepr(b, x)
 	case []any:
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writeRepr(b, e, depth+1)
-		}
-		b.WriteByte(']')
+		w.seq("[", "]", seqKey(x), x, depth, false)
 	case Tuple:
-		b.WriteByte('(')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writeRepr(b, e, depth+1)
-		}
-		if len(x) == 1 {
-			b.WriteByte(',')
-		}
-		b.WriteByte(')')
+		w.seq("(", ")", seqKey(x), x, depth, true)
 	case *Dict:
+		if !w.enter(x) {
+			b.WriteString("{...}")
+			return
+		}
 		b.WriteByte('{')
 		for i, k := range x.keys {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			writeRepr(b, k, depth+1)
+			w.write(k, depth+1)
 			b.WriteString(": ")
-			writeRepr(b, x.vals[i], depth+1)
+			w.write(x.vals[i], depth+1)
+			if w.over {
+				return
+			}
 		}
 		b.WriteByte('}')
+		delete(w.active, x)
 	case *undefinedValue:
 		b.WriteString("Undefined")
 	case *namespace:
 		b.WriteString("<Namespace ")
-		writeRepr(b, x.d, depth+1)
+		w.write(x.d, depth+1)
 		b.WriteString(">")
 	case *generator:
 		b.WriteString("<" + x.name + " object>")
@@ -285,10 +365,21 @@ func writeRepr(b *strings.Builder, v any, depth int) {
 	case rangeValue:
 		b.WriteString(x.repr())
 	case *dictView:
-		b.WriteString(x.repr(depth))
+		b.WriteString(x.kind + "(")
+		w.write(x.items, depth+1)
+		b.WriteString(")")
 	default:
 		fmt.Fprintf(b, "%v", x)
 	}
+}
+
+// seqKey is the identity of a list or tuple; empty ones need none (they
+// cannot contain themselves).
+func seqKey(items []any) reprKey {
+	if len(items) == 0 {
+		return reprKey{}
+	}
+	return reprKey{&items[0], len(items)}
 }
 
 // writeStrRepr quotes s the way Python's repr does.
@@ -430,9 +521,21 @@ func asNumber(v any) (i int64, f float64, isFloat, ok bool) {
 }
 
 // pyEqual is Python's ==.
-func pyEqual(a, b any) bool { return pyEqualDepth(a, b, 0) }
+func pyEqual(a, b any) bool {
+	var e equality
+	return e.equal(a, b, 0)
+}
 
-func pyEqualDepth(a, b any, depth int) bool {
+// equality is one comparison. Like Python, it takes a list, tuple or dict
+// as equal to itself without looking inside; it also remembers the pairs of
+// containers found equal, so values built from shared parts (a list of
+// itself twice, doubled in a loop) compare in time proportional to their
+// distinct parts, not to their exponential printed size.
+type equality struct {
+	same map[[2]any]bool
+}
+
+func (e *equality) equal(a, b any, depth int) bool {
 	if depth > 100 {
 		return false
 	}
@@ -454,42 +557,58 @@ func pyEqualDepth(a, b any, depth int) bool {
 		return ok && x == y
 	case []any:
 		y, ok := b.([]any)
-		return ok && seqEqual(x, y, depth)
+		return ok && e.seq(x, y, depth)
 	case Tuple:
 		y, ok := b.(Tuple)
-		return ok && seqEqual(x, y, depth)
+		return ok && e.seq(x, y, depth)
 	case *Dict:
 		y, ok := b.(*Dict)
 		if !ok || x.Len() != y.Len() {
 			return false
 		}
+		if x == y || e.same[[2]any{x, y}] {
+			return true
+		}
 		for i, k := range x.keys {
 			v, ok := y.GetKey(k)
-			if !ok || !pyEqualDepth(x.vals[i], v, depth+1) {
+			if !ok || !e.equal(x.vals[i], v, depth+1) {
 				return false
 			}
 		}
+		e.remember(x, y)
 		return true
 	case *undefinedValue:
 		_, ok := b.(*undefinedValue)
 		return ok
 	case rangeValue:
 		y, ok := b.(rangeValue)
-		return ok && seqEqual(x.items(), y.items(), depth)
+		return ok && e.seq(x.items(), y.items(), depth)
 	}
 	return a == b
 }
 
-func seqEqual(x, y []any, depth int) bool {
+func (e *equality) seq(x, y []any, depth int) bool {
 	if len(x) != len(y) {
 		return false
 	}
+	kx, ky := seqKey(x), seqKey(y)
+	if len(x) == 0 || kx == ky || e.same[[2]any{kx, ky}] {
+		return true
+	}
 	for i := range x {
-		if !pyEqualDepth(x[i], y[i], depth+1) {
+		if !e.equal(x[i], y[i], depth+1) {
 			return false
 		}
 	}
+	e.remember(kx, ky)
 	return true
+}
+
+func (e *equality) remember(a, b any) {
+	if e.same == nil {
+		e.same = map[[2]any]bool{}
+	}
+	e.same[[2]any{a, b}] = true
 }
 
 // pyCompare is Python's ordering: -1, 0 or 1, or a TypeError for values

@@ -2,7 +2,6 @@ package chattmpl
 
 import (
 	"fmt"
-	"strings"
 )
 
 // rangeValue is the lazy sequence range() returns: it prints as
@@ -47,14 +46,6 @@ func (r rangeValue) slice(start, stop, step any) (any, error) {
 type dictView struct {
 	kind  string // "dict_keys", "dict_values" or "dict_items"
 	items []any
-}
-
-func (v *dictView) repr(depth int) string {
-	var b strings.Builder
-	b.WriteString(v.kind + "(")
-	writeRepr(&b, v.items, depth+1)
-	b.WriteString(")")
-	return b.String()
 }
 
 func newDictView(d *Dict, kind string) *dictView {
