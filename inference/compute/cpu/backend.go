@@ -274,11 +274,11 @@ func (b *backend) params(op *C.ir_op, n *compute.Tensor) (int64, error) {
 		if vdt == int(compute.F32) {
 			return 0, nil
 		}
-		row := int64(C.ir_row_size(C.int(vdt), C.int64_t(x.Shape()[0])))
-		if row < 0 {
+		size := int64(C.ir_work_size(C.int(vdt), C.int64_t(x.Shape()[0]), C.int64_t(x.Shape().Rows())))
+		if size < 0 {
 			return 0, fmt.Errorf("cpu: %v: row length %d is not a whole number of %s blocks", n, x.Shape()[0], compute.DType(vdt))
 		}
-		return row * x.Shape().Rows(), nil
+		return size, nil
 	case compute.OpGetRows:
 		if C.ir_row_size(C.int(n.Src(0).DType()), C.int64_t(n.Src(0).Shape()[0])) < 0 {
 			return 0, fmt.Errorf("cpu: %v: bad row length", n)

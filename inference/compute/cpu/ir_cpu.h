@@ -85,7 +85,7 @@ typedef void (*ir_mm_fn)(int n, const void *w, const void *x, size_t x_stride, i
 // activation row x, into out[r]; each result has the same bits as
 // vec_dot's. Optional: decode streams several weight rows against one x
 // that is loaded (and corrected) once for all of them.
-#define IR_MV_ROWS 4
+#define IR_MV_ROWS 16
 typedef void (*ir_mv_fn)(int n, const void *w, size_t w_stride, int nr, const void *x, float *out);
 
 typedef struct {
@@ -96,6 +96,7 @@ typedef struct {
     ir_vec_dot_fn vec_dot;
     ir_mm_fn mm;          // optional
     ir_mv_fn mv;          // optional
+    int prepared;         // mm and mv take activation rows laid out by ir_prep[vec_dot_type]
 } ir_type_traits;
 
 extern ir_type_traits ir_traits[IR_NTYPES];
@@ -117,6 +118,12 @@ void ir_attn_values_generic(int hd, const void *v, int f16, size_t stride, int n
 extern ir_float_kernels ir_fk;
 void ir_init_float_generic(void);
 extern ir_quantize_fn ir_quantize[IR_NTYPES];  // indexed by vec_dot type
+// prep: lay out one quantized activation row of n elements for the
+// kernels of types with .prepared (optional; indexed by vec_dot type).
+typedef void (*ir_prep_fn)(const void *xq, void *xp, int n);
+extern ir_prep_fn ir_prep[IR_NTYPES];
+extern int64_t (*ir_prep_size)(int vdt, int64_t n);  // bytes of a prepared row (a multiple of 64), 0 if none
+int64_t ir_work_size(int vdt, int64_t k, int64_t rows);  // work bytes for rows quantized (and prepared) activations
 
 // Instruction-set levels.
 enum { IR_ISA_GENERIC = 0, IR_ISA_AVX2 = 1, IR_ISA_AVX512 = 2, IR_ISA_NEON = 3 };

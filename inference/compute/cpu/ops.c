@@ -18,6 +18,7 @@ typedef struct {
     char *work;
     size_t work_size;
     atomic_int *counters;  // one per op, for dynamic work sharing
+    atomic_int *own;       // one per thread, IR_OWN_STRIDE apart: next tile of the thread's own share
     atomic_int status;
     char *err;
     int err_len;
@@ -63,9 +64,50 @@ static void op_get_rows(graph_ctx *c, int i, const ir_op *op, int ith, int nth) 
 // weight rows first, so consecutive tasks reuse the same activations (64
 // rows stay in L2) and the weights are streamed once per 64 activations.
 enum { MM_ROWS = 16, MM_COLS = 64 };
+enum { IR_OWN_STRIDE = 16 };  // ints: one cache line per thread's counter
+
+// Work buffer of a product: the quantized rows, then (when the activation
+// type has a prep) the prepared rows from the next 64-byte boundary.
+static int64_t prep_offset(int vdt, int64_t k, int64_t rows) { return (ir_row_size(vdt, k) * rows + 63) / 64 * 64; }
+
+int64_t ir_work_size(int vdt, int64_t k, int64_t rows) {
+    int64_t row = ir_row_size(vdt, k);
+    if (row < 0) return -1;
+    return ir_prep[vdt] ? prep_offset(vdt, k, rows) + ir_prep_size(vdt, k) * rows : row * rows;
+}
+
+// mul_mat_tile computes tile t (row tiles first) of the output; xp and
+// prow are the prepared rows for kernels that take them.
+static void mul_mat_tile(const ir_op *op, const ir_type_traits *tr, int64_t t, int64_t row_tiles, const char *xq, int64_t xrow,
+                         const char *xp, int64_t prow, int64_t wrow) {
+    const ir_tensor *w = &op->src[0], *x = &op->src[1];
+    int64_t k = w->ne[0], m = rows(w), n = rows(x);
+    float *dst = op->dst.data;
+    int64_t r0 = (t % row_tiles) * MM_ROWS, c0 = (t / row_tiles) * MM_COLS;
+    int64_t r1 = r0 + MM_ROWS < m ? r0 + MM_ROWS : m, c1 = c0 + MM_COLS < n ? c0 + MM_COLS : n;
+    const char *xk = tr->prepared ? xp : xq;  // what mm and mv take
+    int64_t krow = tr->prepared ? prow : xrow;
+    if (tr->mv && c1 - c0 == 1) {  // one activation row (decode): several weight rows at a time
+        for (int64_t r = r0; r < r1; r += IR_MV_ROWS) {
+            int nr = r1 - r < IR_MV_ROWS ? (int)(r1 - r) : IR_MV_ROWS;
+            tr->mv((int)k, (const char *)w->data + r * wrow, (size_t)wrow, nr, xk + c0 * krow, dst + c0 * m + r);
+        }
+        return;
+    }
+    for (int64_t r = r0; r < r1; r++) {
+        const char *wr = (const char *)w->data + r * wrow;
+        int64_t col = c0;
+        if (tr->mm)
+            for (; col + 1 < c1; col += IR_MM_COLS) {
+                int nc = c1 - col < IR_MM_COLS ? (int)(c1 - col) : IR_MM_COLS;
+                tr->mm((int)k, wr, xk + col * krow, (size_t)krow, nc, dst + col * m + r, (size_t)m);
+            }
+        for (; col < c1; col++) tr->vec_dot((int)k, dst + col * m + r, wr, xq + col * xrow);
+    }
+}
 
 // Phase 0 converts the activations to the weight's vec_dot type; phase 1
-// takes tiles of the output from a shared counter.
+// computes tiles of the output (MM_ROWS weight rows x MM_COLS activations).
 static void op_mul_mat(graph_ctx *c, int i, const ir_op *op, int phase, int ith, int nth) {
     const ir_tensor *w = &op->src[0], *x = &op->src[1];
     const ir_type_traits *tr = &ir_traits[w->type];
@@ -74,40 +116,49 @@ static void op_mul_mat(graph_ctx *c, int i, const ir_op *op, int phase, int ith,
     int vdt = tr->vec_dot_type;
     const char *xq = x->data;
     int64_t xrow = k * 4;
+    const char *xp = NULL;
+    int64_t prow = 0;
     if (vdt != IR_F32) {
         xq = c->work;
         xrow = ir_row_size(vdt, k);
+        if (ir_prep[vdt]) {
+            xp = c->work + prep_offset(vdt, k, n);
+            prow = ir_prep_size(vdt, k);
+        }
     }
     if (phase == 0) {
+        atomic_store(&c->own[ith * IR_OWN_STRIDE], 0);  // read after the barrier that ends this phase
         if (vdt == IR_F32 || op->i[0]) return;  // i[0]: the previous op left x quantized in work
         split(n, ith, nth, &a, &b);
-        for (int64_t r = a; r < b; r++) ir_quantize[vdt]((const float *)x->data + r * k, c->work + r * xrow, (int)k);
+        for (int64_t r = a; r < b; r++) {
+            ir_quantize[vdt]((const float *)x->data + r * k, c->work + r * xrow, (int)k);
+            if (xp) ir_prep[vdt](c->work + r * xrow, c->work + (xp - c->work) + r * prow, (int)k);
+        }
         return;
     }
     int64_t row_tiles = (m + MM_ROWS - 1) / MM_ROWS, col_tiles = (n + MM_COLS - 1) / MM_COLS;
     int64_t tiles = row_tiles * col_tiles;
-    float *dst = op->dst.data;
-    for (;;) {
-        int64_t t = atomic_fetch_add(&c->counters[i], 1);
-        if (t >= tiles) break;
-        int64_t r0 = (t % row_tiles) * MM_ROWS, c0 = (t / row_tiles) * MM_COLS;
-        int64_t r1 = r0 + MM_ROWS < m ? r0 + MM_ROWS : m, c1 = c0 + MM_COLS < n ? c0 + MM_COLS : n;
-        if (tr->mv && c1 - c0 == 1) {  // one activation row (decode): several weight rows at a time
-            for (int64_t r = r0; r < r1; r += IR_MV_ROWS) {
-                int nr = r1 - r < IR_MV_ROWS ? (int)(r1 - r) : IR_MV_ROWS;
-                tr->mv((int)k, (const char *)w->data + r * wrow, (size_t)wrow, nr, xq + c0 * xrow, dst + c0 * m + r);
-            }
-            continue;
+    if (col_tiles > 1) {
+        // Prompt batches: the threads go down the weight rows together, so
+        // each tile of weights is read from memory once per 64 activations.
+        for (;;) {
+            int64_t t = atomic_fetch_add(&c->counters[i], 1);
+            if (t >= tiles) break;
+            mul_mat_tile(op, tr, t, row_tiles, xq, xrow, xp, prow, wrow);
         }
-        for (int64_t r = r0; r < r1; r++) {
-            const char *wr = (const char *)w->data + r * wrow;
-            int64_t col = c0;
-            if (tr->mm)
-                for (; col + 1 < c1; col += IR_MM_COLS) {
-                    int nc = c1 - col < IR_MM_COLS ? (int)(c1 - col) : IR_MM_COLS;
-                    tr->mm((int)k, wr, xq + col * xrow, (size_t)xrow, nc, dst + col * m + r, (size_t)m);
-                }
-            for (; col < c1; col++) tr->vec_dot((int)k, dst + col * m + r, wr, xq + col * xrow);
+        return;
+    }
+    // Decode and small batches: each thread streams its own contiguous share
+    // of the weight rows (interleaved tiles defeat the hardware prefetchers
+    // and halved the two-thread decode speed), then helps the others with
+    // what is left of theirs, which balances a loaded machine.
+    for (int v = 0; v < nth; v++) {
+        int o = (ith + v) % nth;
+        split(tiles, o, nth, &a, &b);
+        for (;;) {
+            int64_t t = a + atomic_fetch_add(&c->own[o * IR_OWN_STRIDE], 1);
+            if (t >= b) break;
+            mul_mat_tile(op, tr, t, row_tiles, xq, xrow, xp, prow, wrow);
         }
     }
 }
@@ -426,12 +477,16 @@ int ir_compute(ir_pool *p, int n_threads, ir_op *ops, int n_ops, void *work, siz
     graph_ctx c = {.pool = p, .nth = n_threads, .ops = ops, .n_ops = n_ops, .work = work, .work_size = work_size, .err = err, .err_len = err_len};
     atomic_init(&c.status, 0);
     c.counters = calloc((size_t)n_ops + 1, sizeof(atomic_int));
-    if (!c.counters) {
+    c.own = calloc((size_t)n_threads * IR_OWN_STRIDE, sizeof(atomic_int));
+    if (!c.counters || !c.own) {
+        free(c.counters);
+        free(c.own);
         snprintf(err, (size_t)err_len, "out of memory");
         return 1;
     }
     if (n_threads > 1) ir_pool_run(p, run_graph, &c);
     else run_graph(&c, 0, 1);
     free(c.counters);
+    free(c.own);
     return atomic_load(&c.status);
 }

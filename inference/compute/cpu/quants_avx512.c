@@ -3,6 +3,9 @@
 // support them. Types without a kernel here keep their AVX2 versions.
 #include "ir_cpu.h"
 
+#include <cpuid.h>
+#include <stddef.h>
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
@@ -68,124 +71,264 @@ AVX512 static INLINE void kern_f16(int n, const void *vw, const void *x, size_t 
 }
 MM_ENTRY(f16)
 
-// Q4_0 and Q8_0 take two blocks per 512-bit vector (block i in the low
-// half, i+1 in the high half) and keep two accumulator chains per row, so
-// that the float multiply-add latency does not bound the loop. A lone last
-// block goes through the same code with an empty high half.
+// Q4_0 and Q8_0 work on groups of 16 blocks. A group's 16 integer block
+// dots (exact) are gathered into one vector in "group order" (lane 4L+k
+// holds block 4k+L), multiplied by the 16 products d(w)*d(x) and added to
+// one float accumulator per row; the row's result is the sum of its lanes.
+// Every kernel below (decode mv, mm, vec_dot) makes the same float
+// operations in the same order, so all give the same bits.
+//
+// Within a group, blocks go four at a time ("quads"): the low halves (16
+// quants) of four blocks fill one 512-bit vector and the high halves
+// another, so a vpdpbusd pair leaves block 4k+L's sum in 128-bit lane L.
+// Weight quants enter vpdpbusd as unsigned bytes (Q4_0 nibbles, Q8_0 plus
+// 128) and the offset times the sum of x is subtracted afterwards.
+enum { GRP = 16 };
 
-// q4_pair: the unsigned nibbles of blocks w[0] and w[1] (or w[0] and zeros),
-// in element order: [lo(w0) hi(w0) lo(w1) hi(w1)].
-AVX512 static INLINE __m512i q4_pair(const blk_q4_0 *w, int two) {
-    __m256i b0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)w[0].qs));
-    __m256i b1 = two ? _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)w[1].qs)) : _mm256_setzero_si256();
-    __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(b0), b1, 1);
-    v = _mm512_srlv_epi64(v, _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0));
-    return _mm512_and_si512(v, _mm512_set1_epi8(15));
+// grp_reduce sums each 128-bit lane of p0..p3: lane L of the result is
+// [sum lane L of p0, of p1, of p2, of p3], i.e. group order.
+AVX512 static INLINE __m512i grp_reduce(__m512i p0, __m512i p1, __m512i p2, __m512i p3) {
+    __m512i t0 = _mm512_add_epi32(_mm512_unpacklo_epi32(p0, p1), _mm512_unpackhi_epi32(p0, p1));
+    __m512i t1 = _mm512_add_epi32(_mm512_unpacklo_epi32(p2, p3), _mm512_unpackhi_epi32(p2, p3));
+    return _mm512_add_epi32(_mm512_unpacklo_epi64(t0, t1), _mm512_unpackhi_epi64(t0, t1));
 }
 
-// qs_pair: the 64 signed quants of two Q8_0 blocks (or one and zeros).
-AVX512 static INLINE __m512i qs_pair(const blk_q8_0 *x, int two) {
-    __m256i lo = _mm256_loadu_si256((const __m256i *)x[0].qs);
-    __m256i hi = two ? _mm256_loadu_si256((const __m256i *)x[1].qs) : _mm256_setzero_si256();
-    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+// grp_index: byte offsets of a group's blocks in group order, for blocks
+// of size bs; only the first nv blocks of the group exist (mask).
+AVX512 static INLINE __m512i grp_index(int bs) {
+    return _mm512_mullo_epi32(_mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0), _mm512_set1_epi32(bs));
+}
+AVX512 static INLINE __mmask16 grp_mask(int nv) {
+    __mmask16 m = 0;
+    for (int j = 0; j < 16; j++)
+        if (4 * (j & 3) + (j >> 2) < nv) m |= (__mmask16)1 << j;
+    return m;
 }
 
-// scale_pair: d(w0)*d(x0) in the low eight lanes, d(w1)*d(x1) in the high.
-AVX512 static INLINE __m512 scale_pair(uint16_t w0, uint16_t x0, uint16_t w1, uint16_t x1, int two) {
-    __m256 a = _mm256_set1_ps(ir_h2f(w0) * ir_h2f(x0));
-    __m256 b = _mm256_set1_ps(two ? ir_h2f(w1) * ir_h2f(x1) : 0.0f);
-    return _mm512_insertf32x8(_mm512_castps256_ps512(a), b, 1);
+// grp_scales: the f16 scales d (first field) of nv blocks from p, block
+// size bs, as floats in group order (zeros where no block).
+AVX512 static INLINE __m512 grp_scales(const void *p, int bs, int nv) {
+    __m512i v = nv == GRP ? _mm512_i32gather_epi32(grp_index(bs), p, 1)
+                          : _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), grp_mask(nv), grp_index(bs), p, 1);
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
 }
 
-// Q8_PAIRS: the block-pair loop. dots(q, x) gives the 16 int32 partial
-// sums of one pair of weight blocks (already unpacked into q by unpack)
-// with one pair of activation blocks.
-#define Q8_PAIRS(wtype, unpack, dots)                                                                       \
+// half_quad: 16 bytes at offset off of each of nv (1..4) blocks of size bs
+// from p, block b in 128-bit lane b (zeros where no block).
+AVX512 static INLINE __m512i half_quad(const void *p, int bs, int off, int nv) {
+    const char *c = (const char *)p + off;
+    __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)c));
+    if (nv == 4) {
+        v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(c + bs)), 1);
+        v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(c + 2 * bs)), 2);
+        return _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(c + 3 * bs)), 3);
+    }
+    v = _mm512_zextsi128_si512(_mm512_castsi512_si128(v));
+    for (int b = 1; b < nv; b++) {
+        __m128i h = _mm_loadu_si128((const __m128i *)(c + b * bs));
+        v = b == 1 ? _mm512_inserti32x4(v, h, 1) : b == 2 ? _mm512_inserti32x4(v, h, 2) : _mm512_inserti32x4(v, h, 3);
+    }
+    return v;
+}
+
+// Weight quads as (lo, hi) unsigned vectors matching the x halves.
+AVX512 static INLINE void wquad_q4_0(const blk_q4_0 *w, int nv, __m512i *lo, __m512i *hi) {
+    __m512i v = half_quad(w, sizeof(blk_q4_0), offsetof(blk_q4_0, qs), nv);
+    *lo = _mm512_and_si512(v, _mm512_set1_epi8(15));
+    *hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), _mm512_set1_epi8(15));
+}
+AVX512 static INLINE void wquad_q8_0(const blk_q8_0 *w, int nv, __m512i *lo, __m512i *hi) {
+    *lo = _mm512_xor_si512(half_quad(w, sizeof(blk_q8_0), offsetof(blk_q8_0, qs), nv), _mm512_set1_epi8(-128));
+    *hi = _mm512_xor_si512(half_quad(w, sizeof(blk_q8_0), offsetof(blk_q8_0, qs) + 16, nv), _mm512_set1_epi8(-128));
+}
+
+// wquad_q4_0_vbmi: the same as wquad_q4_0 with one byte permute instead of
+// three inserts (the 72 bytes of a quad from a full and a masked load that
+// cannot fault past the end of the weights).
+#define AVX512VBMI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,avx2,fma,f16c")))
+AVX512VBMI static INLINE void wquad_q4_0_vbmi(const blk_q4_0 *w, __m512i *lo, __m512i *hi) {
+    const __m512i idx = _mm512_set_epi8(71, 70, 69, 68, 67, 66, 65, 64, 63, 62, 61, 60, 59, 58, 57, 56,
+                                        53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41, 40, 39, 38,
+                                        35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20,
+                                        17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2);
+    const char *p = (const char *)w;
+    __m512i v = _mm512_permutex2var_epi8(_mm512_loadu_si512(p), idx, _mm512_maskz_loadu_epi8(0xff, p + 64));
+    *lo = _mm512_and_si512(v, _mm512_set1_epi8(15));
+    *hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), _mm512_set1_epi8(15));
+}
+
+AVX512 static INLINE __m512i quad_dot(__m512i wlo, __m512i whi, __m512i xlo, __m512i xhi) {
+    return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), wlo, xlo), whi, xhi);
+}
+
+// Q8_GROUPS: the mm / vec_dot loop over NC activation rows of plain Q8_0
+// blocks. OFF is the unsigned offset of the weight quants (8 or 128).
+#define Q8_GROUPS(wtype, OFF)                                                                               \
     const wtype *w = vw;                                                                                    \
     const int nb = n / QK;                                                                                  \
-    __m512 acc0[IR_MM_COLS], acc1[IR_MM_COLS];                                                              \
-    for (int c = 0; c < NC; c++) acc0[c] = acc1[c] = _mm512_setzero_ps();                                   \
-    for (int i = 0; i < nb; i += 2) {                                                                       \
-        const int two = i + 1 < nb;                                                                         \
-        __m512i q = unpack;                                                                                 \
+    const __m512i off = _mm512_set1_epi8((char)(OFF));                                                      \
+    __m512 acc[IR_MM_COLS];                                                                                 \
+    for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_ps();                                              \
+    for (int g = 0; g < nb; g += GRP) {                                                                     \
+        const int nv = nb - g < GRP ? nb - g : GRP;                                                         \
+        __m512i p[IR_MM_COLS][4];                                                                           \
+        for (int k = 0; k < 4; k++) {                                                                       \
+            int qv = nv - 4 * k > 4 ? 4 : nv - 4 * k;                                                       \
+            if (qv <= 0) {                                                                                  \
+                for (int c = 0; c < NC; c++) p[c][k] = _mm512_setzero_si512();                              \
+                continue;                                                                                   \
+            }                                                                                               \
+            __m512i lo, hi;                                                                                 \
+            wquad_##wtype(w + g + 4 * k, qv, &lo, &hi);                                                     \
+            for (int c = 0; c < NC; c++) {                                                                  \
+                const blk_q8_0 *xc = XROW(blk_q8_0, c, g + 4 * k);                                          \
+                __m512i xlo = half_quad(xc, sizeof(blk_q8_0), offsetof(blk_q8_0, qs), qv);                  \
+                __m512i xhi = half_quad(xc, sizeof(blk_q8_0), offsetof(blk_q8_0, qs) + 16, qv);             \
+                p[c][k] = _mm512_sub_epi32(quad_dot(lo, hi, xlo, xhi), quad_dot(off, off, xlo, xhi));       \
+            }                                                                                               \
+        }                                                                                                   \
+        __m512 dw = grp_scales(w + g, sizeof(wtype), nv);                                                   \
         for (int c = 0; c < NC; c++) {                                                                      \
-            const blk_q8_0 *xc = XROW(blk_q8_0, c, i);                                                      \
-            __m512 p = _mm512_cvtepi32_ps(dots(q, qs_pair(xc, two)));                                       \
-            __m512 d = scale_pair(w[i].d, xc[0].d, two ? w[i + 1].d : 0, two ? xc[1].d : 0, two);          \
-            if (i & 2) acc1[c] = _mm512_fmadd_ps(p, d, acc1[c]);                                            \
-            else acc0[c] = _mm512_fmadd_ps(p, d, acc0[c]);                                                  \
+            __m512 d = _mm512_mul_ps(dw, grp_scales(XROW(blk_q8_0, c, g), sizeof(blk_q8_0), nv));           \
+            __m512i r = grp_reduce(p[c][0], p[c][1], p[c][2], p[c][3]);                                     \
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(r), d, acc[c]);                                     \
         }                                                                                                   \
     }                                                                                                       \
-    for (int c = 0; c < NC; c++) out[c * os] = _mm512_reduce_add_ps(_mm512_add_ps(acc0[c], acc1[c]));
+    for (int c = 0; c < NC; c++) out[c * os] = _mm512_reduce_add_ps(acc[c]);
 
-// q4_dots: sum(q*x) - 8*sum(x) per lane, i.e. the dot of (q-8) and x,
-// with the nibbles as vpdpbusd's unsigned operand.
-AVX512 static INLINE __m512i q4_dots(__m512i q, __m512i x) {
-    __m512i zero = _mm512_setzero_si512();
-    return _mm512_sub_epi32(_mm512_dpbusd_epi32(zero, q, x), _mm512_dpbusd_epi32(zero, _mm512_set1_epi8(8), x));
-}
-
-// q8_dots: signed by signed through |w| and x carrying w's sign.
-AVX512 static INLINE __m512i q8_dots(__m512i q, __m512i x) {
-    __m512i s = _mm512_mask_sub_epi8(x, _mm512_movepi8_mask(q), _mm512_setzero_si512(), x);
-    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(q), s);
-}
-
-// Q8_ROWS: the same loop for NR weight rows w + r*ws and one activation
-// row, which is loaded and corrected once per pair for all rows. Each row
-// sees the operations of Q8_PAIRS in the same order (same bits).
-#define Q8_ROWS(wtype, xfix, dots)                                                                   \
-    const int nb = n / QK;                                                                                  \
-    const blk_q8_0 *xb = x;                                                                                 \
-    __m512 acc0[IR_MV_ROWS], acc1[IR_MV_ROWS];                                                              \
-    for (int r = 0; r < NR; r++) acc0[r] = acc1[r] = _mm512_setzero_ps();                                   \
-    for (int i = 0; i < nb; i += 2) {                                                                       \
-        const int two = i + 1 < nb;                                                                         \
-        __m512i xq = qs_pair(xb + i, two), xc = xfix;                                                       \
-        (void)xc;                                                                                           \
-        float dx0 = ir_h2f(xb[i].d), dx1 = two ? ir_h2f(xb[i + 1].d) : 0.0f;                                \
-        for (int r = 0; r < NR; r++) {                                                                      \
-            const wtype *w = (const wtype *)((const char *)vw + (size_t)r * ws) + i;                        \
-            __m512 p = _mm512_cvtepi32_ps(dots);                                                            \
-            __m256 a = _mm256_set1_ps(ir_h2f(w[0].d) * dx0);                                                \
-            __m256 b = _mm256_set1_ps(two ? ir_h2f(w[1].d) * dx1 : 0.0f);                                   \
-            __m512 d = _mm512_insertf32x8(_mm512_castps256_ps512(a), b, 1);                                 \
-            if (i & 2) acc1[r] = _mm512_fmadd_ps(p, d, acc1[r]);                                            \
-            else acc0[r] = _mm512_fmadd_ps(p, d, acc0[r]);                                                  \
-        }                                                                                                   \
-    }                                                                                                       \
-    for (int r = 0; r < NR; r++) out[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc0[r], acc1[r]));
-
-#define MV_ENTRY(name)                                                                                      \
-    AVX512 static void mv_##name(int n, const void *w, size_t ws, int nr, const void *x, float *out) {     \
-        switch (nr) {                                                                                       \
-        case 4: kernr_##name(n, w, ws, x, out, 4); break;                                                   \
-        case 3: kernr_##name(n, w, ws, x, out, 3); break;                                                   \
-        case 2: kernr_##name(n, w, ws, x, out, 2); break;                                                   \
-        default: kernr_##name(n, w, ws, x, out, 1);                                                         \
-        }                                                                                                   \
-    }
-
-AVX512 static INLINE void kernr_q4_0(int n, const void *vw, size_t ws, const void *x, float *out, const int NR) {
-    Q8_ROWS(blk_q4_0, _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(8), xq),
-            _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), q4_pair(w, two), xq), xc))
-}
-MV_ENTRY(q4_0)
-
-AVX512 static INLINE void kernr_q8_0(int n, const void *vw, size_t ws, const void *x, float *out, const int NR) {
-    Q8_ROWS(blk_q8_0, _mm512_setzero_si512(), q8_dots(qs_pair(w, two), xq))
-}
-MV_ENTRY(q8_0)
+typedef blk_q4_0 q4_0;
+typedef blk_q8_0 q8_0;
 
 AVX512 static INLINE void kern_q4_0(int n, const void *vw, const void *x, size_t xs, float *out, size_t os, const int NC) {
-    Q8_PAIRS(blk_q4_0, q4_pair(w + i, two), q4_dots)
+    Q8_GROUPS(q4_0, 8)
 }
 MM_ENTRY(q4_0)
 
 AVX512 static INLINE void kern_q8_0(int n, const void *vw, const void *x, size_t xs, float *out, size_t os, const int NC) {
-    Q8_PAIRS(blk_q8_0, qs_pair(w + i, two), q8_dots)
+    Q8_GROUPS(q8_0, 128)
 }
 MM_ENTRY(q8_0)
+
+// Prepared activations: phase 0 of a product lays each quantized Q8_0 row
+// out once, per group: the offset corrections and the x scales in group
+// order, then the four quads (low halves, high halves), 640 bytes in all.
+// The kernels below then load x only as whole aligned vectors.
+typedef struct {
+    __m512i corr8, corr128;  // 8 and 128 times the blocks' sums of x, group order
+    __m512 dx;               // the blocks' scales, group order
+    __m512i q[4][2];
+} grp_x;
+
+static int64_t prep_size_avx512(int vdt, int64_t n) {
+    return vdt == IR_Q8_0 ? (n / QK + GRP - 1) / GRP * (int64_t)sizeof(grp_x) : 0;
+}
+
+AVX512 static void prep_q8_0(const void *vx, void *vp, int n) {
+    const blk_q8_0 *x = vx;
+    grp_x *p = vp;
+    const int nb = n / QK;
+    for (int g = 0; g < nb; g += GRP, p++) {
+        const int nv = nb - g < GRP ? nb - g : GRP;
+        __m512i c[4];
+        for (int k = 0; k < 4; k++) {
+            int qv = nv - 4 * k > 4 ? 4 : nv - 4 * k;
+            __m512i lo = _mm512_setzero_si512(), hi = lo;
+            if (qv > 0) {
+                lo = half_quad(x + g + 4 * k, sizeof(blk_q8_0), offsetof(blk_q8_0, qs), qv);
+                hi = half_quad(x + g + 4 * k, sizeof(blk_q8_0), offsetof(blk_q8_0, qs) + 16, qv);
+            }
+            p->q[k][0] = lo;
+            p->q[k][1] = hi;
+            c[k] = quad_dot(_mm512_set1_epi8(1), _mm512_set1_epi8(1), lo, hi);
+        }
+        __m512i sum = grp_reduce(c[0], c[1], c[2], c[3]);
+        p->corr8 = _mm512_slli_epi32(sum, 3);
+        p->corr128 = _mm512_slli_epi32(sum, 7);
+        p->dx = grp_scales(x + g, sizeof(blk_q8_0), nv);
+    }
+}
+
+// P_GROUPS: the loop of the prepared kernels over NC activation rows (or
+// NC weight rows sharing one activation row, for mv). LOAD(w, g, k, nv,
+// &lo, &hi) unpacks a quad of weight blocks; CORR names the correction.
+#define P_GROUP(w, xg, nv, acc, LOAD, CORR)                                                                 \
+    do {                                                                                                    \
+        __m512i p_[4];                                                                                      \
+        for (int k = 0; k < 4; k++) {                                                                       \
+            int qv = (nv) - 4 * k > 4 ? 4 : (nv) - 4 * k;                                                   \
+            p_[k] = _mm512_setzero_si512();                                                                 \
+            if (qv <= 0) continue;                                                                          \
+            __m512i lo, hi;                                                                                 \
+            LOAD((w) + 4 * k, qv, &lo, &hi);                                                                \
+            p_[k] = quad_dot(lo, hi, (xg)->q[k][0], (xg)->q[k][1]);                                         \
+        }                                                                                                   \
+        __m512i r_ = _mm512_sub_epi32(grp_reduce(p_[0], p_[1], p_[2], p_[3]), (xg)->CORR);                  \
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(r_), _mm512_mul_ps(grp_scales(w, sizeof(*(w)), nv), (xg)->dx), acc); \
+    } while (0)
+
+// Weight quad loaders with the (w, nv, lo, hi) shape.
+AVX512VBMI static INLINE void load_q4_0_vbmi(const blk_q4_0 *w, int nv, __m512i *lo, __m512i *hi) {
+    if (nv == 4) wquad_q4_0_vbmi(w, lo, hi);
+    else wquad_q4_0(w, nv, lo, hi);
+}
+#define load_q8_0 wquad_q8_0
+
+// PM_KERN: mm over NC prepared activation rows; PV_KERN: mv over NR weight
+// rows. Same operations per (row, column) as Q8_GROUPS.
+#define PM_KERN(name, wtype, LOAD, CORR, ATTR)                                                              \
+    ATTR static INLINE void pmk_##name(int n, const void *vw, const void *x, size_t xs, float *out, size_t os, const int NC) { \
+        const wtype *w = vw;                                                                                \
+        const int nb = n / QK;                                                                              \
+        __m512 acc[IR_MM_COLS];                                                                             \
+        for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_ps();                                          \
+        for (int g = 0; g < nb; g += GRP) {                                                                 \
+            const int nv = nb - g < GRP ? nb - g : GRP;                                                     \
+            __m512i lo[4], hi[4];                                                                           \
+            for (int k = 0; k < 4; k++) {                                                                   \
+                int qv = nv - 4 * k > 4 ? 4 : nv - 4 * k;                                                   \
+                lo[k] = hi[k] = _mm512_setzero_si512();                                                     \
+                if (qv > 0) LOAD(w + g + 4 * k, qv, &lo[k], &hi[k]);                                        \
+            }                                                                                               \
+            __m512 dw = grp_scales(w + g, sizeof(wtype), nv);                                               \
+            for (int c = 0; c < NC; c++) {                                                                  \
+                const grp_x *xg = (const grp_x *)((const char *)x + (size_t)c * xs) + g / GRP;              \
+                __m512i r = grp_reduce(quad_dot(lo[0], hi[0], xg->q[0][0], xg->q[0][1]),                    \
+                                       quad_dot(lo[1], hi[1], xg->q[1][0], xg->q[1][1]),                    \
+                                       quad_dot(lo[2], hi[2], xg->q[2][0], xg->q[2][1]),                    \
+                                       quad_dot(lo[3], hi[3], xg->q[3][0], xg->q[3][1]));                   \
+                r = _mm512_sub_epi32(r, xg->CORR);                                                          \
+                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(r), _mm512_mul_ps(dw, xg->dx), acc[c]);         \
+            }                                                                                               \
+        }                                                                                                   \
+        for (int c = 0; c < NC; c++) out[c * os] = _mm512_reduce_add_ps(acc[c]);                            \
+    }                                                                                                       \
+    ATTR static void pm_##name(int n, const void *w, const void *x, size_t xs, int nc, float *o, size_t os) { \
+        switch (nc) {                                                                                       \
+        case 8: pmk_##name(n, w, x, xs, o, os, 8); break;                                                   \
+        case 7: pmk_##name(n, w, x, xs, o, os, 7); break;                                                   \
+        case 6: pmk_##name(n, w, x, xs, o, os, 6); break;                                                   \
+        case 5: pmk_##name(n, w, x, xs, o, os, 5); break;                                                   \
+        case 4: pmk_##name(n, w, x, xs, o, os, 4); break;                                                   \
+        case 3: pmk_##name(n, w, x, xs, o, os, 3); break;                                                   \
+        case 2: pmk_##name(n, w, x, xs, o, os, 2); break;                                                   \
+        default: pmk_##name(n, w, x, xs, o, os, 1);                                                         \
+        }                                                                                                   \
+    }                                                                                                       \
+    ATTR static void pv_##name(int n, const void *vw, size_t ws, int nr, const void *x, float *out) {      \
+        const int nb = n / QK;                                                                              \
+        for (int r = 0; r < nr; r++) {                                                                      \
+            const wtype *w = (const wtype *)((const char *)vw + (size_t)r * ws);                            \
+            const grp_x *xg = x;                                                                            \
+            __m512 acc = _mm512_setzero_ps();                                                               \
+            int g = 0;                                                                                      \
+            for (; g + GRP <= nb; g += GRP, xg++) P_GROUP(w + g, xg, GRP, acc, LOAD, CORR);                  \
+            if (g < nb) P_GROUP(w + g, xg, nb - g, acc, LOAD, CORR);                                        \
+            out[r] = _mm512_reduce_add_ps(acc);                                                             \
+        }                                                                                                   \
+    }
+
+PM_KERN(q4_0, blk_q4_0, load_q4_0_vbmi, corr8, AVX512VBMI)
+PM_KERN(q8_0, blk_q8_0, load_q8_0, corr128, AVX512)
 
 // pair joins two 256-bit halves.
 AVX512 static inline __m512i pair(__m256i lo, __m256i hi) {
@@ -279,10 +422,18 @@ void ir_init_avx512(void) {
     ir_traits[IR_F16].mm = mm_f16;
     ir_traits[IR_Q4_0].vec_dot = dot_q4_0;
     ir_traits[IR_Q4_0].mm = mm_q4_0;
-    ir_traits[IR_Q4_0].mv = mv_q4_0;
+    unsigned a, b, c, d;
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 1 & 1)) {  // VBMI
+        ir_traits[IR_Q4_0].mm = pm_q4_0;
+        ir_traits[IR_Q4_0].mv = pv_q4_0;
+        ir_traits[IR_Q4_0].prepared = 1;
+    }
     ir_traits[IR_Q8_0].vec_dot = dot_q8_0;
-    ir_traits[IR_Q8_0].mm = mm_q8_0;
-    ir_traits[IR_Q8_0].mv = mv_q8_0;
+    ir_traits[IR_Q8_0].mm = pm_q8_0;
+    ir_traits[IR_Q8_0].mv = pv_q8_0;
+    ir_traits[IR_Q8_0].prepared = 1;
+    ir_prep[IR_Q8_0] = prep_q8_0;
+    ir_prep_size = prep_size_avx512;
     ir_traits[IR_Q4_K].vec_dot = dot_q4_K;
     ir_traits[IR_Q4_K].mm = mm_q4_K;
     ir_traits[IR_Q6_K].vec_dot = dot_q6_K;

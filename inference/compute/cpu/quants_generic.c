@@ -8,6 +8,13 @@
 float ir_f16_table[65536];
 ir_type_traits ir_traits[IR_NTYPES];
 ir_quantize_fn ir_quantize[IR_NTYPES];
+ir_prep_fn ir_prep[IR_NTYPES];
+static int64_t no_prep(int vdt, int64_t n) {
+    (void)vdt;
+    (void)n;
+    return 0;
+}
+int64_t (*ir_prep_size)(int vdt, int64_t n) = no_prep;
 uint32_t ir_iq3s_grid[512];
 int ir_iq3s_grid_ready;
 
