@@ -61,9 +61,26 @@ func jsonError(err error) *apiError {
 		if field == "" {
 			return &apiError{status: http.StatusBadRequest, msg: fmt.Sprintf("the request body must be a JSON object, not %s", te.Value)}
 		}
-		return badRequest(field, "expected %s, got %s", jsonKind(te.Type.Kind().String()), te.Value)
+		return badRequest(jsonPath(field), "expected %s, got %s", jsonKind(te.Type.Kind().String()), te.Value)
 	}
 	return &apiError{status: http.StatusBadRequest, msg: "invalid request: " + err.Error()}
+}
+
+// jsonPath drops from a decoder's field path the names of embedded Go
+// structs (ollamaCommon.options.top_k -> options.top_k): the client knows
+// only the JSON names, which are all snake_case.
+func jsonPath(field string) string {
+	parts := strings.Split(field, ".")
+	kept := parts[:0]
+	for _, p := range parts {
+		if strings.ToLower(p) == p {
+			kept = append(kept, p)
+		}
+	}
+	if len(kept) == 0 {
+		return field
+	}
+	return strings.Join(kept, ".")
 }
 
 // jsonKind names Go kinds the way a JSON client thinks of them.

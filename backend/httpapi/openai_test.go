@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -133,6 +134,9 @@ func TestOpenAIModels(t *testing.T) {
 	}
 }
 
+// goName matches a Go identifier such as ollamaCommon in a field path.
+var goName = regexp.MustCompile(`\b[a-z]+[A-Z][A-Za-z]*\.`)
+
 // TestValidation: bad requests get a 4xx in their dialect naming the
 // problem, and nothing is loaded for them.
 func TestValidation(t *testing.T) {
@@ -152,6 +156,9 @@ func TestValidation(t *testing.T) {
 		{"wrong type", "/api/generate", `{"model":"tiny","prompt":"a","options":{"temperature":"hot"}}`, 400, "options.temperature"},
 		{"wrong type int", "/api/generate", `{"model":"tiny","prompt":"a","options":{"num_predict":1.5}}`, 400, "options.num_predict"},
 		{"prompt not string", "/api/generate", `{"model":"tiny","prompt":5}`, 400, "prompt"},
+		{"model not string", "/api/chat", `{"model":5,"messages":[]}`, 400, "model: expected a string"},
+		{"options not object", "/api/generate", `{"model":"tiny","prompt":"a","options":"x"}`, 400, "options: expected an object"},
+		{"stream not bool", "/api/generate", `{"model":"tiny","prompt":"a","stream":"yes"}`, 400, "stream: expected true or false"},
 		{"unknown model", "/api/generate", map[string]any{"model": "nope", "prompt": "a"}, 404, "not found"},
 		{"missing model", "/api/generate", map[string]any{"prompt": "a"}, 400, "model"},
 		{"path as model", "/api/generate", map[string]any{"model": "/etc/passwd", "prompt": "a"}, 404, "not found"},
@@ -174,6 +181,8 @@ func TestValidation(t *testing.T) {
 		{"openai temperature", "/v1/chat/completions", map[string]any{"model": "tiny", "temperature": 3, "messages": []map[string]any{{"role": "user", "content": "a"}}}, 400, "temperature"},
 		{"openai max_tokens 0", "/v1/completions", map[string]any{"model": "tiny", "prompt": "a", "max_tokens": 0}, 400, "max_tokens"},
 		{"openai max_tokens type", "/v1/completions", `{"model":"tiny","prompt":"a","max_tokens":"10"}`, 400, "max_tokens"},
+		{"openai temperature type", "/v1/chat/completions", `{"model":"tiny","messages":[{"role":"user","content":"a"}],"temperature":"hot"}`, 400, "temperature: expected a number"},
+		{"openai stream_options type", "/v1/completions", `{"model":"tiny","prompt":"a","stream_options":{"include_usage":"yes"}}`, 400, "stream_options.include_usage: expected true or false"},
 		{"openai n", "/v1/completions", map[string]any{"model": "tiny", "prompt": "a", "n": 2}, 400, "n:"},
 		{"openai stop type", "/v1/completions", `{"model":"tiny","prompt":"a","stop":5}`, 400, "stop"},
 		{"openai too many stops", "/v1/completions", map[string]any{"model": "tiny", "prompt": "a", "stop": strings.Split(strings.Repeat("x,", 17), ",")}, 400, "stop"},
@@ -191,6 +200,9 @@ func TestValidation(t *testing.T) {
 		msg := errorMessage(t, r)
 		if !strings.Contains(msg, c.mention) {
 			t.Errorf("%s: message %q does not mention %q", c.name, msg, c.mention)
+		}
+		if goName.MatchString(msg) {
+			t.Errorf("%s: message %q names a field by its Go type, not its JSON path", c.name, msg)
 		}
 		if strings.HasPrefix(c.path, "/v1/") {
 			if _, ok := r.json(t)["error"].(map[string]any)["type"].(string); !ok {
