@@ -84,14 +84,20 @@ func (c *openaiContent) UnmarshalJSON(data []byte) error {
 		Type string  `json:"type"`
 		Text *string `json:"text"`
 	}
+	// Problems are kept, not returned, so that they are reported with the
+	// message's index.
 	if err := json.Unmarshal(data, &parts); err != nil {
-		return &fieldError{"content", "expected a string or an array of content parts"}
+		c.err = &fieldError{"content", "expected a string or an array of content parts"}
+		return nil
 	}
 	var b strings.Builder
 	for _, p := range parts {
-		if p.Type != "text" && p.Type != "input_text" || p.Text == nil {
-			// Keep the first problem; it is reported with the message's index.
+		switch {
+		case p.Type != "text" && p.Type != "input_text":
 			c.err = &fieldError{"content", fmt.Sprintf("content parts of type %q are not supported (only text)", p.Type)}
+			return nil
+		case p.Text == nil:
+			c.err = &fieldError{"content", fmt.Sprintf("the content part of type %q has no text", p.Type)}
 			return nil
 		}
 		b.WriteString(*p.Text)

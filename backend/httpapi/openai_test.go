@@ -187,6 +187,8 @@ func TestValidation(t *testing.T) {
 		{"openai stop type", "/v1/completions", `{"model":"tiny","prompt":"a","stop":5}`, 400, "stop"},
 		{"openai too many stops", "/v1/completions", map[string]any{"model": "tiny", "prompt": "a", "stop": strings.Split(strings.Repeat("x,", 17), ",")}, 400, "stop"},
 		{"openai image part", "/v1/chat/completions", map[string]any{"model": "tiny", "messages": []map[string]any{{"role": "user", "content": []map[string]any{{"type": "image_url", "image_url": map[string]any{"url": "x"}}}}}}, 400, "messages[0].content"},
+		{"openai text part without text", "/v1/chat/completions", `{"model":"tiny","messages":[{"role":"user","content":[{"type":"text"}]}]}`, 400, `messages[0].content: the content part of type "text" has no text`},
+		{"openai content object", "/v1/chat/completions", `{"model":"tiny","messages":[{"role":"user","content":"a"},{"role":"user","content":{"a":1}}]}`, 400, "messages[1].content: expected a string or an array"},
 		{"openai prompt batch", "/v1/completions", map[string]any{"model": "tiny", "prompt": []string{"a", "b"}}, 400, "prompt"},
 		{"openai presence", "/v1/completions", map[string]any{"model": "tiny", "prompt": "a", "presence_penalty": 5}, 400, "presence_penalty"},
 		{"openai too long", "/v1/completions", map[string]any{"model": "tiny", "prompt": long + long}, 400, "context"},
