@@ -343,6 +343,41 @@ AVX512 static inline float k_sum(float sum, float xd, uint16_t d, uint16_t dmin,
     return sum + __builtin_fmaf(xd * ir_h2f(d), (float)isum, -t);
 }
 
+// hsum4: the sum of four int32.
+AVX512 static INLINE int hsum4(__m128i v) {
+    v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0x4e));
+    v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0xb1));
+    return _mm_cvtsi128_si32(v);
+}
+
+// scale_min_k4_vec: scale_min_k4 on 32-bit words; the eight 6-bit scales
+// and mins as int16 lanes.
+AVX512 static INLINE void scale_min_k4_vec(const uint8_t *s, __m128i *sc, __m128i *mn) {
+    uint32_t u0, u1, u2;
+    memcpy(&u0, s, 4);
+    memcpy(&u1, s + 4, 4);
+    memcpy(&u2, s + 8, 4);
+    uint32_t sc_lo = u0 & 0x3f3f3f3f, mn_lo = u1 & 0x3f3f3f3f;
+    uint32_t sc_hi = (u2 & 0x0f0f0f0f) | ((u0 >> 6) & 0x03030303) << 4;
+    uint32_t mn_hi = ((u2 >> 4) & 0x0f0f0f0f) | ((u1 >> 6) & 0x03030303) << 4;
+    *sc = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)((uint64_t)sc_hi << 32 | sc_lo)));
+    *mn = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)((uint64_t)mn_hi << 32 | mn_lo)));
+}
+
+// k4_mins_vec: k4_mins with the mins as int16 lanes (pair sums of the
+// bsums fit in int16: |16 * 127 * 2| < 32768).
+AVX512 static INLINE int k4_mins_vec(__m128i mn, const int16_t *bsums) {
+    __m256i p = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)bsums), _mm256_set1_epi16(1));
+    __m128i b = _mm_packs_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+    return hsum4(_mm_madd_epi16(mn, b));
+}
+
+// k6_offs_vec: the sum of the sixteen Q6_K scales times the bsums.
+AVX512 static INLINE int k6_offs_vec(const int8_t *sc, const int16_t *bsums) {
+    __m256i p = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc)), _mm256_loadu_si256((const __m256i *)bsums));
+    return hsum4(_mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1)));
+}
+
 // Q4_K: 64 elements per step (groups 2j and 2j+1 side by side), products
 // weighted by the groups' scales with vpdpwssd.
 AVX512 static INLINE void kern_q4_K(int n, const void *vw, const void *x, size_t xs, float *out, size_t os, const int NC) {
@@ -350,14 +385,17 @@ AVX512 static INLINE void kern_q4_K(int n, const void *vw, const void *x, size_t
     const __m256i m4 = _mm256_set1_epi8(15);
     float sum[IR_MM_COLS] = {0};
     for (int i = 0; i < n / QKK; i++) {
-        uint8_t sc[8], mn[8];
-        scale_min_k4(w[i].scales, sc, mn);
+        __m128i sc, mn;
+        scale_min_k4_vec(w[i].scales, &sc, &mn);
+        __m512i sc16 = _mm512_castsi128_si512(sc);
         __m512i acc[IR_MM_COLS];
         for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_si512();
         for (int j = 0; j < 4; j++) {
             __m256i b = _mm256_loadu_si256((const __m256i *)(w[i].qs + 32 * j));
             __m512i q = pair(_mm256_and_si256(b, m4), _mm256_and_si256(_mm256_srli_epi16(b, 4), m4));
-            __m512i scv = pair(_mm256_set1_epi16(sc[2 * j]), _mm256_set1_epi16(sc[2 * j + 1]));
+            __m512i scv = _mm512_permutexvar_epi16(_mm512_add_epi16(_mm512_set_epi16(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                                                                     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+                                                                    _mm512_set1_epi16((short)(2 * j))), sc16);
             for (int c = 0; c < NC; c++) {
                 __m512i p = _mm512_maddubs_epi16(q, _mm512_loadu_si512(XROW(blk_q8_K, c, i)->qs + 64 * j));
                 acc[c] = _mm512_dpwssd_epi32(acc[c], p, scv);
@@ -365,7 +403,7 @@ AVX512 static INLINE void kern_q4_K(int n, const void *vw, const void *x, size_t
         }
         for (int c = 0; c < NC; c++) {
             const blk_q8_K *xc = XROW(blk_q8_K, c, i);
-            sum[c] = k_sum(sum[c], xc->d, w[i].d, w[i].dmin, _mm512_reduce_add_epi32(acc[c]), k4_mins(mn, xc->bsums));
+            sum[c] = k_sum(sum[c], xc->d, w[i].d, w[i].dmin, _mm512_reduce_add_epi32(acc[c]), k4_mins_vec(mn, xc->bsums));
         }
     }
     for (int c = 0; c < NC; c++) out[c * os] = sum[c];
@@ -408,8 +446,7 @@ AVX512 static INLINE void kern_q6_K(int n, const void *vw, const void *x, size_t
         }
         for (int c = 0; c < NC; c++) {
             const blk_q8_K *xc = XROW(blk_q8_K, c, i);
-            int offs = 0;
-            for (int g = 0; g < 16; g++) offs += sc[g] * xc->bsums[g];
+            int offs = k6_offs_vec(sc, xc->bsums);
             sum[c] = __builtin_fmaf(xc->d * ir_h2f(w[i].d), (float)(_mm512_reduce_add_epi32(acc[c]) - 32 * offs), sum[c]);
         }
     }
