@@ -254,6 +254,13 @@ func TestOllamaPull(t *testing.T) {
 	if again["status"] != "success" {
 		t.Fatalf("second pull = %v", again)
 	}
+	// References that cannot name anything in the store are the client's
+	// mistake: 400, not a server error.
+	for _, ref := range []string{"../../etc/passwd", "file:///etc/passwd", "http://127.0.0.1:22/x.gguf", "org/tiny:Q4 K", "org/tiny/../x.gguf"} {
+		if r := e.do("POST", "/api/pull", map[string]any{"model": ref, "stream": false}); r.status != 400 {
+			t.Errorf("pull %q: %d %s, want 400", ref, r.status, r.body)
+		}
+	}
 	if r := e.do("POST", "/api/pull", map[string]any{"model": "org/missing"}); r.status != 404 && r.status != 500 {
 		t.Fatalf("pull of a missing repo: %d %s", r.status, r.body)
 	} else if errorMessage(t, r) == "" {

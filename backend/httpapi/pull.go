@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"inferenceruntime/backend/library"
 	"inferenceruntime/backend/modelstore"
 )
 
@@ -109,11 +110,15 @@ func (s *Server) handleOllamaPull(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, pullProgress{Status: "success"})
 }
 
-// pullError maps store errors: nothing to pull is a 404.
+// pullError maps store errors: nothing to pull is a 404, a malformed
+// reference a 400.
 func pullError(err error) error {
 	var he *modelstore.HTTPError
 	if errors.Is(err, modelstore.ErrNoMatch) || errors.As(err, &he) && he.Status == http.StatusNotFound {
 		return &apiError{status: http.StatusNotFound, msg: "pull: " + err.Error()}
+	}
+	if errors.Is(err, modelstore.ErrBadRef) || errors.Is(err, library.ErrBadName) {
+		return &apiError{status: http.StatusBadRequest, msg: "pull: " + err.Error()}
 	}
 	return &apiError{status: http.StatusInternalServerError, msg: "pull: " + err.Error()}
 }

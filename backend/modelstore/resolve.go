@@ -26,6 +26,21 @@ const EnvStoreURL = "IR_STORE_URL"
 // ErrNoMatch means a repository has no GGUF file matching the request.
 var ErrNoMatch = errors.New("no matching GGUF file")
 
+// ErrBadRef means what was typed cannot name anything in the store: a
+// malformed repository, file name or quant tag (a client's mistake, not the
+// store's).
+var ErrBadRef = errors.New("bad model reference")
+
+// badRef is an ErrBadRef with its own message.
+type badRef struct{ msg string }
+
+func (e *badRef) Error() string        { return e.msg }
+func (e *badRef) Is(target error) bool { return target == ErrBadRef }
+
+func badRefError(format string, args ...any) error {
+	return &badRef{fmt.Sprintf(format, args...)}
+}
+
 // preferredQuants are tried in order when a pull names a repository but no
 // quant: a good size/quality balance first.
 var preferredQuants = []string{"Q4_K_M", "Q4_K_S", "Q5_K_M", "Q4_0", "Q8_0", "Q6_K", "F16", "BF16", "F32"}
@@ -59,7 +74,7 @@ var repoPart = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$`)
 func splitRepo(repo string) (string, string, error) {
 	org, name, ok := strings.Cut(repo, "/")
 	if !ok || !repoPart.MatchString(org) || !repoPart.MatchString(name) || strings.Contains(name, "..") {
-		return "", "", fmt.Errorf("bad repository %q (want org/name)", repo)
+		return "", "", badRefError("bad repository %q (want org/name)", repo)
 	}
 	return org, name, nil
 }
@@ -67,15 +82,15 @@ func splitRepo(repo string) (string, string, error) {
 // cleanFile checks a file path inside a repository.
 func cleanFile(file string) error {
 	if file == "" || len(file) > 1024 || strings.HasPrefix(file, "/") || strings.ContainsAny(file, "\\\x00") {
-		return fmt.Errorf("bad file name %q", file)
+		return badRefError("bad file name %q", file)
 	}
 	for _, seg := range strings.Split(file, "/") {
 		if seg == "" || seg == "." || seg == ".." {
-			return fmt.Errorf("bad file name %q", file)
+			return badRefError("bad file name %q", file)
 		}
 		for _, r := range seg {
 			if r < 0x20 || r == 0x7f {
-				return fmt.Errorf("bad file name %q", file)
+				return badRefError("bad file name %q", file)
 			}
 		}
 	}
@@ -204,7 +219,7 @@ func (r *Resolver) catalogByRepo(repo string) *CatalogModel {
 func parseRepoRef(ref string) (repo, file, quant string, err error) {
 	parts := strings.Split(ref, "/")
 	if len(parts) < 2 {
-		return "", "", "", fmt.Errorf("bad reference %q", ref)
+		return "", "", "", badRefError("bad reference %q", ref)
 	}
 	last := parts[1]
 	if len(parts) == 2 {
@@ -235,7 +250,7 @@ func parseRepoRef(ref string) (repo, file, quant string, err error) {
 		}
 	}
 	if quant != "" && !quantPattern.MatchString(quant) {
-		return "", "", "", fmt.Errorf("bad quant tag %q", quant)
+		return "", "", "", badRefError("bad quant tag %q", quant)
 	}
 	return repo, file, quant, nil
 }
