@@ -88,6 +88,14 @@ typedef void (*ir_mm_fn)(int n, const void *w, const void *x, size_t x_stride, i
 #define IR_MV_ROWS 16
 typedef void (*ir_mv_fn)(int n, const void *w, size_t w_stride, int nr, const void *x, float *out);
 
+// mm2d: the dots of nr <= IR_MM2D_ROWS weight rows w + r*w_stride with
+// nc <= IR_MM2D_COLS activation rows x + c*x_stride (bytes), into
+// out[c*out_stride + r]; same bits as vec_dot. Optional: a register tile
+// that reuses every loaded weight and activation vector several times.
+#define IR_MM2D_ROWS 4
+#define IR_MM2D_COLS 3
+typedef void (*ir_mm2d_fn)(int n, const void *w, size_t w_stride, int nr, const void *x, size_t x_stride, int nc, float *out, size_t out_stride);
+
 typedef struct {
     int block;            // elements per block (0: unsupported type)
     int bytes;            // bytes per block
@@ -96,6 +104,7 @@ typedef struct {
     ir_vec_dot_fn vec_dot;
     ir_mm_fn mm;          // optional
     ir_mv_fn mv;          // optional
+    ir_mm2d_fn mm2d;      // optional; takes precedence over mm and mv
     int prepared;         // mm and mv take activation rows laid out by ir_prep[vec_dot_type]
 } ir_type_traits;
 

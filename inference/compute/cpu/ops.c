@@ -85,6 +85,17 @@ static void mul_mat_tile(const ir_op *op, const ir_type_traits *tr, int64_t t, i
     float *dst = op->dst.data;
     int64_t r0 = (t % row_tiles) * MM_ROWS, c0 = (t / row_tiles) * MM_COLS;
     int64_t r1 = r0 + MM_ROWS < m ? r0 + MM_ROWS : m, c1 = c0 + MM_COLS < n ? c0 + MM_COLS : n;
+    if (tr->mm2d && c1 - c0 > 1) {  // register tiles: activations reused across the tile's weight rows
+        for (int64_t col = c0; col < c1; col += IR_MM2D_COLS) {
+            int nc = c1 - col < IR_MM2D_COLS ? (int)(c1 - col) : IR_MM2D_COLS;
+            for (int64_t r = r0; r < r1; r += IR_MM2D_ROWS) {
+                int nr = r1 - r < IR_MM2D_ROWS ? (int)(r1 - r) : IR_MM2D_ROWS;
+                tr->mm2d((int)k, (const char *)w->data + r * wrow, (size_t)wrow, nr, xq + col * xrow, (size_t)xrow, nc,
+                         dst + col * m + r, (size_t)m);
+            }
+        }
+        return;
+    }
     const char *xk = tr->prepared ? xp : xq;  // what mm and mv take
     int64_t krow = tr->prepared ? prow : xrow;
     if (tr->mv && c1 - c0 == 1) {  // one activation row (decode): several weight rows at a time

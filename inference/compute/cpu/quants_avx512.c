@@ -71,6 +71,52 @@ AVX512 static INLINE void kern_f16(int n, const void *vw, const void *x, size_t 
 }
 MM_ENTRY(f16)
 
+// kern2d_f16: kern_f16 for NR weight rows x NC activation rows at once;
+// each pair keeps kern_f16's two accumulators and order (same bits).
+AVX512 static INLINE void kern2d_f16(int n, const void *vw, size_t ws, const void *vx, size_t xs, float *out, size_t os, const int NR, const int NC) {
+    __m512 a0[IR_MM2D_ROWS][IR_MM2D_COLS], a1[IR_MM2D_ROWS][IR_MM2D_COLS];
+    for (int r = 0; r < NR; r++)
+        for (int c = 0; c < NC; c++) a0[r][c] = a1[r][c] = _mm512_setzero_ps();
+#define W2(r) ((const uint16_t *)((const char *)vw + (size_t)(r) * ws))
+#define X2(c) ((const float *)((const char *)vx + (size_t)(c) * xs))
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m512 wv[IR_MM2D_ROWS];
+        for (int r = 0; r < NR; r++) wv[r] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(W2(r) + i)));
+        for (int c = 0; c < NC; c++) {
+            __m512 xv = _mm512_loadu_ps(X2(c) + i);
+            for (int r = 0; r < NR; r++) a0[r][c] = _mm512_fmadd_ps(wv[r], xv, a0[r][c]);
+        }
+        for (int r = 0; r < NR; r++) wv[r] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(W2(r) + i + 16)));
+        for (int c = 0; c < NC; c++) {
+            __m512 xv = _mm512_loadu_ps(X2(c) + i + 16);
+            for (int r = 0; r < NR; r++) a1[r][c] = _mm512_fmadd_ps(wv[r], xv, a1[r][c]);
+        }
+    }
+    for (int r = 0; r < NR; r++)
+        for (int c = 0; c < NC; c++) {
+            float sum = _mm512_reduce_add_ps(_mm512_add_ps(a0[r][c], a1[r][c]));
+            for (int j = i; j < n; j++) sum = __builtin_fmaf(ir_h2f(W2(r)[j]), X2(c)[j], sum);
+            out[c * os + r] = sum;
+        }
+#undef W2
+#undef X2
+}
+
+AVX512 static void mm2d_f16(int n, const void *w, size_t ws, int nr, const void *x, size_t xs, int nc, float *out, size_t os) {
+#define MM2D_CASE(R, C)                                  \
+    case (R) * 4 + (C):                                  \
+        kern2d_f16(n, w, ws, x, xs, out, os, (R), (C)); \
+        break;
+    switch (nr * 4 + nc) {
+        MM2D_CASE(4, 3) MM2D_CASE(4, 2) MM2D_CASE(4, 1)
+        MM2D_CASE(3, 3) MM2D_CASE(3, 2) MM2D_CASE(3, 1)
+        MM2D_CASE(2, 3) MM2D_CASE(2, 2) MM2D_CASE(2, 1)
+        MM2D_CASE(1, 3) MM2D_CASE(1, 2) MM2D_CASE(1, 1)
+    }
+#undef MM2D_CASE
+}
+
 // Q4_0 and Q8_0 work on groups of 16 blocks. A group's 16 integer block
 // dots (exact) are gathered into one vector in "group order" (lane 4L+k
 // holds block 4k+L), multiplied by the 16 products d(w)*d(x) and added to
@@ -457,6 +503,7 @@ MM_ENTRY(q6_K)
 void ir_init_avx512(void) {
     ir_traits[IR_F16].vec_dot = dot_f16;
     ir_traits[IR_F16].mm = mm_f16;
+    ir_traits[IR_F16].mm2d = mm2d_f16;
     ir_traits[IR_Q4_0].vec_dot = dot_q4_0;
     ir_traits[IR_Q4_0].mm = mm_q4_0;
     unsigned a, b, c, d;
