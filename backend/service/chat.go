@@ -235,6 +235,9 @@ func (r *Runner) prepare(ctx context.Context, req GenerateRequest) (*prepared, e
 			return nil, Invalid("stop", "contains an empty string")
 		}
 	}
+	if err := o.Sampling.Validate(); err != nil {
+		return nil, Invalid("sampling", "%v", err)
+	}
 	ref, err := r.Resolve(ctx, req.Model)
 	if err != nil {
 		return nil, err

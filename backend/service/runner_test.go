@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -96,6 +97,10 @@ func TestRunnerChatAndGenerate(t *testing.T) {
 	}
 	if _, err := fresh.Generate(ctx, GenerateRequest{Model: "tiny", Options: opts}, nil); !errors.As(err, &inv) {
 		t.Fatalf("empty prompt: %v", err)
+	}
+	nan := GenerateOptions{Sampling: sample.Params{Temperature: float32(math.NaN())}, MaxTokens: 8}
+	if _, err := fresh.Generate(ctx, GenerateRequest{Model: "tiny", Prompt: "a", Options: nan}, nil); !errors.As(err, &inv) || !strings.Contains(err.Error(), "temperature") {
+		t.Fatalf("NaN temperature: %v", err)
 	}
 	if len(fresh.Loaded()) != 0 {
 		t.Fatalf("bad requests loaded a model: %+v", fresh.Loaded())

@@ -84,6 +84,9 @@ func (s *Sequence) Generate(ctx context.Context, tok *tokenizer.Tokenizer, req R
 	if req.MaxTokens < 0 {
 		return st, fmt.Errorf("engine: MaxTokens %d is negative", req.MaxTokens)
 	}
+	if err := req.Sampling.Validate(); err != nil {
+		return st, fmt.Errorf("engine: sampling: %w", err)
+	}
 	st.PromptTokens = len(prompt)
 	if len(prompt) > s.ContextLength() {
 		return st, fmt.Errorf("prompt of %d tokens does not fit the context of %d", len(prompt), s.ContextLength())

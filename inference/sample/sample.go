@@ -23,6 +23,7 @@
 package sample
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -41,6 +42,33 @@ type Params struct {
 	PresencePenalty  float32 // subtracted once if the token occurred at all
 	RepeatLastN      int     // how many recent tokens the penalties look at; -1: all, 0: none
 	Seed             uint64  // seeds the random generator
+}
+
+// Validate reports parameters no sampler can use: a number that is NaN or
+// infinite (a NaN temperature turns every logit into NaN), a negative
+// repetition penalty (it would raise repeated tokens) or a penalty window
+// below -1. Values merely outside the usual ranges are allowed; they only
+// switch a filter off or make it keep one token.
+func (p Params) Validate() error {
+	for _, f := range []struct {
+		name string
+		v    float32
+	}{
+		{"temperature", p.Temperature}, {"top_p", p.TopP}, {"min_p", p.MinP},
+		{"repeat_penalty", p.RepeatPenalty}, {"frequency_penalty", p.FrequencyPenalty},
+		{"presence_penalty", p.PresencePenalty},
+	} {
+		if math.IsNaN(float64(f.v)) || math.IsInf(float64(f.v), 0) {
+			return fmt.Errorf("%s %v is not a finite number", f.name, f.v)
+		}
+	}
+	if p.RepeatPenalty < 0 {
+		return fmt.Errorf("repeat_penalty %v is negative (1 is off)", p.RepeatPenalty)
+	}
+	if p.RepeatLastN < -1 {
+		return fmt.Errorf("repeat_last_n %d is below -1 (-1 means all tokens)", p.RepeatLastN)
+	}
+	return nil
 }
 
 // DefaultParams are llama.cpp's defaults: temperature 0.8, top-k 40,

@@ -3,6 +3,7 @@ package sample
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -229,5 +230,41 @@ func TestDefaultChain(t *testing.T) {
 	}
 	if id := New(off(1, 1)).Sample([]float32{0, float32(math.Inf(1))}); id != 1 {
 		t.Errorf("+Inf logit: got %d", id)
+	}
+}
+
+// TestValidate refuses parameters no sampler can use: a NaN temperature
+// made every logit NaN and the "draw" returned token 0 over and over.
+func TestValidate(t *testing.T) {
+	if err := DefaultParams().Validate(); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	ok := []Params{{}, {Temperature: 0, TopP: 1, MinP: 1, TopK: 0, RepeatPenalty: 0, RepeatLastN: -1}, {Temperature: 100, PresencePenalty: -2}}
+	for _, p := range ok {
+		if err := p.Validate(); err != nil {
+			t.Errorf("%+v: %v", p, err)
+		}
+	}
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	for _, tc := range []struct {
+		name string
+		edit func(*Params)
+	}{
+		{"temperature", func(p *Params) { p.Temperature = nan }},
+		{"temperature", func(p *Params) { p.Temperature = inf }},
+		{"top_p", func(p *Params) { p.TopP = nan }},
+		{"min_p", func(p *Params) { p.MinP = -inf }},
+		{"repeat_penalty", func(p *Params) { p.RepeatPenalty = nan }},
+		{"repeat_penalty", func(p *Params) { p.RepeatPenalty = -1 }},
+		{"frequency_penalty", func(p *Params) { p.FrequencyPenalty = inf }},
+		{"presence_penalty", func(p *Params) { p.PresencePenalty = nan }},
+		{"repeat_last_n", func(p *Params) { p.RepeatLastN = -2 }},
+	} {
+		p := DefaultParams()
+		tc.edit(&p)
+		err := p.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.name) {
+			t.Errorf("%s: %+v gave %v", tc.name, p, err)
+		}
 	}
 }
