@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -270,5 +272,51 @@ func TestStreamOutlivesReadTimeout(t *testing.T) {
 	}
 	if time.Since(start) < 150*time.Millisecond {
 		t.Skip("the generation was faster than the read timeout; nothing shown")
+	}
+}
+
+// TestClientGoneMidStream: a client that closes its connection while a fast
+// model streams is logged as cancelled (499) whether the server notices it
+// by the request's context or by a failed write (which used to be logged as
+// a 200 with done_reason "error").
+func TestClientGoneMidStream(t *testing.T) {
+	e := newEnv(t, envOptions{runner: service.RunnerOptions{Parallel: 1, Queue: 1}})
+	host := strings.TrimPrefix(e.url, "http://")
+	const rounds = 6
+	for i := range rounds {
+		path, body := "/api/generate", `{"model":"tiny","prompt":"a","options":{"num_predict":100000,"num_ctx":512}}`
+		if i%2 == 1 {
+			path, body = "/v1/completions", `{"model":"tiny","prompt":"a","stream":true,"max_tokens":100000}`
+		}
+		conn, err := net.Dial("tcp", host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", path, len(body), body)
+		if _, err := bufio.NewReader(conn).ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+		conn.(*net.TCPConn).SetLinger(0) // reset: the server's next write fails at once
+		conn.Close()
+		waitFor(t, "the slot to be freed", func() bool { r, w := e.runner.Load(); return r == 0 && w == 0 })
+		waitFor(t, "the log line", func() bool { return strings.Count(e.logs.String(), `"model":"tiny"`) >= i+1 })
+	}
+	cancelled := 0
+	for _, line := range strings.Split(strings.TrimSpace(e.logs.String()), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) != nil || m["model"] != "tiny" {
+			continue
+		}
+		switch {
+		case m["done_reason"] == "cancelled" && m["status"].(float64) == statusClientClosed:
+			cancelled++
+		case (m["done_reason"] == "stop" || m["done_reason"] == "length") && m["status"].(float64) == 200:
+			// The random model ended its reply before the client left.
+		default:
+			t.Errorf("log line %s: want done_reason cancelled, status %d", line, statusClientClosed)
+		}
+	}
+	if cancelled == 0 {
+		t.Error("no request was logged as cancelled")
 	}
 }

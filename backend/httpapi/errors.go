@@ -76,7 +76,7 @@ func classify(err error, d dialect) *apiError {
 		return &apiError{status: http.StatusServiceUnavailable, msg: err.Error() + "; retry later"}
 	case errors.Is(err, service.ErrNoMemory), errors.Is(err, service.ErrClosed):
 		return &apiError{status: http.StatusServiceUnavailable, msg: err.Error()}
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, errClientGone):
 		return &apiError{status: statusClientClosed, msg: "request cancelled"}
 	case errors.Is(err, library.ErrMissing):
 		return &apiError{status: http.StatusNotFound, msg: err.Error(), param: "model", code: "model_not_found"}

@@ -68,7 +68,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			if rw.status == 0 {
 				rw.status = http.StatusOK
 			}
-			if r.Context().Err() != nil && rw.status == http.StatusOK && rw.doneReason == "cancelled" {
+			if rw.status == http.StatusOK && rw.doneReason == "cancelled" {
 				rw.status = statusClientClosed
 			}
 			d := time.Since(start)

@@ -295,6 +295,9 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, req service.Ge
 	}
 	res, err := s.runner.Generate(r.Context(), req, emit)
 	rw.promptTok, rw.genTok, rw.doneReason = res.Stats.PromptTokens, res.Stats.GeneratedTokens, res.DoneReason
+	if errors.Is(err, errClientGone) {
+		rw.doneReason = "cancelled"
+	}
 	if res.Model.Name != "" {
 		s.metrics.generation(res)
 	}

@@ -2,10 +2,16 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
 )
+
+// errClientGone means a write to the client failed: it closed the
+// connection or stopped reading. That is the client cancelling its request,
+// which the server may notice this way before the request's context ends.
+var errClientGone = errors.New("the client went away")
 
 // streamer writes a streamed response: NDJSON lines (Ollama) or
 // server-sent events (OpenAI). Headers go out with the first message, so
@@ -60,10 +66,10 @@ func (s *streamer) write(data []byte) error {
 	s.start()
 	s.rc.SetWriteDeadline(time.Now().Add(s.timeout))
 	if _, err := s.w.Write(data); err != nil {
-		return fmt.Errorf("write to client: %w", err)
+		return fmt.Errorf("%w: write: %v", errClientGone, err)
 	}
 	if err := s.rc.Flush(); err != nil {
-		return fmt.Errorf("flush to client: %w", err)
+		return fmt.Errorf("%w: flush: %v", errClientGone, err)
 	}
 	return nil
 }
