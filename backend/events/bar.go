@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Bar draws Progress events as a one-line progress bar per task. On a
@@ -95,11 +98,11 @@ func isFinal(state string) bool {
 func FormatProgress(p Progress) string {
 	const width = 24
 	var sb strings.Builder
-	name := p.Name
+	name := []rune(Printable(p.Name))
 	if len(name) > 40 {
-		name = "…" + name[len(name)-39:]
+		name = append([]rune("…"), name[len(name)-39:]...)
 	}
-	sb.WriteString(name)
+	sb.WriteString(string(name))
 	sb.WriteString(" ")
 	if f := p.Fraction(); f >= 0 {
 		n := int(f * width)
@@ -118,9 +121,41 @@ func FormatProgress(p Progress) string {
 		sb.WriteString(" " + p.State)
 	}
 	if p.Error != "" {
-		sb.WriteString(": " + p.Error)
+		sb.WriteString(": " + Printable(p.Error))
 	}
 	return sb.String()
+}
+
+// Printable makes text that came from a file, a server or a user safe to
+// write to a terminal: control characters (which can move the cursor, clear
+// the screen or retitle the window), bidirectional overrides and invalid
+// UTF-8 are written as Go escapes (\x1b, \u202e, \xff); the rest is kept.
+func Printable(s string) string {
+	clean := utf8.ValidString(s)
+	for _, r := range s {
+		if !clean || unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 // FormatBytes renders n with a binary unit (B, KiB, MiB, GiB, TiB).

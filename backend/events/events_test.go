@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestBarNonTerminal(t *testing.T) {
@@ -91,5 +92,30 @@ func TestChannelNeverBlocks(t *testing.T) {
 	Multi{Or(nil), Func(func(string, any) {}), c}.Emit("c", 3)
 	if e := <-c.C; e.Topic != "c" {
 		t.Fatalf("Multi did not forward: %+v", e)
+	}
+}
+
+// TestPrintable: text from files and servers cannot drive the terminal.
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain org/model:Q4_K_M": "plain org/model:Q4_K_M",
+		"héllo 名前 🙂":             "héllo 名前 🙂",
+		"\x1b[2J\x1b]0;x\x07":    `\x1b[2J\x1b]0;x\a`,
+		"a\tb\nc\rd":             `a\tb\nc\rd`,
+		"\u009b31m \u202e":       `\u009b31m \u202e`,
+		"bad \xff\xfe":           `bad \xff\xfe`,
+		"":                       "",
+	} {
+		if got := Printable(in); got != want {
+			t.Errorf("Printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+	p := Progress{Name: "evil\x1b[31m.gguf", State: "failed", Error: "bad \x1b]0;title\x07"}
+	if got := FormatProgress(p); strings.ContainsAny(got, "\x1b\x07") {
+		t.Errorf("FormatProgress wrote control characters: %q", got)
+	}
+	long := strings.Repeat("é", 30) // 60 bytes: the cut must not split a character
+	if got := FormatProgress(Progress{Name: long}); !utf8.ValidString(got) {
+		t.Errorf("FormatProgress cut a character: %q", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"inferenceruntime/backend/events"
 	"inferenceruntime/backend/library"
 	"inferenceruntime/backend/service"
 )
@@ -27,7 +28,7 @@ var foldersAddCmd = &cobra.Command{
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "added %s\n", f.Path)
+				fmt.Fprintf(cmd.OutOrStdout(), "added %s\n", events.Printable(f.Path))
 				foldersReport(cmd.OutOrStdout(), rep)
 			}
 			return nil
@@ -67,7 +68,7 @@ var foldersListCmd = &cobra.Command{
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "FOLDER\tMODELS")
 			for _, f := range fs {
-				fmt.Fprintf(tw, "%s\t%d\n", f.Path, f.Models)
+				fmt.Fprintf(tw, "%s\t%d\n", events.Printable(f.Path), f.Models)
 				have[f.Path] = true
 			}
 			tw.Flush()
@@ -108,7 +109,7 @@ func foldersReport(out io.Writer, rep library.ScanReport) {
 		fmt.Fprintf(out, "  missing: %s\n", n)
 	}
 	for _, s := range rep.Skipped {
-		fmt.Fprintf(out, "  skipped %s: %s\n", s.Path, s.Reason)
+		fmt.Fprintf(out, "  skipped %s: %s\n", events.Printable(s.Path), events.Printable(s.Reason))
 	}
 	if len(rep.Added)+len(rep.Restored)+len(rep.Missing)+len(rep.Skipped) == 0 {
 		fmt.Fprintln(out, "  no changes")

@@ -44,7 +44,7 @@ where it lies). A file the library already holds is not copied twice.`,
 			how = "used in place"
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "imported %s (%s): %s %s, %s, %s params; %s\n", m.Name, m.ID[:8],
-			m.Meta.Architecture, m.Meta.FileType, events.FormatBytes(m.Size), gguf.FormatCount(m.Meta.ParamCount), how)
+			events.Printable(m.Meta.Architecture), events.Printable(m.Meta.FileType), events.FormatBytes(m.Size), gguf.FormatCount(m.Meta.ParamCount), how)
 		return nil
 	},
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"inferenceruntime/backend/config"
+	"inferenceruntime/backend/events"
 	"inferenceruntime/backend/library"
 	"inferenceruntime/backend/service"
 	"inferenceruntime/inference/gguf"
@@ -155,7 +156,7 @@ func infoWriteJSON(out io.Writer, s gguf.Summary, f *gguf.File, rec *library.Mod
 // not nil.
 func infoWriteText(out io.Writer, path string, s gguf.Summary, rec *library.Model) error {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, events.Printable(v)) }
 	orNone := func(v string) string {
 		if v == "" {
 			return "-"
@@ -269,7 +270,7 @@ func infoWriteMetadata(out io.Writer, f *gguf.File) error {
 		if kv.Value.Type == gguf.Array {
 			typ += " of " + kv.Value.ElemType().String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", kv.Key, typ, kv.Value)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", events.Printable(kv.Key), typ, events.Printable(kv.Value.String()))
 	}
 	return tw.Flush()
 }
@@ -283,7 +284,7 @@ func infoWriteTensors(out io.Writer, f *gguf.File) error {
 		for i, d := range t.Dims {
 			dims[i] = fmt.Sprint(d)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", t.Name, t.Type, strings.Join(dims, " x "), f.DataOffset+int64(t.Offset), t.Size)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", events.Printable(t.Name), t.Type, strings.Join(dims, " x "), f.DataOffset+int64(t.Offset), t.Size)
 	}
 	return tw.Flush()
 }

@@ -391,3 +391,39 @@ func TestInfoNoLibrary(t *testing.T) {
 		t.Fatalf("the data directory was created: %v", err)
 	}
 }
+
+// TestInfoControlCharacters: strings from a GGUF file (name, architecture,
+// keys, tensor names) cannot send escape sequences to the terminal.
+func TestInfoControlCharacters(t *testing.T) {
+	w := gguf.NewWriter()
+	for _, kv := range []struct {
+		k string
+		v any
+	}{
+		{"general.architecture", "ll\x1b[31mama"},
+		{"general.name", "evil\x1b]0;pwned\x07\x1b[2J"},
+		{"tokenizer.ggml.model", "gpt2\x1b[1A"},
+		{"evil.\x1b[2Jkey", uint32(1)},
+	} {
+		if err := w.SetKV(kv.k, kv.v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.AddTensor("t\x1b[2J.weight", 0, []uint64{32}, make([]byte, 32*4)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "evil.gguf")
+	if err := w.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	text, err := infoRun(t, "--tensors", "--metadata", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(text, "\x1b\x07") {
+		t.Errorf("output has control characters:\n%q", text)
+	}
+	if !strings.Contains(text, `evil\x1b]0;pwned\a\x1b[2J`) || !strings.Contains(text, `t\x1b[2J.weight`) {
+		t.Errorf("escaped strings missing:\n%s", text)
+	}
+}

@@ -88,8 +88,8 @@ func listWrite(out io.Writer, ms []*library.Model) error {
 			name += ", " + a
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", name, m.ID[:8], events.FormatBytes(m.Size),
-			gguf.FormatCount(m.Meta.ParamCount), m.Meta.FileType, m.Meta.Architecture, m.Meta.ContextLength,
-			where, listAge(m.AddedAt))
+			gguf.FormatCount(m.Meta.ParamCount), events.Printable(m.Meta.FileType), events.Printable(m.Meta.Architecture),
+			m.Meta.ContextLength, events.Printable(where), listAge(m.AddedAt))
 	}
 	return tw.Flush()
 }

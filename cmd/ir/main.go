@@ -8,8 +8,11 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"inferenceruntime/backend/events"
 )
 
 // homeFlag is the data directory shared by all commands ("" = the per-OS
@@ -29,7 +32,13 @@ func init() {
 
 func main() {
 	if err := rootCmd.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "ir:", err)
+		// Errors quote file names, metadata and server replies: each line is
+		// made safe for the terminal.
+		lines := strings.Split(err.Error(), "\n")
+		for i, l := range lines {
+			lines[i] = events.Printable(l)
+		}
+		fmt.Fprintln(os.Stderr, "ir:", strings.Join(lines, "\n"))
 		os.Exit(1)
 	}
 }
