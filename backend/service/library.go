@@ -83,13 +83,15 @@ func (s *Service) ModelFit(ctx context.Context, ref string, contextLen int64) (l
 	return s.fit(m.Meta, m.Size, contextLen), nil
 }
 
-// fit estimates against the machine's free memory.
+// fit estimates against the machine's free memory. The context is the
+// settings' when contextLen is 0, and never more than the model's, as a run
+// would get.
 func (s *Service) fit(meta library.Meta, size, contextLen int64) library.Fit {
 	if contextLen <= 0 {
 		contextLen = s.defaultContext()
-		if meta.ContextLength > 0 {
-			contextLen = min(contextLen, meta.ContextLength)
-		}
+	}
+	if meta.ContextLength > 0 {
+		contextLen = min(contextLen, meta.ContextLength)
 	}
 	avail, err := library.AvailableMemory()
 	if err != nil {

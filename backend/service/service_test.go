@@ -62,6 +62,13 @@ func TestServiceImportPullList(t *testing.T) {
 	if err != nil || pf.Context != 512 || !pf.Exact {
 		t.Fatalf("pull fit = %+v, %v", pf, err)
 	}
+	// A context past the model's is what a run would get: the model's.
+	if huge, err := s.ModelFit(ctx, "org/tiny:Q8_0", 1<<40); err != nil || huge.Context != 2048 {
+		t.Fatalf("fit at 2^40 tokens = %+v, %v; want the model's 2048", huge, err)
+	}
+	if huge, err := s.PullFit(ctx, res.Target, 1<<40); err != nil || huge.Context != 2048 {
+		t.Fatalf("pull fit at 2^40 tokens = %+v, %v; want the model's 2048", huge, err)
+	}
 	entries, err := s.StoreList(ctx, "stories", 0)
 	if err != nil || len(entries) != 1 || entries[0].Variants[0].Installed || entries[0].Variants[0].Fit.Total == 0 {
 		t.Fatalf("store list = %+v, %v", entries, err)

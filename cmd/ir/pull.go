@@ -37,6 +37,9 @@ The store is https://huggingface.co unless IR_STORE_URL names another.`,
 		return cobra.ExactArgs(1)(cmd, args)
 	},
 	RunE: func(cmd *cobra.Command, args []string) error {
+		if pullCtx < 0 {
+			return fmt.Errorf("--ctx %d is negative", pullCtx)
+		}
 		// Ctrl-C stops the download; the same pull later continues it.
 		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 		defer stop()

@@ -114,6 +114,16 @@ func TestPullSyntheticAndLibraryCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	pullExpect(t, "store", out, "qwen2.5-7b-instruct:Q4_K_M", "bartowski/Qwen2.5-7B-Instruct-GGUF", "apache-2.0", "at 8192 ctx")
+	// Past the model's context the fit is the model's (a run gets no more);
+	// a negative one is a mistake, not the default.
+	if out, _, err = pullRun(t, home, "store", "qwen2.5-7b", "--ctx", "99999999999"); err != nil || !strings.Contains(out, "at 32768 ctx") {
+		t.Fatalf("store --ctx 99999999999: %v\n%s", err, out)
+	}
+	for _, cmd := range [][]string{{"store", "--ctx", "-5"}, {"pull", "org/x", "--ctx", "-5"}} {
+		if _, errOut, err := pullRun(t, home, cmd...); err == nil || !strings.Contains(errOut+err.Error(), "--ctx") {
+			t.Errorf("%v: %v %s, want an error naming --ctx", cmd, err, errOut)
+		}
+	}
 
 	folder := t.TempDir()
 	if err := fixture.Model(filepath.Join(folder, "Found-Q8_0.gguf"), 4096, 3); err != nil {

@@ -22,6 +22,9 @@ var storeCmd = &cobra.Command{
 	Short: "Browse the curated model catalog: sizes, licences, and whether each fits this machine",
 	Args:  cobra.ArbitraryArgs,
 	RunE: func(cmd *cobra.Command, args []string) error {
+		if storeCtx < 0 {
+			return fmt.Errorf("--ctx %d is negative", storeCtx)
+		}
 		return listWithService(cmd, nil, func(svc *service.Service) error {
 			entries, err := svc.StoreList(cmd.Context(), strings.Join(args, " "), storeCtx)
 			if err != nil {
