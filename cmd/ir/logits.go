@@ -30,7 +30,10 @@ var logitsCmd = &cobra.Command{
 		"model (name, alias, id or id prefix; see \"ir list\"); a file of that path wins.",
 	Args: cobra.ExactArgs(1),
 	RunE: func(cmd *cobra.Command, args []string) error {
-		if (logitsPrompt == "") == (logitsIDs == "") {
+		// An empty --prompt is a prompt (BOS alone), so the flags are
+		// told apart by whether they were given.
+		withPrompt := cmd.Flags().Changed("prompt")
+		if withPrompt == cmd.Flags().Changed("ids") {
 			return fmt.Errorf("give exactly one of --prompt and --ids")
 		}
 		if logitsOut == "" {
@@ -46,7 +49,7 @@ var logitsCmd = &cobra.Command{
 		}
 		defer m.Close()
 		var ids []int32
-		if logitsPrompt != "" {
+		if withPrompt {
 			if ids, err = m.Tokenizer().Encode(logitsPrompt, true, false); err != nil {
 				return err
 			}

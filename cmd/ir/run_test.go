@@ -219,6 +219,13 @@ func TestRunFileWinsOverName(t *testing.T) {
 		return runRead(t, out)
 	}
 	got, file, lib := logits("clash"), logits(filepath.Join(dir, "clash")), logits(installed.ID)
+	// An empty --prompt is a prompt (BOS alone), not a missing flag.
+	empty := filepath.Join(t.TempDir(), "empty.bin")
+	if _, errOut, err := runExec(t, home, "", "logits", "clash", "--prompt", "", "--out", empty, "-t", "1"); err != nil {
+		t.Errorf("logits --prompt '': %v\n%s", err, errOut)
+	} else if rows := int64(len(runRead(t, empty))) / 4 / installed.Meta.VocabSize; rows != 1 {
+		t.Errorf("logits --prompt '': %d rows, want 1 (BOS)", rows)
+	}
 	if !bytes.Equal(got, file) || bytes.Equal(got, lib) {
 		t.Error(`"clash" did not mean the file ./clash`)
 	}
