@@ -15,6 +15,7 @@
 #   DEPTHS   context depths before each test (default "0"), e.g. "0 1024 4096"
 #   PP       prompt tokens of the prefill test (default 512; 0 skips it)
 #   TG       generated tokens of the decode test (default 128; 0 skips it)
+#   KV       KV cache type of both engines (default f16, llama-bench's default)
 #   IR       path of the ir binary (default: built from this checkout)
 set -eu
 
@@ -29,6 +30,7 @@ THREADS=${THREADS:-2}
 DEPTHS=${DEPTHS:-0}
 PP=${PP:-512}
 TG=${TG:-128}
+KV=${KV:-f16}
 
 if [ ! -x "$LLAMA" ]; then
 	echo "$0: $LLAMA is not an executable llama-bench" >&2
@@ -63,8 +65,8 @@ median() {
 # args: engine model threads depth prompt gen
 one() {
 	case $1 in
-	ours) "$IR" bench "$2" -t "$3" -d "$4" -p "$5" -n "$6" -r 1 --json | avg_ts ;;
-	llama) "$LLAMA" -m "$2" -t "$3" -d "$4" -p "$5" -n "$6" -r 1 -o json 2>/dev/null | avg_ts ;;
+	ours) "$IR" bench "$2" -t "$3" -d "$4" -p "$5" -n "$6" -r 1 --kv-type "$KV" --json | avg_ts ;;
+	llama) "$LLAMA" -m "$2" -t "$3" -d "$4" -p "$5" -n "$6" -r 1 -ctk "$KV" -ctv "$KV" -o json 2>/dev/null | avg_ts ;;
 	esac
 }
 

@@ -26,6 +26,7 @@ var (
 	benchDepth   int
 	benchJSON    bool
 	benchProfile bool
+	benchKVType  string
 )
 
 var benchCmd = &cobra.Command{
@@ -123,7 +124,7 @@ type benchResult struct {
 // per-op time of the timed runs (the depth prefill excluded).
 func benchRun(m *inference.Model, n int, gen bool) ([]float64, []cpu.OpTime, error) {
 	ctxLen := min(benchDepth+n+1, m.Info().ContextLength)
-	s, err := m.NewSession(inference.SessionOptions{ContextLength: ctxLen, BatchSize: max(n, 1)})
+	s, err := m.NewSession(inference.SessionOptions{ContextLength: ctxLen, BatchSize: max(n, 1), KVType: benchKVType})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -236,6 +237,7 @@ func init() {
 	benchCmd.Flags().IntVarP(&benchReps, "repetitions", "r", 5, "repetitions of each test")
 	benchCmd.Flags().IntVarP(&benchDepth, "n-depth", "d", 0, "tokens already in the context before each test")
 	benchCmd.Flags().BoolVar(&benchJSON, "json", false, "print JSON")
+	benchCmd.Flags().StringVar(&benchKVType, "kv-type", "", "KV cache type, f32 or f16 (default: the engine's, f32)")
 	benchCmd.Flags().BoolVar(&benchProfile, "profile", false, "print the time per op and weight type of each test (CPU backend)")
 	rootCmd.AddCommand(benchCmd)
 }
