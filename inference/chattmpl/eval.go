@@ -779,7 +779,11 @@ func (r *renderer) evalSlice(n *sliceExpr, sc *scope) (any, error) {
 		}
 	}
 	v, err := sliceValue(obj, parts[0], parts[1], parts[2])
-	if err != nil && r.constMode {
+	// Folding a constant subscript that fails gives Undefined, as Jinja's
+	// getitem does for type and lookup errors; a ValueError (a zero step)
+	// stops the folding, so the template raises it when rendered.
+	ve, isErr := err.(*Error)
+	if err != nil && r.constMode && !(isErr && ve.Kind == "ValueError") {
 		if u, isU := obj.(*undefinedValue); isU {
 			return nil, u.err()
 		}

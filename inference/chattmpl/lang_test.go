@@ -106,3 +106,19 @@ func TestSharedValues(t *testing.T) {
 		}
 	}
 }
+
+// TestFormatIntegerLimit: integers are 64-bit here, so formatting a float
+// beyond them as an integer is an OverflowError, never a wrong number
+// (it printed -9223372036854775808).
+func TestFormatIntegerLimit(t *testing.T) {
+	for _, src := range []string{"{{ '%d' % 1e300 }}", "{{ '%x' % -1e19 }}", "{{ '%i' % (2.0 ** 63) }}"} {
+		got, err := RenderString(src, nil, Options{})
+		var te *Error
+		if !asError(err, &te) || te.Kind != "OverflowError" {
+			t.Errorf("%s = %q, %v; want an OverflowError", src, got, err)
+		}
+	}
+	if got, err := RenderString("{{ '%d|%d' % (9.2e18, -2.0 ** 63) }}", nil, Options{}); err != nil || got != "9200000000000000000|-9223372036854775808" {
+		t.Errorf("in range: %q, %v", got, err)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"math/bits"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 func overflow() error { return &Error{Kind: "OverflowError", Msg: "integer overflow"} }
@@ -328,6 +330,27 @@ func percentFormat(format string, arg any) (any, error) {
 	return b.String(), nil
 }
 
+// formatChar is %c: an integer code point or a one-character string.
+func formatChar(v any) (string, error) {
+	if s, ok := v.(string); ok {
+		if n := utf8.RuneCountInString(s); n != 1 {
+			return "", typeErr("%%c requires an int or a unicode character, not a string of length %d", n)
+		}
+		return s, nil
+	}
+	i, _, isFloat, ok := asNumber(v)
+	if !ok || isFloat {
+		if u, isU := v.(*undefinedValue); isU {
+			return "", u.err()
+		}
+		return "", typeErr("%%c requires an int or a unicode character, not %s", typeName(v))
+	}
+	if i < 0 || i > unicode.MaxRune {
+		return "", &Error{Kind: "OverflowError", Msg: "%c arg not in range(0x110000)"}
+	}
+	return string(rune(i)), nil
+}
+
 func formatOne(conv byte, flags string, prec int, v any) (string, error) {
 	sign := func(s string, neg bool) string {
 		if neg {
@@ -355,7 +378,9 @@ func formatOne(conv byte, flags string, prec int, v any) (string, error) {
 			s = string([]rune(s)[:prec])
 		}
 		return s, nil
-	case 'd', 'i', 'u', 'x', 'X', 'o', 'c':
+	case 'c':
+		return formatChar(v)
+	case 'd', 'i', 'u', 'x', 'X', 'o':
 		i, f, isFloat, ok := asNumber(v)
 		if !ok {
 			if u, isU := v.(*undefinedValue); isU {
@@ -366,6 +391,9 @@ func formatOne(conv byte, flags string, prec int, v any) (string, error) {
 		if isFloat {
 			if math.IsNaN(f) || math.IsInf(f, 0) {
 				return "", valueErr("cannot convert float to integer")
+			}
+			if f >= 1<<63 || f < -(1<<63) {
+				return "", overflow() // Python would print the whole integer; ours are 64-bit
 			}
 			i = int64(f)
 		}
@@ -378,8 +406,6 @@ func formatOne(conv byte, flags string, prec int, v any) (string, error) {
 			return sign(strings.ToUpper(strconv.FormatUint(u, 16)), neg), nil
 		case 'o':
 			return sign(strconv.FormatUint(u, 8), neg), nil
-		case 'c':
-			return string(rune(i)), nil
 		}
 		return sign(strconv.FormatUint(u, 10), neg), nil
 	case 'f', 'F', 'e', 'E', 'g', 'G':
