@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -83,7 +84,7 @@ type promptInfo struct {
 	tmplErr    error
 	stops      []string // end-of-turn markers of tmplSrc in the vocabulary
 	bos, eos   string
-	size       int64
+	file       os.FileInfo // the model file it was read from
 	modelCtx   int
 	usedRecent time.Time
 }
@@ -91,9 +92,9 @@ type promptInfo struct {
 // maxInfos bounds the prompt-info cache (a tokenizer each).
 const maxInfos = 8
 
-func newPromptInfo(tok *tokenizer.Tokenizer, arch, ggufTmpl string, size int64) *promptInfo {
+func newPromptInfo(tok *tokenizer.Tokenizer, arch, ggufTmpl string, file os.FileInfo) *promptInfo {
 	has := func(s string) bool { _, ok := tok.TokenID(s); return ok }
-	p := &promptInfo{tok: tok, arch: arch, ggufTmpl: ggufTmpl, size: size}
+	p := &promptInfo{tok: tok, arch: arch, ggufTmpl: ggufTmpl, file: file}
 	p.tmplSrc, _ = chattmpl.ForModel(arch, ggufTmpl, "", has)
 	p.tmpl, p.tmplErr = chattmpl.Parse(p.tmplSrc)
 	p.stops = chattmpl.StopStrings(p.tmplSrc, has)
@@ -106,14 +107,14 @@ func newPromptInfo(tok *tokenizer.Tokenizer, arch, ggufTmpl string, size int64) 
 	return p
 }
 
-// cacheInfoLocked records the prompt info of a model just loaded, so its
-// tokenizer is not built twice.
-func (r *Runner) cacheInfoLocked(ref ModelRef, m *inference.Model) {
-	if p := r.infos[ref.Path]; p != nil && p.size == ref.Size {
+// cacheInfoLocked records the prompt info of a model just loaded from
+// path (file: its stat before loading), so its tokenizer is not built twice.
+func (r *Runner) cacheInfoLocked(path string, file os.FileInfo, m *inference.Model) {
+	if p := r.infos[path]; file == nil || p != nil && sameContents(p.file, file) {
 		return
 	}
 	info := m.Info()
-	r.putInfoLocked(ref.Path, newPromptInfo(m.Tokenizer(), info.Arch, info.ChatTemplate, ref.Size))
+	r.putInfoLocked(path, newPromptInfo(m.Tokenizer(), info.Arch, info.ChatTemplate, file))
 }
 
 func (r *Runner) putInfoLocked(path string, p *promptInfo) {
@@ -133,8 +134,12 @@ func (r *Runner) putInfoLocked(path string, p *promptInfo) {
 // info returns the prompt info of a model, reading only the GGUF header and
 // vocabulary when the model is not loaded.
 func (r *Runner) info(ref ModelRef) (*promptInfo, error) {
+	fi, err := os.Stat(ref.Path)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", ref.Name, err)
+	}
 	r.mu.Lock()
-	if p := r.infos[ref.Path]; p != nil && p.size == ref.Size {
+	if p := r.infos[ref.Path]; p != nil && sameContents(p.file, fi) {
 		p.usedRecent = time.Now()
 		r.mu.Unlock()
 		return p, nil
@@ -150,7 +155,7 @@ func (r *Runner) info(ref ModelRef) (*promptInfo, error) {
 		return nil, fmt.Errorf("%s: %w", ref.Name, err)
 	}
 	tmpl, _ := f.String("tokenizer.chat_template")
-	p := newPromptInfo(tok, f.Architecture(), tmpl, ref.Size)
+	p := newPromptInfo(tok, f.Architecture(), tmpl, fi)
 	r.mu.Lock()
 	r.putInfoLocked(ref.Path, p)
 	r.mu.Unlock()

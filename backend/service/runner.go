@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"slices"
 	"sort"
@@ -227,6 +228,8 @@ type entry struct {
 	waiting int
 
 	model    *inference.Model
+	file     os.FileInfo   // the file as it was loaded
+	stale    bool          // the file changed since: unload when idle, admit no one
 	loading  chan struct{} // closed when a load ends; nil when none started
 	loadErr  error
 	loadTime time.Duration
@@ -267,12 +270,20 @@ func (r *Runner) Resolve(ctx context.Context, name string) (ModelRef, error) {
 // admit reserves a slot on the model, waiting in its queue if all slots are
 // busy; ErrQueueFull when the queue is full too.
 func (r *Runner) admit(ctx context.Context, ref ModelRef) (*entry, error) {
+	fi, err := os.Stat(ref.Path)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", ref.Name, err)
+	}
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
 		return nil, ErrClosed
 	}
 	e := r.models[ref.Path]
+	if e != nil && e.file != nil && !sameContents(e.file, fi) {
+		r.retireLocked(e)
+		e = nil
+	}
 	if e == nil {
 		e = &entry{ref: ref, slots: make(chan struct{}, r.opts.Parallel), keepAlive: r.opts.KeepAlive}
 		r.models[ref.Path] = e
@@ -330,10 +341,35 @@ func (r *Runner) release(e *entry, keepAlive *time.Duration) {
 	r.idleLocked(e)
 }
 
+// sameContents reports whether two stats of a model file show the same
+// contents: a file rewritten in place keeps its path (and often its inode)
+// but not its size and modification time.
+func sameContents(a, b os.FileInfo) bool {
+	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
+}
+
+// retireLocked takes an entry whose file changed out of service: new
+// requests get a fresh entry that loads the file again, and the old model
+// (whose memory mapping now shows other bytes, or ends early) is unloaded as
+// soon as its running requests end.
+func (r *Runner) retireLocked(e *entry) {
+	e.stale = true
+	if r.models[e.ref.Path] == e {
+		delete(r.models, e.ref.Path)
+	}
+	if e.users == 0 {
+		r.unloadLocked(e)
+	}
+}
+
 // idleLocked schedules the unload of an entry without users, or forgets an
 // entry that never loaded.
 func (r *Runner) idleLocked(e *entry) {
 	if e.users > 0 {
+		return
+	}
+	if e.stale && e.model != nil {
+		r.unloadLocked(e)
 		return
 	}
 	if e.model == nil && e.loading == nil {
@@ -430,6 +466,7 @@ func (r *Runner) load(e *entry) error {
 	}
 	done := make(chan struct{})
 	e.loading, e.loadErr, e.mem = done, nil, mem
+	e.file, _ = os.Stat(e.ref.Path) // before the mapping: a change after it is seen
 	r.mu.Unlock()
 
 	start := time.Now()
@@ -447,7 +484,7 @@ func (r *Runner) load(e *entry) error {
 		e.loading = nil
 	} else {
 		e.model = m
-		r.cacheInfoLocked(e.ref, m)
+		r.cacheInfoLocked(e.ref.Path, e.file, m)
 	}
 	close(done)
 	return e.loadErr

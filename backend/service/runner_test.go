@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -170,5 +171,72 @@ func TestRunnerUsesGGUFTemplate(t *testing.T) {
 	res, err = r.Generate(ctx, GenerateRequest{Model: "templated", Prompt: "Hi", Raw: true, Options: GenerateOptions{MaxTokens: 1}}, nil)
 	if err != nil || res.Prompt != "Hi" {
 		t.Fatalf("raw prompt %q, %v", res.Prompt, err)
+	}
+}
+
+// TestRunnerFileReplaced: a model file rewritten in place (another
+// download or export over the same path) is loaded again. The runner used
+// to keep generating on the old mapping: wrong weights, and a SIGBUS that
+// killed the process when the new file was shorter.
+func TestRunnerFileReplaced(t *testing.T) {
+	shape, _ := synth.ShapeByName("tiny")
+	write := func(path, typ string, seed uint64) {
+		t.Helper()
+		plan, err := synth.NewPlan(shape, typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := plan.WriteFile(path, seed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	path, other := filepath.Join(dir, "m.gguf"), filepath.Join(dir, "other.gguf")
+	write(path, "F32", 1)
+	write(other, "Q8_0", 2) // smaller than the F32 file
+	resolve := func(p string) ModelResolver {
+		return ResolverFunc(func(ctx context.Context, name string) (ModelRef, error) {
+			st, err := os.Stat(p)
+			if err != nil {
+				return ModelRef{}, err
+			}
+			return ModelRef{Name: name, Path: p, Size: st.Size()}, nil
+		})
+	}
+	ctx := context.Background()
+	opts := GenerateOptions{Sampling: sample.Params{Temperature: 0}, MaxTokens: 6}
+	req := GenerateRequest{Model: "m", Prompt: "hello there", Options: opts}
+
+	r := NewRunner(resolve(path), RunnerOptions{Threads: 1, MemoryLimit: -1})
+	defer r.Close()
+	if _, err := r.Generate(ctx, req, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Rewrite the loaded file in place with the smaller model.
+	data, err := os.ReadFile(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Generate(ctx, req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.LoadDuration == 0 {
+		t.Error("the rewritten file was not loaded again")
+	}
+	fresh := NewRunner(resolve(other), RunnerOptions{Threads: 1, MemoryLimit: -1})
+	defer fresh.Close()
+	want, err := fresh.Generate(ctx, req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Text != want.Text {
+		t.Errorf("after the rewrite: %q, want the new file's %q", got.Text, want.Text)
+	}
+	if l := r.Loaded(); len(l) != 1 {
+		t.Errorf("loaded after the rewrite: %+v, want the new model only", l)
 	}
 }
