@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	wruntime "github.com/wailsapp/wails/v2/pkg/runtime"
@@ -184,8 +185,8 @@ type ModelDefaults struct {
 // sampler's defaults alone).
 func (a *App) GetModelDefaults(model string) (ModelDefaults, error) {
 	p := sample.DefaultParams()
-	d := ModelDefaults{Temperature: float64(p.Temperature), TopP: float64(p.TopP), TopK: p.TopK,
-		MinP: float64(p.MinP), RepeatPenalty: float64(p.RepeatPenalty)}
+	d := ModelDefaults{Temperature: shortFloat(p.Temperature), TopP: shortFloat(p.TopP), TopK: p.TopK,
+		MinP: shortFloat(p.MinP), RepeatPenalty: shortFloat(p.RepeatPenalty)}
 	s, err := config.LoadSettings(a.dataDir)
 	if err != nil {
 		s = config.Defaults()
@@ -207,6 +208,16 @@ func (a *App) GetModelDefaults(model string) (ModelDefaults, error) {
 		d.ContextLength = d.ModelContext
 	}
 	return d, nil
+}
+
+// shortFloat widens a float32 to the float64 with the same shortest decimal
+// form (0.8, not 0.800000011920929), as people typed it.
+func shortFloat(f float32) float64 {
+	v, err := strconv.ParseFloat(strconv.FormatFloat(float64(f), 'g', -1, 32), 64)
+	if err != nil {
+		return float64(f)
+	}
+	return v
 }
 
 // SearchHistory finds messages and titles containing every word of query.

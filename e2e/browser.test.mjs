@@ -52,7 +52,7 @@ test('Models, Store and Settings each open', async () => {
   await show('Models');
   await page.getByRole('heading', { name: 'No models installed' }).waitFor();
   await show('Store');
-  await page.getByRole('heading', { name: 'The model catalog is not available yet' }).waitFor();
+  await page.locator('[data-testid="catalog-model"]').first().waitFor();
   await show('Settings');
   await page.getByRole('heading', { name: 'About' }).waitFor();
   await show('Chats');

@@ -34,17 +34,17 @@ function freePort() {
 }
 
 /**
- * Starts the dev binary with IR_HOME=home and waits until its dev server
- * answers. Returns { baseURL, output(), stop() }.
+ * Starts the dev binary with IR_HOME=home (plus env) and waits until its
+ * dev server answers. Returns { baseURL, output(), stop() }.
  */
-export async function startApp(home) {
+export async function startApp(home, env = {}) {
   const port = await freePort();
   const baseURL = `http://127.0.0.1:${port}`;
   let output = '';
   const child = spawn(
     binary,
     ['-assetdir', path.join(root, 'frontend', 'dist'), '-devserver', `127.0.0.1:${port}`, '-loglevel', 'Warning'],
-    { cwd: root, env: { ...process.env, IR_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: root, env: { ...process.env, ...env, IR_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));

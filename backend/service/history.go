@@ -48,6 +48,11 @@ var ErrBusy = errors.New("a reply is being written in this conversation; stop it
 // ends one. It is safe for concurrent use.
 type Chats struct {
 	History *history.Store
+	// PieceDelay, when set, slows a reply down by this much per piece. It is
+	// for demonstrations and end-to-end tests, where a tiny model would
+	// otherwise finish before a person (or a test) could press Stop. Set it
+	// before the first reply.
+	PieceDelay time.Duration
 
 	runner *Runner
 	emit   events.Emitter
@@ -311,6 +316,12 @@ func (c *Chats) generate(ctx context.Context, cancel context.CancelFunc, conv hi
 		c.emit.Emit(TopicChat, ChatEvent{Type: "token", ConversationID: conv.ID, MessageID: reply.ID(), Text: text})
 		// A failed write is retried at the next one; Finish reports it.
 		_ = reply.Append(text)
+		if c.PieceDelay > 0 {
+			select {
+			case <-time.After(c.PieceDelay):
+			case <-ctx.Done():
+			}
+		}
 		return nil
 	})
 	if loading {

@@ -105,6 +105,9 @@ export const events = {
 // types.ts, which they match field for field.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const plain = <T>(p: Promise<any>): Promise<T> => p as Promise<T>;
+// Go encodes an empty (nil) slice as null; the UI always gets an array.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const list = <T>(p: Promise<any>): Promise<T[]> => p.then((x) => (x ?? []) as T[]);
 
 /** The real backend, through the Wails bindings. */
 export const wails: Backend = {
@@ -113,11 +116,11 @@ export const wails: Backend = {
   getSettings: () => App.GetSettings(),
   saveSettings: (s) => App.SaveSettings(config.Settings.createFrom(s)),
   apiStatus: () => App.APIStatus(),
-  computeBackends: () => plain(App.ComputeBackends()),
+  computeBackends: () => list(App.ComputeBackends()),
   openURL: (url) => App.OpenURL(url),
   copyText: (text) => ClipboardSetText(text),
 
-  listConversations: () => plain(App.ListConversations()),
+  listConversations: () => list(App.ListConversations()),
   newConversation: (model) => plain(App.NewConversation(model)),
   getThread: (id) => plain(App.GetThread(id)),
   selectBranch: (id) => plain(App.SelectBranch(id)),
@@ -132,22 +135,22 @@ export const wails: Backend = {
   contextUsage: (c, leaf, draft) => plain(App.ContextUsage(c, leaf, draft)),
   loadModel: (name) => App.LoadModel(name),
   modelDefaults: (name) => plain(App.GetModelDefaults(name)),
-  searchHistory: (q) => plain(App.SearchHistory(q)),
+  searchHistory: (q) => list(App.SearchHistory(q)),
   exportConversation: (id, format) => App.ExportConversation(id, format),
 
-  listModels: () => plain(App.ListModels()),
-  importModels: (paths) => plain(App.ImportModels(paths)),
-  chooseAndImport: () => plain(App.ChooseAndImport()),
+  listModels: () => list(App.ListModels()),
+  importModels: (paths) => list(App.ImportModels(paths)),
+  chooseAndImport: () => list(App.ChooseAndImport()),
   deleteModel: (name) => App.DeleteModel(name),
   addAlias: (model, alias) => App.AddAlias(model, alias),
-  folders: () => plain(App.Folders()),
+  folders: () => list(App.Folders()),
   chooseFolder: () => plain(App.ChooseFolder()),
   removeFolder: (path) => App.RemoveFolder(path),
   rescanFolders: () => plain(App.RescanFolders()),
 
-  storeList: (search) => plain(App.StoreList(search)),
+  storeList: (search) => list(App.StoreList(search)),
   pull: (ref) => plain(App.Pull(ref)),
-  downloads: () => plain(App.Downloads()),
+  downloads: () => list(App.Downloads()),
   pauseDownload: (id) => App.PauseDownload(id),
   resumeDownload: (id) => plain(App.ResumeDownload(id)),
   cancelDownload: (id) => App.CancelDownload(id),
@@ -166,4 +169,10 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   if (typeof err === 'string') return err;
   return String(err);
+}
+
+/** True for the error of calls made while the data directory could not be
+ *  opened; the window shows that once, in a banner, so views stay quiet. */
+export function isNoDataError(err: unknown): boolean {
+  return errorMessage(err).startsWith('the data directory is not available');
 }

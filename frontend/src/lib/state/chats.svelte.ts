@@ -3,6 +3,7 @@
 
 import {
   errorMessage,
+  isNoDataError,
   type Backend,
   type ChatEvent,
   type ContextUsage,
@@ -60,7 +61,11 @@ export class ChatsState {
   private finals = new Map<number, Message>();
   private searchSeq = 0;
 
-  constructor(private backend: Backend) {}
+  /** fallbackModel names the model of a new chat when no earlier chat has one. */
+  constructor(
+    private backend: Backend,
+    private fallbackModel: () => string = () => '',
+  ) {}
 
   /** Listens to the backend's chat and model-load events; returns the unsubscribe function. */
   subscribe(): () => void {
@@ -97,7 +102,7 @@ export class ChatsState {
       this.conversations = await this.backend.listConversations();
       this.error = null;
     } catch (err) {
-      this.error = errorMessage(err);
+      if (!isNoDataError(err)) this.error = errorMessage(err);
     }
   }
 
@@ -131,11 +136,12 @@ export class ChatsState {
   /** Starts a conversation with model (default: the last one used). */
   async newChat(model?: string): Promise<void> {
     try {
-      const m = model ?? this.current?.model ?? this.conversations[0]?.model ?? '';
+      const m = model ?? (this.current?.model || this.conversations[0]?.model || this.fallbackModel());
       const c = await this.backend.newConversation(m);
       this.conversations.unshift(c);
       this.setThread({ conversation: c, messages: [], streaming: 0 });
       this.error = null;
+      if (m) await this.backend.loadModel(m);
     } catch (err) {
       this.error = errorMessage(err);
     }

@@ -1,7 +1,7 @@
 // Installed models, imports in progress (by file drop or the Import
 // button), aliases and library folders.
 
-import { errorMessage, type Backend, type Folder, type ImportStarted, type ModelCard, type Progress } from '../api';
+import { errorMessage, isNoDataError, type Backend, type Folder, type ImportStarted, type ModelCard, type Progress } from '../api';
 
 /** An import as the Models view shows it. */
 export interface ImportItem {
@@ -39,7 +39,7 @@ export class ModelsState {
       this.folders = folders;
       this.error = null;
     } catch (err) {
-      this.error = errorMessage(err);
+      if (!isNoDataError(err)) this.error = errorMessage(err);
     }
     this.loaded = true;
   }

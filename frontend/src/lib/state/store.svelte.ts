@@ -1,7 +1,7 @@
 // The model store: the curated catalog with search, and downloads with
 // their progress (from 'progress' events of kind "download").
 
-import { errorMessage, type Backend, type Download, type Progress, type StoreEntry } from '../api';
+import { errorMessage, isNoDataError, type Backend, type Download, type Progress, type StoreEntry } from '../api';
 
 /** A download as the Store view shows it. */
 export interface DownloadItem {
@@ -53,7 +53,7 @@ export class StoreState {
       }
       this.error = null;
     } catch (err) {
-      if (seq === this.seq) this.error = errorMessage(err);
+      if (seq === this.seq && !isNoDataError(err)) this.error = errorMessage(err);
     } finally {
       if (seq === this.seq) this.loading = false;
     }
@@ -64,7 +64,7 @@ export class StoreState {
       const list = await this.backend.downloads();
       this.downloads = list.filter((d) => active.has(d.state)).map(fromDownload);
     } catch (err) {
-      this.error = errorMessage(err);
+      if (!isNoDataError(err)) this.error = errorMessage(err);
     }
   }
 

@@ -12,6 +12,6 @@ export { navigation } from './navigation.svelte';
 export const settings = new SettingsState(wails);
 export const about = new AboutState(wails);
 export const notices = new Notices();
-export const chats = new ChatsState(wails);
 export const models = new ModelsState(wails);
+export const chats = new ChatsState(wails, () => models.models[0]?.name ?? '');
 export const store = new StoreState(wails);

@@ -13,8 +13,8 @@ let off: () => void;
 
 beforeEach(async () => {
   backend = new MemoryBackend();
-  chats = new ChatsState(backend);
   const models = new ModelsState(backend);
+  chats = new ChatsState(backend, () => models.models[0]?.name ?? '');
   off = chats.subscribe();
   view = render(ChatsView, { chats, models, backend });
   await settle();

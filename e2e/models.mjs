@@ -1,0 +1,34 @@
+// Models for the end-to-end tests: stories260K from ../shared/models when it
+// is there, else synthetic tiny models written by `ir synth` (our own GGUF
+// writer), built on demand.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
+import path from 'node:path';
+import { root } from './harness.mjs';
+
+const shared = path.resolve(root, '..', 'shared', 'models');
+
+/**
+ * Writes two different small GGUF models into dir and returns their paths:
+ * { chat, download, source } where source says where they came from.
+ */
+export async function testModels(dir) {
+  const chat = path.join(dir, 'stories-chat.Q8_0.gguf');
+  const download = path.join(dir, 'stories-dl.Q4_0.gguf');
+  const q8 = path.join(shared, 'stories260K-Q8_0.gguf');
+  const q4 = path.join(shared, 'stories260K-Q4_0.gguf');
+  if (existsSync(q8) && existsSync(q4)) {
+    await copyFile(q8, chat);
+    await copyFile(q4, download);
+    return { chat, download, source: 'shared stories260K' };
+  }
+  const ir = process.env.IR_E2E_IR ?? path.join(root, 'bin', 'ir');
+  const run = (args) =>
+    existsSync(ir)
+      ? execFileSync(ir, args, { stdio: 'inherit' })
+      : execFileSync('go', ['run', '-tags', 'sqlite_fts5', './cmd/ir', ...args], { cwd: root, stdio: 'inherit' });
+  run(['synth', 'tiny', 'Q8_0', chat]);
+  run(['synth', 'tiny', 'Q4_0', download]);
+  return { chat, download, source: 'synthetic (ir synth tiny)' };
+}
