@@ -4,6 +4,10 @@
 #
 #   e2e/smoke.sh [binary] [screenshot.png]
 #
+# SMOKE_HOME uses that data folder instead of an empty temporary one;
+# SMOKE_SETTLE waits that many seconds after the first paint and takes the
+# screenshot again (for content that loads after start-up).
+#
 # Runs its own Xvfb (xvfb-run) and a temporary IR_HOME, so it works on a
 # headless CI machine and never touches the user's data.
 set -euo pipefail
@@ -14,8 +18,11 @@ timeout_s="${SMOKE_TIMEOUT:-60}"
 
 if [ -z "${SMOKE_INNER:-}" ]; then
   [ -x "$binary" ] || { echo "smoke: $binary is not built" >&2; exit 1; }
-  home="$(mktemp -d)"
-  trap 'rm -rf "$home"' EXIT
+  home="${SMOKE_HOME:-}"
+  if [ -z "$home" ]; then
+    home="$(mktemp -d)"
+    trap 'rm -rf "$home"' EXIT
+  fi
   mkdir -p "$(dirname "$shot")"
   SMOKE_INNER=1 IR_HOME="$home" xvfb-run -a -s "-screen 0 1280x800x24" "$0" "$binary" "$shot"
   exit
@@ -59,6 +66,10 @@ for _ in $(seq $((timeout_s * 2))); do
     # Text, icons and the sidebar give thousands of colours; a blank or
     # single-colour window gives a handful.
     if awk -v s="$stddev" -v c="$colours" 'BEGIN { exit !(s > 0.02 && c > 64) }'; then
+      if [ -n "${SMOKE_SETTLE:-}" ]; then
+        sleep "$SMOKE_SETTLE"
+        import -window "$window" "$shot"
+      fi
       echo "smoke: window $window rendered (stddev $stddev, $colours colours); screenshot $shot"
       exit 0
     fi
