@@ -169,6 +169,11 @@ func TestAppChatAndAPI(t *testing.T) {
 		t.Fatalf("defaults: %+v, %v", d, err)
 	}
 
+	backends, err := a.ComputeBackends()
+	if err != nil || len(backends) == 0 || backends[0].Name != "cpu" || len(backends[0].Devices) == 0 {
+		t.Errorf("compute backends: %+v, %v", backends, err)
+	}
+
 	// The local API, on and off through the settings.
 	s, _ := a.GetSettings()
 	s.API.Enabled, s.API.Port = true, freePort(t)
