@@ -18,7 +18,8 @@ export async function testModels(dir) {
   const download = path.join(dir, 'stories-dl.Q4_0.gguf');
   const q8 = path.join(shared, 'stories260K-Q8_0.gguf');
   const q4 = path.join(shared, 'stories260K-Q4_0.gguf');
-  if (existsSync(q8) && existsSync(q4)) {
+  // IR_E2E_SYNTH=1 forces the synthetic models (to test that path).
+  if (!process.env.IR_E2E_SYNTH && existsSync(q8) && existsSync(q4)) {
     await copyFile(q8, chat);
     await copyFile(q4, download);
     return { chat, download, source: 'shared stories260K' };
