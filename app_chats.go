@@ -181,32 +181,36 @@ type ModelDefaults struct {
 	ModelContext  int `json:"modelContext"`
 }
 
-// GetModelDefaults returns the parameter defaults for a model ("" for the
-// sampler's defaults alone).
+// GetModelDefaults returns the parameter defaults for a model: what its
+// GGUF recommends (general.sampling.*) over the sampler's defaults ("" for
+// the sampler's defaults alone).
 func (a *App) GetModelDefaults(model string) (ModelDefaults, error) {
 	p := sample.DefaultParams()
-	d := ModelDefaults{Temperature: shortFloat(p.Temperature), TopP: shortFloat(p.TopP), TopK: p.TopK,
-		MinP: shortFloat(p.MinP), RepeatPenalty: shortFloat(p.RepeatPenalty)}
+	var d ModelDefaults
 	s, err := config.LoadSettings(a.dataDir)
 	if err != nil {
 		s = config.Defaults()
 	}
 	d.ContextLength = s.ContextLength
-	if model == "" {
-		return d, nil
+	if model != "" {
+		svc, err := a.service()
+		if err != nil {
+			return d, err
+		}
+		m, err := svc.ResolveInstalledModel(a.context(), model)
+		if err != nil {
+			return d, err
+		}
+		if mp, err := service.ModelSampling(m.Path); err == nil {
+			p = mp
+		}
+		d.ModelContext = int(m.Meta.ContextLength)
+		if d.ModelContext > 0 && (d.ContextLength <= 0 || d.ContextLength > d.ModelContext) {
+			d.ContextLength = d.ModelContext
+		}
 	}
-	svc, err := a.service()
-	if err != nil {
-		return d, err
-	}
-	m, err := svc.ResolveInstalledModel(a.context(), model)
-	if err != nil {
-		return d, err
-	}
-	d.ModelContext = int(m.Meta.ContextLength)
-	if d.ModelContext > 0 && (d.ContextLength <= 0 || d.ContextLength > d.ModelContext) {
-		d.ContextLength = d.ModelContext
-	}
+	d.Temperature, d.TopP, d.TopK = shortFloat(p.Temperature), shortFloat(p.TopP), p.TopK
+	d.MinP, d.RepeatPenalty = shortFloat(p.MinP), shortFloat(p.RepeatPenalty)
 	return d, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"inferenceruntime/backend/events"
 	"inferenceruntime/backend/history"
 	"inferenceruntime/inference/chattmpl"
+	"inferenceruntime/inference/gguf"
 	"inferenceruntime/inference/sample"
 )
 
@@ -57,10 +58,11 @@ type Chats struct {
 	runner *Runner
 	emit   events.Emitter
 
-	mu      sync.Mutex
-	running map[int64]*chatRun // by conversation
-	wg      sync.WaitGroup
-	closed  bool
+	mu       sync.Mutex
+	running  map[int64]*chatRun       // by conversation
+	defaults map[string]sample.Params // sampling defaults by model file
+	wg       sync.WaitGroup
+	closed   bool
 }
 
 type chatRun struct {
@@ -76,7 +78,8 @@ func (s *Service) NewChats(ctx context.Context, runner *Runner) (*Chats, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Chats{History: h, runner: runner, emit: s.emitter, running: map[int64]*chatRun{}}, nil
+	return &Chats{History: h, runner: runner, emit: s.emitter, running: map[int64]*chatRun{},
+		defaults: map[string]sample.Params{}}, nil
 }
 
 // Close stops every reply and waits until they are saved.
@@ -247,13 +250,68 @@ func (c *Chats) request(conv history.Conversation, path []history.Message) Gener
 		}
 		msgs = append(msgs, chattmpl.Message{Role: m.Role, Content: m.Content})
 	}
-	return GenerateRequest{Model: conv.Model, Messages: msgs, Options: GenerateOptionsFrom(conv.Params)}
+	return GenerateRequest{Model: conv.Model, Messages: msgs, Options: GenerateOptionsFrom(conv.Params, c.sampling(conv.Model))}
+}
+
+// sampling returns the sampler defaults of a model (see ModelSampling),
+// cached by file; the sampler's own defaults when the model is unknown.
+func (c *Chats) sampling(model string) sample.Params {
+	ref, err := c.runner.Resolve(context.Background(), model)
+	if err != nil {
+		return sample.DefaultParams()
+	}
+	c.mu.Lock()
+	p, ok := c.defaults[ref.Path]
+	c.mu.Unlock()
+	if ok {
+		return p
+	}
+	p, err = ModelSampling(ref.Path)
+	if err != nil {
+		return sample.DefaultParams()
+	}
+	c.mu.Lock()
+	c.defaults[ref.Path] = p
+	c.mu.Unlock()
+	return p
+}
+
+// ModelSampling returns the sampler settings a model file recommends in its
+// general.sampling.* metadata (temp, top_k, top_p, min_p, penalty_repeat,
+// penalty_last_n), over sample.DefaultParams for what it does not set.
+func ModelSampling(path string) (sample.Params, error) {
+	p := sample.DefaultParams()
+	f, err := gguf.Open(path)
+	if err != nil {
+		return p, fmt.Errorf("sampling defaults of %s: %w", path, err)
+	}
+	defer f.Close()
+	if v, ok := f.Float("general.sampling.temp"); ok && v >= 0 {
+		p.Temperature = float32(v)
+	}
+	if v, ok := f.Int("general.sampling.top_k"); ok && v >= 0 {
+		p.TopK = int(v)
+	}
+	if v, ok := f.Float("general.sampling.top_p"); ok && v >= 0 && v <= 1 {
+		p.TopP = float32(v)
+	}
+	if v, ok := f.Float("general.sampling.min_p"); ok && v >= 0 && v <= 1 {
+		p.MinP = float32(v)
+	}
+	if v, ok := f.Float("general.sampling.penalty_repeat"); ok && v > 0 {
+		p.RepeatPenalty = float32(v)
+	}
+	if v, ok := f.Int("general.sampling.penalty_last_n"); ok && v >= -1 {
+		p.RepeatLastN = int(v)
+	}
+	return p, nil
 }
 
 // GenerateOptionsFrom turns a conversation's parameters into generation
-// options: unset values take the sampler's defaults, seed 0 a random seed.
-func GenerateOptionsFrom(p history.Params) GenerateOptions {
-	s := sample.DefaultParams()
+// options: unset values take base (the model's defaults, see
+// ModelSampling), seed 0 a random seed.
+func GenerateOptionsFrom(p history.Params, base sample.Params) GenerateOptions {
+	s := base
 	if p.Temperature != nil {
 		s.Temperature = float32(*p.Temperature)
 	}

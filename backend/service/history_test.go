@@ -13,6 +13,7 @@ import (
 	"inferenceruntime/backend/history"
 	"inferenceruntime/backend/library"
 	"inferenceruntime/inference/model/synth"
+	"inferenceruntime/inference/sample"
 )
 
 // chatEvents collects TopicChat events and lets a test wait for a reply's
@@ -272,5 +273,54 @@ func TestWailsEmitter(t *testing.T) {
 	if len(calls) != 1 || calls[0].ctx != ctx || calls[0].name != TopicChat || len(calls[0].data) != 1 ||
 		calls[0].data[0].(ChatEvent).Text != "hi" {
 		t.Errorf("calls = %+v", calls)
+	}
+}
+
+// TestModelSampling reads a model's recommended sampler settings and uses
+// them where a conversation sets nothing.
+func TestModelSampling(t *testing.T) {
+	shape, _ := synth.ShapeByName("tiny")
+	plan, err := synth.NewPlan(shape, "F32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := filepath.Join(t.TempDir(), "plain.gguf")
+	if err := plan.WriteFile(plain, 1); err != nil {
+		t.Fatal(err)
+	}
+	plan.KV = append(plan.KV,
+		synth.KV{Key: "general.sampling.temp", Value: float32(0.25)},
+		synth.KV{Key: "general.sampling.top_k", Value: uint32(7)},
+		synth.KV{Key: "general.sampling.top_p", Value: float32(0.5)},
+		synth.KV{Key: "general.sampling.min_p", Value: float32(2)}, // out of range: ignored
+		synth.KV{Key: "general.sampling.penalty_repeat", Value: float32(1.1)})
+	tuned := filepath.Join(t.TempDir(), "tuned.gguf")
+	if err := plan.WriteFile(tuned, 1); err != nil {
+		t.Fatal(err)
+	}
+	def := sample.DefaultParams()
+	got, err := ModelSampling(plain)
+	if err != nil || got != def {
+		t.Errorf("no sampling keys: %+v, %v; want the defaults", got, err)
+	}
+	got, err = ModelSampling(tuned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := def
+	want.Temperature, want.TopK, want.TopP, want.RepeatPenalty = 0.25, 7, 0.5, 1.1
+	if got != want {
+		t.Errorf("sampling = %+v, want %+v", got, want)
+	}
+	if _, err := ModelSampling(filepath.Join(t.TempDir(), "missing.gguf")); err == nil {
+		t.Error("a missing file gave no error")
+	}
+
+	o := GenerateOptionsFrom(history.Params{TopK: ptr(3), Seed: 9, MaxTokens: 4}, got)
+	if o.Sampling.TopK != 3 || o.Sampling.Temperature != 0.25 || o.Sampling.Seed != 9 || o.MaxTokens != 4 {
+		t.Errorf("options = %+v", o)
+	}
+	if o := GenerateOptionsFrom(history.Params{}, got); o.Sampling.Seed == 0 {
+		t.Error("seed 0 was not replaced by a random seed")
 	}
 }
