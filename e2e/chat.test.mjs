@@ -18,13 +18,17 @@ let work;
 let models;
 let mirror;
 let app;
+let appEnv;
 let browser;
 let page;
 
 // A store mirror on loopback serving {repo}/resolve/main/{file} with Range
 // support, slowly enough that progress can be watched.
+const rangesAsked = [];
+
 function startMirror(files) {
   const server = createServer(async (req, res) => {
+    if (req.headers.range) rangesAsked.push(`${req.url} ${req.headers.range}`);
     const m = /^\/([^/]+\/[^/]+)\/resolve\/main\/([^/?]+)/.exec(req.url ?? '');
     const file = m && files[`${m[1]}/${m[2]}`];
     if (!file) {
@@ -69,15 +73,19 @@ before(async () => {
   work = await tempDir('ir-e2e-files-');
   models = await testModels(work);
   console.log(`# models: ${models.source}`);
-  mirror = await startMirror({ 'e2e/tiny/stories-dl.Q4_0.gguf': models.download });
+  mirror = await startMirror({
+    'e2e/tiny/stories-dl.Q4_0.gguf': models.download,
+    'e2e/more/stories-resume.F16.gguf': models.resume,
+  });
   const exports = path.join(work, 'exports');
   await mkdir(exports);
-  app = await startApp(home, {
+  appEnv = {
     IR_STORE_URL: `http://127.0.0.1:${mirror.address().port}`,
     IR_EXPORT_DIR: exports,
     // Slow replies down so that Stop lands mid-stream (a tiny model is fast).
     IR_E2E_PIECE_DELAY: '15ms',
-  });
+  };
+  app = await startApp(home, appEnv);
   browser = await openBrowser();
   page = browser.page;
   await page.goto(app.baseURL + '/');
@@ -285,6 +293,31 @@ test('switching the API on serves it on the chosen port', async () => {
   await page.getByRole('button', { name: 'Save' }).click();
   await page.getByTestId('api-status').filter({ hasText: 'Not running' }).waitFor();
   await assert.rejects(fetch(`http://127.0.0.1:${port}/api/tags`));
+});
+
+test('a download cut off by quitting the app continues at the next start', async () => {
+  await openSection(page, 'Store');
+  await page.getByRole('textbox', { name: 'Model to download' }).fill('e2e/more/stories-resume.F16.gguf');
+  await page.getByRole('button', { name: 'Download', exact: true }).first().click();
+  await page.waitForFunction(() => {
+    const rows = Array.from(document.querySelectorAll('[data-testid="download"]'));
+    const p = rows.find((r) => r.textContent.includes('e2e/more'))?.querySelector('progress');
+    return p && p.value > 0 && p.value < p.max;
+  }, null, { timeout: 60_000 });
+  const old = new URL(app.baseURL).host;
+  await app.stop(); // the window closes mid-download
+  app = await startApp(home, appEnv);
+  await page.goto(app.baseURL + '/');
+  // The old page's attempts to reach the stopped app (refused, reset) are expected.
+  for (let i = browser.errors.length - 1; i >= 0; i--) {
+    if (browser.errors[i].includes(old)) browser.errors.splice(i, 1);
+  }
+  await openSection(page, 'Models');
+  await page.locator('[data-testid="model-card"]').filter({ hasText: 'e2e/more:F16' }).waitFor({ timeout: 120_000 });
+  assert.ok(
+    rangesAsked.some((r) => r.startsWith('/e2e/more/') && !/bytes=0-/.test(r)),
+    `the second start did not continue from the partial file: ${rangesAsked}`,
+  );
 });
 
 test('no errors in the browser console (including CSP violations)', () => {
