@@ -134,6 +134,8 @@ test('a chat streams tokens into the window one by one', async () => {
   await page.keyboard.press('Control+n');
   await page.locator('select[aria-label="Model"]').waitFor();
   await page.waitForFunction(() => document.querySelector('select[aria-label="Model"]')?.value !== '');
+  // Picking a model starts loading it; the header says when it is ready.
+  await page.getByTestId('model-load').filter({ hasText: /loaded in [\d.]+ s/ }).waitFor();
   // Short replies keep the test quick and the conversation within the context.
   await page.getByRole('button', { name: 'Parameters' }).click();
   const settings = page.getByRole('form', { name: 'Chat settings' });
@@ -145,9 +147,11 @@ test('a chat streams tokens into the window one by one', async () => {
   // Watch the reply's text in the page: every change of the DOM is recorded.
   await page.evaluate(() => {
     window.__seen = [];
-    window.__tokens = 0;
+    window.__tokens = [];
+    window.__final = null;
     window.runtime.EventsOn('chat', (ev) => {
-      if (ev.type === 'token') window.__tokens++;
+      if (ev.type === 'token') window.__tokens.push([ev.seq, ev.text]);
+      if (ev.type === 'done') window.__final = ev.message.content;
     });
     new MutationObserver(() => {
       const r = document.querySelector('[data-role="assistant"] [data-testid="reply-text"]');
@@ -162,8 +166,13 @@ test('a chat streams tokens into the window one by one', async () => {
   await replies().first().locator('[data-testid="stats"]').waitFor({ timeout: 120_000 });
   const seen = await page.evaluate(() => window.__seen);
   const tokens = await page.evaluate(() => window.__tokens);
+  const stored = await page.evaluate(() => window.__final);
   const final = (await replyText(0)).trim();
-  assert.ok(tokens >= 5, `only ${tokens} token events`);
+  assert.ok(tokens.length >= 5, `only ${tokens.length} token events`);
+  // The pieces, put in order by their numbers, are exactly the stored reply.
+  tokens.sort((a, b) => a[0] - b[0]);
+  assert.deepEqual(tokens.map((t) => t[0]), tokens.map((_, i) => i + 1));
+  assert.equal(tokens.map((t) => t[1]).join(''), stored);
   assert.ok(seen.length >= 5, `the reply appeared in ${seen.length} steps, not token by token`);
   for (let i = 1; i < seen.length; i++) {
     assert.ok(seen[i].length >= seen[i - 1].length, 'the reply only grows while it streams');

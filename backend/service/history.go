@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"inferenceruntime/backend/events"
@@ -25,15 +26,22 @@ type ChatEvent struct {
 	// Type is "start" (the reply exists; Message is it), "loading" (the
 	// model is being loaded first), "token" (Text is the next piece),
 	// "done" (Message is the stored reply: done, stopped or error).
-	Type           string           `json:"type"`
-	ConversationID int64            `json:"conversationId"`
-	MessageID      int64            `json:"messageId"`
-	Text           string           `json:"text,omitempty"`
-	Message        *history.Message `json:"message,omitempty"`
+	Type           string `json:"type"`
+	ConversationID int64  `json:"conversationId"`
+	MessageID      int64  `json:"messageId"`
+	// Seq numbers a reply's pieces 1, 2, 3, ...: some event transports
+	// (the Wails dev server) do not keep order, so a watcher puts the
+	// pieces back in order by it.
+	Seq     int64            `json:"seq,omitempty"`
+	Text    string           `json:"text,omitempty"`
+	Message *history.Message `json:"message,omitempty"`
 }
 
 // ModelLoadEvent tells that a model is loading, loaded or failed to load.
 type ModelLoadEvent struct {
+	// Seq grows with every load event, so a watcher can drop one that
+	// arrives after a later one.
+	Seq    uint64  `json:"seq"`
 	Model  string  `json:"model"`
 	State  string  `json:"state"` // "loading", "ready", "failed"
 	LoadMS float64 `json:"loadMs,omitempty"`
@@ -55,8 +63,9 @@ type Chats struct {
 	// before the first reply.
 	PieceDelay time.Duration
 
-	runner *Runner
-	emit   events.Emitter
+	runner  *Runner
+	emit    events.Emitter
+	loadSeq atomic.Uint64
 
 	mu       sync.Mutex
 	running  map[int64]*chatRun       // by conversation
@@ -368,10 +377,12 @@ func (c *Chats) generate(ctx context.Context, cancel context.CancelFunc, conv hi
 	loading := !c.isLoaded(conv.Model)
 	if loading {
 		c.emit.Emit(TopicChat, ChatEvent{Type: "loading", ConversationID: conv.ID, MessageID: reply.ID()})
-		c.emit.Emit(TopicModelLoad, ModelLoadEvent{Model: conv.Model, State: "loading"})
+		c.emitLoad(ModelLoadEvent{Model: conv.Model, State: "loading"})
 	}
+	var seq int64
 	res, err := c.runner.Generate(ctx, req, func(text string) error {
-		c.emit.Emit(TopicChat, ChatEvent{Type: "token", ConversationID: conv.ID, MessageID: reply.ID(), Text: text})
+		seq++
+		c.emit.Emit(TopicChat, ChatEvent{Type: "token", ConversationID: conv.ID, MessageID: reply.ID(), Seq: seq, Text: text})
 		// A failed write is retried at the next one; Finish reports it.
 		_ = reply.Append(text)
 		if c.PieceDelay > 0 {
@@ -390,7 +401,7 @@ func (c *Chats) generate(ctx context.Context, cancel context.CancelFunc, conv hi
 				ev.Error = err.Error()
 			}
 		}
-		c.emit.Emit(TopicModelLoad, ev)
+		c.emitLoad(ev)
 	}
 	state, errText := history.StateDone, ""
 	switch {
@@ -436,6 +447,11 @@ func (c *Chats) isLoaded(name string) bool {
 	return false
 }
 
+func (c *Chats) emitLoad(ev ModelLoadEvent) {
+	ev.Seq = c.loadSeq.Add(1)
+	c.emit.Emit(TopicModelLoad, ev)
+}
+
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // LoadModel loads a model ahead of the first message (when a person picks
@@ -445,13 +461,13 @@ func (c *Chats) LoadModel(ctx context.Context, name string) (time.Duration, erro
 	if c.isLoaded(name) {
 		return 0, nil
 	}
-	c.emit.Emit(TopicModelLoad, ModelLoadEvent{Model: name, State: "loading"})
+	c.emitLoad(ModelLoadEvent{Model: name, State: "loading"})
 	_, d, err := c.runner.Preload(ctx, name, nil)
 	if err != nil {
-		c.emit.Emit(TopicModelLoad, ModelLoadEvent{Model: name, State: "failed", Error: err.Error()})
+		c.emitLoad(ModelLoadEvent{Model: name, State: "failed", Error: err.Error()})
 		return 0, err
 	}
-	c.emit.Emit(TopicModelLoad, ModelLoadEvent{Model: name, State: "ready", LoadMS: ms(d)})
+	c.emitLoad(ModelLoadEvent{Model: name, State: "ready", LoadMS: ms(d)})
 	return d, nil
 }
 

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -68,6 +69,9 @@ func (c *chatEvents) text(id int64) (string, int) {
 		if ev.Type == "token" && ev.MessageID == id {
 			b.WriteString(ev.Text)
 			n++
+			if ev.Seq != int64(n) {
+				return fmt.Sprintf("piece %d has seq %d", n, ev.Seq), -1
+			}
 		}
 	}
 	return b.String(), n
@@ -134,7 +138,8 @@ func TestChatsBranches(t *testing.T) {
 	if got, _ := c.History.Get(ctx, conv.ID); got.Title != "Hello there" {
 		t.Errorf("title %q, want the first question", got.Title)
 	}
-	if len(evs.loads) != 2 || evs.loads[0].State != "loading" || evs.loads[1].State != "ready" {
+	if len(evs.loads) != 2 || evs.loads[0].State != "loading" || evs.loads[1].State != "ready" ||
+		evs.loads[1].Seq <= evs.loads[0].Seq {
 		t.Errorf("model load events %+v", evs.loads)
 	}
 

@@ -128,11 +128,15 @@ export interface ChatEvent {
   type: 'start' | 'loading' | 'token' | 'done';
   conversationId: number;
   messageId: number;
+  /** Numbers a reply's pieces 1, 2, 3, ...; events may arrive out of order. */
+  seq?: number;
   text?: string;
   message?: Message;
 }
 
 export interface ModelLoadEvent {
+  /** Grows with every load event; an older one arriving late is dropped. */
+  seq?: number;
   model: string;
   state: 'loading' | 'ready' | 'failed';
   loadMs?: number;

@@ -59,6 +59,10 @@ export class ChatsState {
   /** Replies finished while this window watched: a thread fetched before
    *  the end arrived shows them as they ended, not as they were. */
   private finals = new Map<number, Message>();
+  /** Per reply: the next piece expected, and pieces that came early. */
+  private nextSeq = new Map<number, number>();
+  private early = new Map<number, Map<number, string>>();
+  private loadSeq = 0;
   private searchSeq = 0;
 
   /** fallbackModel names the model of a new chat when no earlier chat has one. */
@@ -293,18 +297,20 @@ export class ChatsState {
     const here = this.thread?.conversation.id === ev.conversationId;
     switch (ev.type) {
       case 'start':
-        this.live[ev.messageId] = '';
+        if (this.finals.has(ev.messageId)) break;
+        this.live[ev.messageId] ??= '';
         if (here && this.thread) {
           this.thread.streaming = ev.messageId;
           if (!this.thread.messages.some((m) => m.id === ev.messageId)) void this.refresh();
         }
         break;
       case 'loading':
-        this.loadingReplies[ev.messageId] = true;
+        if (!this.finals.has(ev.messageId)) this.loadingReplies[ev.messageId] = true;
         break;
       case 'token':
+        if (this.finals.has(ev.messageId)) break; // a late piece of a finished reply
         delete this.loadingReplies[ev.messageId];
-        this.live[ev.messageId] = (this.live[ev.messageId] ?? '') + (ev.text ?? '');
+        this.addPiece(ev.messageId, ev.seq, ev.text ?? '');
         break;
       case 'done': {
         delete this.loadingReplies[ev.messageId];
@@ -314,6 +320,8 @@ export class ChatsState {
           Object.assign(m, { ...ev.message, siblings: m.siblings, siblingIndex: m.siblingIndex });
         }
         delete this.live[ev.messageId];
+        this.nextSeq.delete(ev.messageId);
+        this.early.delete(ev.messageId);
         if (here && this.thread && this.thread.streaming === ev.messageId) {
           this.thread.streaming = 0;
           this.scheduleUsage('', 0);
@@ -324,7 +332,36 @@ export class ChatsState {
     }
   }
 
+  /** Appends a reply's pieces in their order, holding back any that came early. */
+  private addPiece(id: number, seq: number | undefined, text: string): void {
+    if (seq === undefined) {
+      this.live[id] = (this.live[id] ?? '') + text;
+      return;
+    }
+    const next = this.nextSeq.get(id) ?? 1;
+    if (seq < next) return; // already have it
+    if (seq > next) {
+      if (!this.early.has(id)) this.early.set(id, new Map());
+      this.early.get(id)!.set(seq, text);
+      return;
+    }
+    let add = text;
+    let n = next + 1;
+    const waiting = this.early.get(id);
+    while (waiting?.has(n)) {
+      add += waiting.get(n);
+      waiting.delete(n);
+      n++;
+    }
+    this.nextSeq.set(id, n);
+    this.live[id] = (this.live[id] ?? '') + add;
+  }
+
   onModelLoad(ev: ModelLoadEvent): void {
+    if (ev.seq !== undefined) {
+      if (ev.seq < this.loadSeq) return; // an older event that arrived late
+      this.loadSeq = ev.seq;
+    }
     this.modelLoad = { ...ev };
   }
 

@@ -91,12 +91,16 @@ export class MemoryBackend implements Backend {
     return () => this.listeners.get(topic)?.delete(fn);
   }
 
+  private seqs = new Map<number, number>();
+
   /** Streams pieces into a reply and, unless keepOpen, finishes it. */
   stream(replyId: number, pieces: string[], keepOpen = false): void {
     const m = this.messages.find((x) => x.id === replyId)!;
     for (const text of pieces) {
       m.content += text;
-      this.emit('chat', { type: 'token', conversationId: m.conversationId, messageId: replyId, text } satisfies ChatEvent);
+      const seq = (this.seqs.get(replyId) ?? 0) + 1;
+      this.seqs.set(replyId, seq);
+      this.emit('chat', { type: 'token', conversationId: m.conversationId, messageId: replyId, seq, text } satisfies ChatEvent);
     }
     if (!keepOpen) this.finish(replyId, 'done');
   }
