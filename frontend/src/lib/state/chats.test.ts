@@ -65,3 +65,26 @@ describe('snippetParts', () => {
     expect(snippetParts(snippet)).toEqual(parts);
   });
 });
+
+describe('progress that arrives out of order', () => {
+  it('never moves an import back from done or a download backwards', async () => {
+    const { ModelsState } = await import('./models.svelte');
+    const { StoreState } = await import('./store.svelte');
+    const backend = new MemoryBackend();
+    const models = new ModelsState(backend);
+    const base = { kind: 'import', name: 'a.gguf', total: 100, rate: 0, eta: 0 };
+    models.onProgress({ ...base, id: 'i1', state: 'running', done: 50 });
+    models.onProgress({ ...base, id: 'i1', state: 'done', done: 100 });
+    models.onProgress({ ...base, id: 'i1', state: 'running', done: 80 });
+    expect(models.imports[0]).toMatchObject({ state: 'done', done: 100 });
+
+    const store = new StoreState(backend);
+    const dl = { kind: 'download', name: 'm', total: 100, rate: 1, eta: 0 };
+    store.onProgress({ ...dl, id: 'd1', state: 'running', done: 60 });
+    store.onProgress({ ...dl, id: 'd1', state: 'running', done: 40 });
+    expect(store.downloads[0].done).toBe(60);
+    store.onProgress({ ...dl, id: 'd1', state: 'done', done: 100 });
+    store.onProgress({ ...dl, id: 'd1', state: 'running', done: 90 });
+    expect(store.downloads[0].state).toBe('done');
+  });
+});

@@ -73,11 +73,16 @@ export class ModelsState {
 
   onProgress(p: Progress): void {
     if (p.kind !== 'import') return;
-    let item = this.imports.find((i) => i.id === p.id);
+    const item = this.imports.find((i) => i.id === p.id);
     if (!item) {
       this.imports.push({ id: p.id, name: p.name, state: p.state, done: p.done, total: p.total, error: p.error });
-      item = this.imports[this.imports.length - 1];
+      if (p.state === 'done') void this.load();
+      return;
     }
+    // Events may arrive out of order: a finished import stays finished,
+    // and progress never goes backwards.
+    if (item.state === 'done' || item.state === 'failed') return;
+    if (p.state === item.state && p.done < item.done) return;
     item.state = p.state;
     if (p.total) item.total = p.total;
     if (p.done) item.done = p.done;

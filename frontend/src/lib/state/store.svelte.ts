@@ -120,6 +120,10 @@ export class StoreState {
       this.downloads = this.downloads.filter((d) => d.id !== p.id);
       return;
     }
+    // Events may arrive out of order: a finished download stays finished,
+    // and progress never goes backwards within a state.
+    const known = this.downloads.find((d) => d.id === p.id);
+    if (known && (known.state === 'done' || (p.state === known.state && p.done < known.done))) return;
     this.upsert({
       id: p.id,
       name: p.name,
