@@ -29,21 +29,25 @@ AVX512 static inline __m256i nibbles(const uint8_t *p) {
 #define INLINE __attribute__((always_inline)) inline
 #define XROW(type, c, i) ((const type *)((const char *)x + (size_t)(c) * xs) + (i))
 
+// MM_SWITCH calls kernel k with the column count nc as a constant.
+#define MM_SWITCH(k)                                                                                        \
+    switch (nc) {                                                                                           \
+    case 8: k(n, w, x, xs, o, os, 8); break;                                                                \
+    case 7: k(n, w, x, xs, o, os, 7); break;                                                                \
+    case 6: k(n, w, x, xs, o, os, 6); break;                                                                \
+    case 5: k(n, w, x, xs, o, os, 5); break;                                                                \
+    case 4: k(n, w, x, xs, o, os, 4); break;                                                                \
+    case 3: k(n, w, x, xs, o, os, 3); break;                                                                \
+    case 2: k(n, w, x, xs, o, os, 2); break;                                                                \
+    default: k(n, w, x, xs, o, os, 1);                                                                      \
+    }
+
 #define MM_ENTRY(name)                                                                                      \
     AVX512 static void dot_##name(int n, float *s, const void *w, const void *x) {                       \
         kern_##name(n, w, x, 0, s, 0, 1);                                                                   \
     }                                                                                                       \
     AVX512 static void mm_##name(int n, const void *w, const void *x, size_t xs, int nc, float *o, size_t os) { \
-        switch (nc) {                                                                                       \
-        case 8: kern_##name(n, w, x, xs, o, os, 8); break;                                                  \
-        case 7: kern_##name(n, w, x, xs, o, os, 7); break;                                                  \
-        case 6: kern_##name(n, w, x, xs, o, os, 6); break;                                                  \
-        case 5: kern_##name(n, w, x, xs, o, os, 5); break;                                                  \
-        case 4: kern_##name(n, w, x, xs, o, os, 4); break;                                                  \
-        case 3: kern_##name(n, w, x, xs, o, os, 3); break;                                                  \
-        case 2: kern_##name(n, w, x, xs, o, os, 2); break;                                                  \
-        default: kern_##name(n, w, x, xs, o, os, 1);                                                        \
-        }                                                                                                   \
+        MM_SWITCH(kern_##name)                                                                              \
     }
 
 // F16 rows times float activations, 32 elements per step in two
@@ -349,16 +353,7 @@ AVX512VBMI static INLINE void load_q4_0_vbmi(const blk_q4_0 *w, int nv, __m512i 
         for (int c = 0; c < NC; c++) out[c * os] = _mm512_reduce_add_ps(acc[c]);                            \
     }                                                                                                       \
     ATTR static void pm_##name(int n, const void *w, const void *x, size_t xs, int nc, float *o, size_t os) { \
-        switch (nc) {                                                                                       \
-        case 8: pmk_##name(n, w, x, xs, o, os, 8); break;                                                   \
-        case 7: pmk_##name(n, w, x, xs, o, os, 7); break;                                                   \
-        case 6: pmk_##name(n, w, x, xs, o, os, 6); break;                                                   \
-        case 5: pmk_##name(n, w, x, xs, o, os, 5); break;                                                   \
-        case 4: pmk_##name(n, w, x, xs, o, os, 4); break;                                                   \
-        case 3: pmk_##name(n, w, x, xs, o, os, 3); break;                                                   \
-        case 2: pmk_##name(n, w, x, xs, o, os, 2); break;                                                   \
-        default: pmk_##name(n, w, x, xs, o, os, 1);                                                         \
-        }                                                                                                   \
+        MM_SWITCH(pmk_##name)                                                                               \
     }                                                                                                       \
     ATTR static void pv_##name(int n, const void *vw, size_t ws, int nr, const void *x, float *out) {      \
         const int nb = n / QK;                                                                              \

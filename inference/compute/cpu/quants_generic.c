@@ -637,6 +637,8 @@ void ir_init_generic(void) {
     ir_traits[IR_Q8_1] = (ir_type_traits){QK, sizeof(blk_q8_1), IR_Q8_1, 0, 0, 0};
     ir_traits[IR_Q8_K] = (ir_type_traits){QKK, sizeof(blk_q8_K), IR_Q8_K, 0, 0, 0};
     memset(ir_quantize, 0, sizeof ir_quantize);
+    memset(ir_prep, 0, sizeof ir_prep);  // a level set again (tests) drops the prepared layouts
+    ir_prep_size = no_prep;
     ir_quantize[IR_Q8_0] = ir_quantize_q8_0;
     ir_quantize[IR_Q8_1] = ir_quantize_q8_1;
     ir_quantize[IR_Q8_K] = ir_quantize_q8_K;
