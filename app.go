@@ -76,15 +76,7 @@ func (a *App) openService(ctx context.Context) {
 		a.svc = nil
 		return
 	}
-	backend := settings.Backend
-	if backend == "auto" {
-		backend = ""
-	}
-	a.runner = a.svc.NewRunner(false, service.RunnerOptions{
-		Backend: backend, Threads: settings.Threads, ContextLength: settings.ContextLength,
-		// One person chats; a second slot serves the API alongside.
-		Parallel: 2,
-	})
+	a.runner = a.newRunner(settings)
 	if a.chats, a.svcErr = a.svc.NewChats(ctx, a.runner); a.svcErr != nil {
 		a.log.Error().Err(a.svcErr).Msg("open chat history")
 		a.svc.Close()
@@ -94,6 +86,24 @@ func (a *App) openService(ctx context.Context) {
 	if settings.API.Enabled {
 		a.startAPILocked(settings)
 	}
+}
+
+// newRunner makes the runner for the inference settings. The app's chats
+// and its local API share it, so a model is loaded once.
+func (a *App) newRunner(s config.Settings) *service.Runner {
+	backend := s.Backend
+	if backend == "auto" {
+		backend = ""
+	}
+	return a.svc.NewRunner(false, service.RunnerOptions{
+		Backend: backend, Threads: s.Threads, ContextLength: s.ContextLength,
+		// One person chats; a second slot serves the API alongside.
+		Parallel: 2,
+	})
+}
+
+func inferenceChanged(a, b config.Settings) bool {
+	return a.Threads != b.Threads || a.Backend != b.Backend || a.ContextLength != b.ContextLength
 }
 
 // shutdown runs after the window closed: replies are saved as stopped,
@@ -180,9 +190,9 @@ func (a *App) GetSettings() (config.Settings, error) {
 	return config.LoadSettings(a.dataDir)
 }
 
-// SaveSettings validates and stores s, returning what was stored. The API
-// starts, stops or restarts at once when its settings changed; threads,
-// backend and context length apply from the next start of the app.
+// SaveSettings validates and stores s, returning what was stored. Changes
+// apply at once: the API starts, stops or restarts; new threads, backend or
+// context length give new replies (and the API) a new runner.
 func (a *App) SaveSettings(s config.Settings) (config.Settings, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -198,7 +208,17 @@ func (a *App) SaveSettings(s config.Settings) (config.Settings, error) {
 		return config.Settings{}, fmt.Errorf("read back settings: %w", err)
 	}
 	a.log.Info().Str("theme", saved.Theme).Bool("api", saved.API.Enabled).Msg("settings saved")
-	if apiChanged(old, saved) || saved.API.Enabled && a.api == nil {
+	runnerChanged := false
+	if inferenceChanged(old, saved) && a.svc != nil && a.chats != nil {
+		// New replies use the new settings; replies streaming now finish on
+		// the old runner, which then unloads its models.
+		prev := a.runner
+		a.runner = a.newRunner(saved)
+		a.chats.SetRunner(a.runner)
+		prev.Close()
+		runnerChanged = true
+	}
+	if apiChanged(old, saved) || runnerChanged || saved.API.Enabled && a.api == nil {
 		a.stopAPILocked()
 		if saved.API.Enabled {
 			a.startAPILocked(saved)

@@ -169,6 +169,24 @@ func TestAppChatAndAPI(t *testing.T) {
 		t.Fatalf("defaults: %+v, %v", d, err)
 	}
 
+	// New inference settings give new replies a new runner at once.
+	s0, _ := a.GetSettings()
+	s0.Threads, s0.ContextLength = 1, 256
+	if _, err := a.SaveSettings(s0); err != nil {
+		t.Fatal(err)
+	}
+	if o := a.runner.Options(); o.Threads != 1 || o.ContextLength != 256 || a.chats.Runner() != a.runner {
+		t.Fatalf("runner options after saving settings: %+v", o)
+	}
+	again, err := a.SendMessage(conv.ID, sent.Reply.ID, "And then?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := wait("second reply", rec.done).(service.ChatEvent); ev.MessageID != again.Reply.ID ||
+		ev.Message.State != history.StateDone || ev.Message.Stats.ContextLength != 256 {
+		t.Fatalf("reply on the new runner: %+v", ev.Message)
+	}
+
 	backends, err := a.ComputeBackends()
 	if err != nil || len(backends) == 0 || backends[0].Name != "cpu" || len(backends[0].Devices) == 0 {
 		t.Errorf("compute backends: %+v, %v", backends, err)

@@ -63,11 +63,11 @@ type Chats struct {
 	// before the first reply.
 	PieceDelay time.Duration
 
-	runner  *Runner
 	emit    events.Emitter
 	loadSeq atomic.Uint64
 
 	mu       sync.Mutex
+	runner   *Runner                  // new replies run here; see SetRunner
 	running  map[int64]*chatRun       // by conversation
 	defaults map[string]sample.Params // sampling defaults by model file
 	wg       sync.WaitGroup
@@ -89,6 +89,24 @@ func (s *Service) NewChats(ctx context.Context, runner *Runner) (*Chats, error) 
 	}
 	return &Chats{History: h, runner: runner, emit: s.emitter, running: map[int64]*chatRun{},
 		defaults: map[string]sample.Params{}}, nil
+}
+
+// SetRunner makes later replies run on r (new settings: threads, backend,
+// context length). Replies already streaming finish on the runner they
+// started on; the caller closes that one, which unloads its models once
+// they are done.
+func (c *Chats) SetRunner(r *Runner) {
+	c.mu.Lock()
+	c.runner = r
+	c.defaults = map[string]sample.Params{}
+	c.mu.Unlock()
+}
+
+// Runner returns the runner new replies use.
+func (c *Chats) Runner() *Runner {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.runner
 }
 
 // Close stops every reply and waits until they are saved.
@@ -161,7 +179,7 @@ func (c *Chats) ask(ctx context.Context, conversationID, parentID int64, path []
 		return SendResult{}, err
 	}
 	path = append(path, history.Message{Role: history.RoleUser, Content: text})
-	if _, err := c.runner.Check(ctx, c.request(conv, path)); err != nil {
+	if _, err := c.Runner().Check(ctx, c.request(conv, path)); err != nil {
 		return SendResult{}, err
 	}
 	if err := c.reserve(conversationID); err != nil {
@@ -203,7 +221,7 @@ func (c *Chats) Regenerate(ctx context.Context, replyID int64) (history.Message,
 	if err != nil {
 		return history.Message{}, err
 	}
-	if _, err := c.runner.Check(ctx, c.request(conv, path)); err != nil {
+	if _, err := c.Runner().Check(ctx, c.request(conv, path)); err != nil {
 		return history.Message{}, err
 	}
 	if err := c.reserve(conv.ID); err != nil {
@@ -265,7 +283,7 @@ func (c *Chats) request(conv history.Conversation, path []history.Message) Gener
 // sampling returns the sampler defaults of a model (see ModelSampling),
 // cached by file; the sampler's own defaults when the model is unknown.
 func (c *Chats) sampling(model string) sample.Params {
-	ref, err := c.runner.Resolve(context.Background(), model)
+	ref, err := c.Runner().Resolve(context.Background(), model)
 	if err != nil {
 		return sample.DefaultParams()
 	}
@@ -374,13 +392,14 @@ func (c *Chats) generate(ctx context.Context, cancel context.CancelFunc, conv hi
 	defer c.wg.Done()
 	defer cancel()
 	defer c.unreserve(conv.ID)
-	loading := !c.isLoaded(conv.Model)
+	r := c.Runner()
+	loading := !isLoaded(r, conv.Model)
 	if loading {
 		c.emit.Emit(TopicChat, ChatEvent{Type: "loading", ConversationID: conv.ID, MessageID: reply.ID()})
 		c.emitLoad(ModelLoadEvent{Model: conv.Model, State: "loading"})
 	}
 	var seq int64
-	res, err := c.runner.Generate(ctx, req, func(text string) error {
+	res, err := r.Generate(ctx, req, func(text string) error {
 		seq++
 		c.emit.Emit(TopicChat, ChatEvent{Type: "token", ConversationID: conv.ID, MessageID: reply.ID(), Seq: seq, Text: text})
 		// A failed write is retried at the next one; Finish reports it.
@@ -395,7 +414,7 @@ func (c *Chats) generate(ctx context.Context, cancel context.CancelFunc, conv hi
 	})
 	if loading {
 		ev := ModelLoadEvent{Model: conv.Model, State: "ready", LoadMS: ms(res.LoadDuration)}
-		if !c.isLoaded(conv.Model) {
+		if !isLoaded(r, conv.Model) {
 			ev.State = "failed"
 			if err != nil {
 				ev.Error = err.Error()
@@ -420,7 +439,7 @@ func (c *Chats) generate(ctx context.Context, cancel context.CancelFunc, conv hi
 		DecodeMS:        ms(res.Stats.DecodeDuration),
 		LoadMS:          ms(res.LoadDuration),
 		TotalMS:         ms(res.TotalDuration),
-		ContextLength:   c.runner.contextFor(res.Model, req.Options.NumCtx),
+		ContextLength:   r.contextFor(res.Model, req.Options.NumCtx),
 		DoneReason:      res.DoneReason,
 	}
 	if state == history.StateError && res.Stats.PromptTokens == 0 {
@@ -434,12 +453,13 @@ func (c *Chats) generate(ctx context.Context, cancel context.CancelFunc, conv hi
 	c.emit.Emit(TopicChat, ChatEvent{Type: "done", ConversationID: conv.ID, MessageID: reply.ID(), Message: &msg})
 }
 
-func (c *Chats) isLoaded(name string) bool {
-	ref, err := c.runner.Resolve(context.Background(), name)
+// isLoaded reports whether the model name means is in r's memory.
+func isLoaded(r *Runner, name string) bool {
+	ref, err := r.Resolve(context.Background(), name)
 	if err != nil {
 		return false
 	}
-	for _, m := range c.runner.Loaded() {
+	for _, m := range r.Loaded() {
 		if m.Ref.Path == ref.Path {
 			return true
 		}
@@ -458,11 +478,12 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // it), reporting TopicModelLoad events, and returns the load time (0 when
 // it was loaded already).
 func (c *Chats) LoadModel(ctx context.Context, name string) (time.Duration, error) {
-	if c.isLoaded(name) {
+	r := c.Runner()
+	if isLoaded(r, name) {
 		return 0, nil
 	}
 	c.emitLoad(ModelLoadEvent{Model: name, State: "loading"})
-	_, d, err := c.runner.Preload(ctx, name, nil)
+	_, d, err := r.Preload(ctx, name, nil)
 	if err != nil {
 		c.emitLoad(ModelLoadEvent{Model: name, State: "failed", Error: err.Error()})
 		return 0, err
@@ -500,16 +521,17 @@ func (c *Chats) Usage(ctx context.Context, conversationID, leafID int64, draft s
 		path = append(path, history.Message{Role: history.RoleUser, Content: draft})
 	}
 	req := c.request(conv, path)
-	ref, err := c.runner.Resolve(ctx, req.Model)
+	r := c.Runner()
+	ref, err := r.Resolve(ctx, req.Model)
 	if err != nil {
 		return ContextUsage{}, err
 	}
-	u := ContextUsage{Limit: c.runner.contextFor(ref, req.Options.NumCtx)}
+	u := ContextUsage{Limit: r.contextFor(ref, req.Options.NumCtx)}
 	if len(req.Messages) == 0 {
 		u.Fits = true
 		return u, nil
 	}
-	p, err := c.runner.info(ref)
+	p, err := r.info(ref)
 	if err != nil {
 		return ContextUsage{}, err
 	}
