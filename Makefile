@@ -35,7 +35,7 @@ export GOFLAGS := $(strip $(GOFLAGS) -buildvcs=false)
 # No display (SSH, CI): run the window on a virtual X server.
 XRUN := $(if $(DISPLAY),,xvfb-run -a -s "-screen 0 1280x800x24")
 
-.PHONY: build setup bindings frontend desktop desktop-dev ir run screenshot \
+.PHONY: build setup bindings frontend desktop desktop-dev ir run screenshot screenshot-chat \
         test vet test-go test-ir-deps test-frontend test-e2e test-smoke test-api clean
 
 build: desktop ir
@@ -76,7 +76,12 @@ run: desktop
 screenshot: desktop
 	e2e/smoke.sh $(DESKTOP) $(BIN)/screenshot.png
 
-test: vet test-go test-ir-deps test-frontend test-e2e test-smoke test-api
+## screenshot-chat: hold a real chat in the dev build, then photograph the
+## production app showing it (bin/chat.png)
+screenshot-chat: desktop desktop-dev
+	e2e/screenshot-chat.sh $(DESKTOP) $(DEV) $(BIN)/chat.png
+
+test: vet test-go test-ir-deps test-frontend test-e2e test-smoke screenshot-chat test-api
 
 vet: bindings
 	$(GO) vet -tags $(TAGS) ./...
@@ -93,8 +98,8 @@ test-ir-deps: setup
 test-frontend: bindings
 	cd frontend && npm run check && npm test
 
-test-e2e: desktop-dev
-	IR_E2E_BINARY=$(DEV) IR_E2E_VERSION=$(VERSION) IR_E2E_GO_VERSION=$$($(GO) env GOVERSION) \
+test-e2e: desktop-dev ir
+	IR_E2E_IR=$(IR) IR_E2E_BINARY=$(DEV) IR_E2E_VERSION=$(VERSION) IR_E2E_GO_VERSION=$$($(GO) env GOVERSION) \
 		xvfb-run -a -s "-screen 0 1280x800x24" node --test --test-concurrency=1 e2e/*.test.mjs
 
 test-smoke: desktop
