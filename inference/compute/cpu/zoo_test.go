@@ -11,30 +11,13 @@ import (
 	"inferenceruntime/inference/compute"
 	"inferenceruntime/inference/gguf"
 	"inferenceruntime/inference/quant"
+	"inferenceruntime/internal/testshared"
 )
 
-// zooDir finds ../shared/models/quants next to the repository root.
+// zooDir is ../shared/models/quants; the test skips when it is absent.
 func zooDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	zoo := filepath.Join(dir, "..", "shared", "models", "quants")
-	if _, err := os.Stat(zoo); err != nil {
-		t.Skipf("shared test data not found at %s: %v", zoo, err)
-	}
-	return zoo
+	return testshared.Dir(t, "models", "quants")
 }
 
 var zooTypes = []string{"F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS", "IQ3_S"}
