@@ -211,8 +211,13 @@ func (b *backend) Compute(g *compute.Graph) error {
 		}
 		switch n.Op() {
 		case compute.OpMulMat:
+			packed, err := usePacked(op, n)
+			if err != nil {
+				return err
+			}
 			// Consecutive products of one input (q, k, v; gate, up) quantize it once.
 			a := activationsOf(n)
+			a.packed = packed
 			if a.vdt != compute.F32 && a == quantized {
 				op.i[0] = 1
 			}
@@ -342,14 +347,38 @@ func maxPosition(pos *compute.Tensor) int32 {
 // made from (a root tensor and an offset, never reused within a graph while
 // alive) and the type it was converted to.
 type activations struct {
-	root  *compute.Tensor
-	off   int64
-	shape compute.Shape
-	vdt   compute.DType
+	root   *compute.Tensor
+	off    int64
+	shape  compute.Shape
+	vdt    compute.DType
+	packed bool // laid out for packed weights' kernels
 }
 
 func activationsOf(n *compute.Tensor) activations {
 	x := n.Src(1)
 	root, off := x.Root()
 	return activations{root: root, off: off, shape: x.Shape(), vdt: compute.DType(C.ir_vdt(C.int(n.Src(0).DType())))}
+}
+
+// usePacked points op's weights at their packed copy where the weights are
+// a leaf in CPU memory of a type with a packed kernel.
+func usePacked(op *C.ir_op, n *compute.Tensor) (bool, error) {
+	w := n.Src(0)
+	root, off := w.Root()
+	if root.Op() != compute.OpLeaf {
+		return false, nil
+	}
+	buf, boff := root.Buffer()
+	cb, ok := buf.(*buffer)
+	if !ok {
+		return false, nil
+	}
+	s := w.Shape()
+	p, ok, err := cb.packedOf(boff+off, w.DType(), int64(s[0]), int64(s.Rows()))
+	if err != nil || !ok {
+		return false, err
+	}
+	op.src[0].data = p
+	op.i[1] = 1
+	return true, nil
 }

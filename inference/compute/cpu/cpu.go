@@ -139,6 +139,7 @@ type buffer struct {
 	size  int64
 	owned bool
 	pin   *runtime.Pinner
+	packs map[packKey]*cmem // packed copies of weight matrices (pack.go)
 }
 
 func (*device) Alloc(size int64) (compute.Buffer, error) {
@@ -183,6 +184,7 @@ func (b *buffer) Write(off int64, src []byte) error {
 	if err != nil {
 		return err
 	}
+	b.dropPacks()
 	copy(dst, src)
 	return nil
 }
@@ -204,6 +206,7 @@ func (b *buffer) Free() error {
 	if b.ptr == nil {
 		return nil
 	}
+	b.dropPacks()
 	if b.owned {
 		C.free(b.ptr)
 	}

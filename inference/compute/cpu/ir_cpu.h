@@ -156,6 +156,29 @@ void ir_quantize_q8_0(const float *x, void *y, int n);
 void ir_quantize_q8_1(const float *x, void *y, int n);
 void ir_quantize_q8_K(const float *x, void *y, int n);
 
+// --- packed weights (packed.c) ---------------------------------------------
+// A packed copy of a weight matrix: panels of IR_PACK_ROWS rows interleaved
+// for kernels that compute all rows of a panel at once (see packed.c).
+#define IR_PACK_ROWS 16
+// A Q8_0 activation block for packed kernels: the scale as a float and the
+// sum of the quants times -8 (Q4_0 nibbles) and -128 (Q8_0 plus 128).
+typedef struct { int8_t qs[32]; float d; int32_t neg8, neg128, pad; } ir_xq8;
+// pgemm: the dots of one panel's rows (the first nr <= IR_PACK_ROWS are
+// stored) with nc <= IR_PGEMM_COLS activation rows x + c*x_stride bytes of
+// ir_xq8 blocks, into out[c*out_stride + r]. Every (row, column) sees the
+// same operations whatever nc, so decode and prefill give the same bits.
+#define IR_PGEMM_COLS 8
+typedef void (*ir_pgemm_fn)(int n, const void *panel, const void *x, size_t x_stride, int nc, float *out, size_t out_stride, int nr);
+extern ir_pgemm_fn ir_pgemm[IR_NTYPES];
+int ir_has_pgemm(int type);
+int64_t ir_pack_panel_bytes(int type, int64_t k);  // -1: no packed layout
+int64_t ir_pack_size(int type, int64_t k, int64_t m);
+void ir_pack_offsets(int qb, int nb, int b, size_t *q, size_t *d);
+int ir_pack_panels(int type, const void *w, void *dst, int64_t k, int64_t m, int64_t p0, int64_t p1);
+int64_t ir_xpack_row_size(int64_t k);
+void ir_xpack_q8_0(const void *xq, void *xp, int n);
+void ir_init_packed_avx512(void);
+
 // --- thread pool ---------------------------------------------------------
 typedef struct ir_pool ir_pool;
 typedef void (*ir_task_fn)(void *ctx, int ith, int nth);
@@ -185,7 +208,7 @@ typedef struct {
     ir_tensor dst;
     ir_tensor src[6];
     float f[4];    // eps / scale / cap; rope: base, freq_scale; attention: scale, softcap
-    int32_t i[4];  // rope: mode, dims; attention: window; mul_mat: 1 = x already quantized in work
+    int32_t i[4];  // rope: mode, dims; attention: window; mul_mat: i[0] 1 = x already quantized in work, i[1] 1 = src[0] is packed
 } ir_op;
 
 // Per-op profile (see ops.c), filled only while ir_prof_on is set.

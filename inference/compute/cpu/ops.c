@@ -64,6 +64,7 @@ static void op_get_rows(graph_ctx *c, int i, const ir_op *op, int ith, int nth) 
 // weight rows first, so consecutive tasks reuse the same activations (64
 // rows stay in L2) and the weights are streamed once per 64 activations.
 enum { MM_ROWS = 16, MM_COLS = 64 };
+_Static_assert(MM_ROWS == IR_PACK_ROWS, "a row tile is one panel of packed weights");
 enum { IR_OWN_STRIDE = 16 };  // ints: one cache line per thread's counter
 
 // Work buffer of a product: the quantized rows, then (when the activation
@@ -73,7 +74,25 @@ static int64_t prep_offset(int vdt, int64_t k, int64_t rows) { return (ir_row_si
 int64_t ir_work_size(int vdt, int64_t k, int64_t rows) {
     int64_t row = ir_row_size(vdt, k);
     if (row < 0) return -1;
-    return ir_prep[vdt] ? prep_offset(vdt, k, rows) + ir_prep_size(vdt, k) * rows : row * rows;
+    int64_t prep = ir_prep[vdt] ? ir_prep_size(vdt, k) : 0;
+    if (vdt == IR_Q8_0 && ir_xpack_row_size(k) > prep) prep = ir_xpack_row_size(k);  // packed weights' layout
+    return prep ? prep_offset(vdt, k, rows) + prep * rows : row * rows;
+}
+
+// packed_tile computes tile t of a product whose weights are packed (one
+// panel per tile) from the activation rows xp laid out by ir_xpack_q8_0.
+static void packed_tile(const ir_op *op, int64_t t, int64_t row_tiles, const char *xp, int64_t prow) {
+    const ir_tensor *w = &op->src[0], *x = &op->src[1];
+    int64_t k = w->ne[0], m = rows(w), n = rows(x);
+    float *dst = op->dst.data;
+    int64_t r0 = (t % row_tiles) * MM_ROWS, c0 = (t / row_tiles) * MM_COLS;
+    int64_t c1 = c0 + MM_COLS < n ? c0 + MM_COLS : n;
+    int nr = m - r0 < IR_PACK_ROWS ? (int)(m - r0) : IR_PACK_ROWS;
+    const char *panel = (const char *)w->data + r0 / IR_PACK_ROWS * ir_pack_panel_bytes(w->type, k);
+    for (int64_t col = c0; col < c1; col += IR_PGEMM_COLS) {
+        int nc = c1 - col < IR_PGEMM_COLS ? (int)(c1 - col) : IR_PGEMM_COLS;
+        ir_pgemm[w->type]((int)k, panel, xp + col * prow, (size_t)prow, nc, dst + col * m + r0, (size_t)m, nr);
+    }
 }
 
 // mul_mat_tile computes tile t (row tiles first) of the output; xp and
@@ -129,21 +148,23 @@ static void op_mul_mat(graph_ctx *c, int i, const ir_op *op, int phase, int ith,
     int64_t xrow = k * 4;
     const char *xp = NULL;
     int64_t prow = 0;
+    const int packed = op->i[1];  // Go packs only types with ir_pgemm, whose activations are Q8_0
+    ir_prep_fn prep = packed ? ir_xpack_q8_0 : ir_prep[vdt];
     if (vdt != IR_F32) {
         xq = c->work;
         xrow = ir_row_size(vdt, k);
-        if (ir_prep[vdt]) {
+        if (prep) {
             xp = c->work + prep_offset(vdt, k, n);
-            prow = ir_prep_size(vdt, k);
+            prow = packed ? ir_xpack_row_size(k) : ir_prep_size(vdt, k);
         }
     }
     if (phase == 0) {
         atomic_store(&c->own[ith * IR_OWN_STRIDE], 0);  // read after the barrier that ends this phase
-        if (vdt == IR_F32 || op->i[0]) return;  // i[0]: the previous op left x quantized in work
+        if (vdt == IR_F32 || op->i[0]) return;  // i[0]: the previous op left x quantized (and laid out) in work
         split(n, ith, nth, &a, &b);
         for (int64_t r = a; r < b; r++) {
             ir_quantize[vdt]((const float *)x->data + r * k, c->work + r * xrow, (int)k);
-            if (xp) ir_prep[vdt](c->work + r * xrow, c->work + (xp - c->work) + r * prow, (int)k);
+            if (xp) prep(c->work + r * xrow, c->work + (xp - c->work) + r * prow, (int)k);
         }
         return;
     }
@@ -155,7 +176,8 @@ static void op_mul_mat(graph_ctx *c, int i, const ir_op *op, int phase, int ith,
         for (;;) {
             int64_t t = atomic_fetch_add(&c->counters[i], 1);
             if (t >= tiles) break;
-            mul_mat_tile(op, tr, t, row_tiles, xq, xrow, xp, prow, wrow);
+            if (packed) packed_tile(op, t, row_tiles, xp, prow);
+            else mul_mat_tile(op, tr, t, row_tiles, xq, xrow, xp, prow, wrow);
         }
         return;
     }
@@ -169,7 +191,8 @@ static void op_mul_mat(graph_ctx *c, int i, const ir_op *op, int phase, int ith,
         for (;;) {
             int64_t t = a + atomic_fetch_add(&c->own[o * IR_OWN_STRIDE], 1);
             if (t >= b) break;
-            mul_mat_tile(op, tr, t, row_tiles, xq, xrow, xp, prow, wrow);
+            if (packed) packed_tile(op, t, row_tiles, xp, prow);
+            else mul_mat_tile(op, tr, t, row_tiles, xq, xrow, xp, prow, wrow);
         }
     }
 }
