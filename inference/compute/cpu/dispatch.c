@@ -58,7 +58,9 @@ int ir_init(int forced) {
         level = forced;
     ir_init_generic();
     ir_init_float_generic();
-    memset(ir_pgemm, 0, sizeof ir_pgemm);
+    memset(ir_pack, 0, sizeof ir_pack);
+    memset(ir_xpack, 0, sizeof ir_xpack);
+    memset(ir_xpack_row_size_fn, 0, sizeof ir_xpack_row_size_fn);
 #if defined(__x86_64__)
     if (level >= IR_ISA_AVX2) ir_init_avx2();
     if (level >= IR_ISA_AVX512) ir_init_avx512();

@@ -158,25 +158,39 @@ void ir_quantize_q8_K(const float *x, void *y, int n);
 
 // --- packed weights (packed.c) ---------------------------------------------
 // A packed copy of a weight matrix: panels of IR_PACK_ROWS rows interleaved
-// for kernels that compute all rows of a panel at once (see packed.c).
+// for kernels that compute all rows of a panel at once (see packed.c). A
+// type has a packed layout where an ISA level registered all three of its
+// ir_pack entries; Go packs a matrix on first use and sets op.i[1].
 #define IR_PACK_ROWS 16
-// A Q8_0 activation block for packed kernels: the scale as a float and the
-// sum of the quants times -8 (Q4_0 nibbles) and -128 (Q8_0 plus 128).
-typedef struct { int8_t qs[32]; float d; int32_t neg8, neg128, pad; } ir_xq8;
 // pgemm: the dots of one panel's rows (the first nr <= IR_PACK_ROWS are
-// stored) with nc <= IR_PGEMM_COLS activation rows x + c*x_stride bytes of
-// ir_xq8 blocks, into out[c*out_stride + r]. Every (row, column) sees the
-// same operations whatever nc, so decode and prefill give the same bits.
+// stored) with nc <= IR_PGEMM_COLS activation rows x + c*x_stride bytes
+// (laid out by ir_xpack[vec_dot_type], or plain floats for IR_F32), into
+// out[c*out_stride + r]. Every (row, column) must see the same operations
+// whatever nc, so that decode and prefill give the same bits.
 #define IR_PGEMM_COLS 8
 typedef void (*ir_pgemm_fn)(int n, const void *panel, const void *x, size_t x_stride, int nc, float *out, size_t out_stride, int nr);
-extern ir_pgemm_fn ir_pgemm[IR_NTYPES];
+typedef struct {
+    int64_t (*panel_bytes)(int64_t k);  // bytes of one panel of rows of k elements, -1 if k does not fit the layout
+    // pack: nr <= IR_PACK_ROWS rows w + r*row_bytes into a zeroed panel
+    void (*pack)(const void *w, size_t row_bytes, int nr, void *panel, int64_t k);
+    ir_pgemm_fn gemm;
+} ir_pack_traits;
+extern ir_pack_traits ir_pack[IR_NTYPES];
+// xpack: lay out one quantized activation row for the packed kernels
+// (indexed by vec_dot type; none for IR_F32).
+extern ir_prep_fn ir_xpack[IR_NTYPES];
+extern int64_t (*ir_xpack_row_size_fn[IR_NTYPES])(int64_t k);  // bytes, a multiple of 64
+int64_t ir_xpack_row_size(int vdt, int64_t k);                  // k*4 for IR_F32, -1 if none
 int ir_has_pgemm(int type);
 int64_t ir_pack_panel_bytes(int type, int64_t k);  // -1: no packed layout
 int64_t ir_pack_size(int type, int64_t k, int64_t m);
-void ir_pack_offsets(int qb, int nb, int b, size_t *q, size_t *d);
 int ir_pack_panels(int type, const void *w, void *dst, int64_t k, int64_t m, int64_t p0, int64_t p1);
-int64_t ir_xpack_row_size(int64_t k);
-void ir_xpack_q8_0(const void *xq, void *xp, int n);
+// Q4_0/Q8_0 layouts (packed.c) and their activation blocks: a Q8_0 block
+// with its scale as a float and its sum times -8 (Q4_0 nibbles) and -128
+// (Q8_0 plus 128).
+typedef struct { int8_t qs[32]; float d; int32_t neg8, neg128, pad; } ir_xq8;
+void ir_pack_offsets(int qb, int nb, int b, size_t *q, size_t *d);
+void ir_pack_q0_layouts(ir_pgemm_fn gemm_q4_0, ir_pgemm_fn gemm_q8_0);
 void ir_init_packed_avx512(void);
 
 // --- thread pool ---------------------------------------------------------

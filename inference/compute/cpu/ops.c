@@ -75,7 +75,7 @@ int64_t ir_work_size(int vdt, int64_t k, int64_t rows) {
     int64_t row = ir_row_size(vdt, k);
     if (row < 0) return -1;
     int64_t prep = ir_prep[vdt] ? ir_prep_size(vdt, k) : 0;
-    if (vdt == IR_Q8_0 && ir_xpack_row_size(k) > prep) prep = ir_xpack_row_size(k);  // packed weights' layout
+    if (ir_xpack[vdt] && ir_xpack_row_size(vdt, k) > prep) prep = ir_xpack_row_size(vdt, k);  // for packed weights
     return prep ? prep_offset(vdt, k, rows) + prep * rows : row * rows;
 }
 
@@ -91,7 +91,7 @@ static void packed_tile(const ir_op *op, int64_t t, int64_t row_tiles, const cha
     const char *panel = (const char *)w->data + r0 / IR_PACK_ROWS * ir_pack_panel_bytes(w->type, k);
     for (int64_t col = c0; col < c1; col += IR_PGEMM_COLS) {
         int nc = c1 - col < IR_PGEMM_COLS ? (int)(c1 - col) : IR_PGEMM_COLS;
-        ir_pgemm[w->type]((int)k, panel, xp + col * prow, (size_t)prow, nc, dst + col * m + r0, (size_t)m, nr);
+        ir_pack[w->type].gemm((int)k, panel, xp + col * prow, (size_t)prow, nc, dst + col * m + r0, (size_t)m, nr);
     }
 }
 
@@ -148,15 +148,18 @@ static void op_mul_mat(graph_ctx *c, int i, const ir_op *op, int phase, int ith,
     int64_t xrow = k * 4;
     const char *xp = NULL;
     int64_t prow = 0;
-    const int packed = op->i[1];  // Go packs only types with ir_pgemm, whose activations are Q8_0
-    ir_prep_fn prep = packed ? ir_xpack_q8_0 : ir_prep[vdt];
+    const int packed = op->i[1];  // Go packs only types with a packed kernel (ir_has_pgemm)
+    ir_prep_fn prep = packed ? ir_xpack[vdt] : ir_prep[vdt];
     if (vdt != IR_F32) {
         xq = c->work;
         xrow = ir_row_size(vdt, k);
         if (prep) {
             xp = c->work + prep_offset(vdt, k, n);
-            prow = packed ? ir_xpack_row_size(k) : ir_prep_size(vdt, k);
+            prow = packed ? ir_xpack_row_size(vdt, k) : ir_prep_size(vdt, k);
         }
+    } else if (packed) {  // float activations as they are
+        xp = x->data;
+        prow = k * 4;
     }
     if (phase == 0) {
         atomic_store(&c->own[ith * IR_OWN_STRIDE], 0);  // read after the barrier that ends this phase

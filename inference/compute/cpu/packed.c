@@ -5,6 +5,48 @@
 // all 16 rows at once and leaves one exact integer sum per row in its own
 // lane: no horizontal sums, one multiply by the 16 scales per block.
 //
+// Each type's layout is described with its packer below (the K-quants and
+// F16 in their own files). Rows past the end of the matrix are zero.
+//
+// The packing here is portable; kernels that read the layout are set in
+// ir_pack by the ISA levels that have kernels for them (AVX-512 VNNI).
+#include "ir_cpu.h"
+
+ir_pack_traits ir_pack[IR_NTYPES];
+ir_prep_fn ir_xpack[IR_NTYPES];
+int64_t (*ir_xpack_row_size_fn[IR_NTYPES])(int64_t k);
+
+static int known(int t) { return t >= 0 && t < IR_NTYPES; }
+int ir_has_pgemm(int type) { return known(type) && ir_pack[type].gemm && ir_pack[type].pack && ir_pack[type].panel_bytes; }
+
+int64_t ir_pack_panel_bytes(int type, int64_t k) { return ir_has_pgemm(type) ? ir_pack[type].panel_bytes(k) : -1; }
+
+int64_t ir_pack_size(int type, int64_t k, int64_t m) {
+    int64_t pb = ir_pack_panel_bytes(type, k);
+    if (pb <= 0 || m <= 0) return -1;
+    return (m + IR_PACK_ROWS - 1) / IR_PACK_ROWS * pb;
+}
+
+// ir_pack_panels packs panels p0..p1-1 of w (k x m, type) into dst, which
+// holds ir_pack_size bytes. Returns 0, or -1 for a type without a layout.
+int ir_pack_panels(int type, const void *w, void *dst, int64_t k, int64_t m, int64_t p0, int64_t p1) {
+    const int64_t pb = ir_pack_panel_bytes(type, k), row = ir_row_size(type, k);
+    if (pb <= 0 || row < 0) return -1;
+    for (int64_t p = p0; p < p1; p++) {
+        int64_t r0 = p * IR_PACK_ROWS, nr = m - r0 < IR_PACK_ROWS ? m - r0 : IR_PACK_ROWS;
+        uint8_t *panel = (uint8_t *)dst + p * pb;
+        memset(panel, 0, (size_t)pb);
+        ir_pack[type].pack((const char *)w + r0 * row, (size_t)row, (int)nr, panel, k);
+    }
+    return 0;
+}
+
+int64_t ir_xpack_row_size(int vdt, int64_t k) {
+    if (vdt == IR_F32) return k * 4;
+    return known(vdt) && ir_xpack_row_size_fn[vdt] ? ir_xpack_row_size_fn[vdt](k) : -1;
+}
+
+// --- Q4_0 and Q8_0 -----------------------------------------------------------
 // Panel layout, for block positions b = 0..nb-1 taken in pairs:
 //   [quants of b][quants of b+1][16 f16 scales of b][16 of b+1]
 // and, when nb is odd, the last block alone: [quants][scales][32 bytes pad].
@@ -17,34 +59,14 @@
 // the low nibbles, 16+4t.. in the high ones), QB = 256.
 // Q8_0: a chunk is 4 quants per row plus 128 (unsigned for vpdpbusd),
 // QB = 512.
-// Rows past the end of the matrix are zero (scale 0).
-//
-// The packing here is portable; kernels that read the layout are set in
-// ir_pgemm by the ISA levels that have them (AVX-512 VNNI).
-#include "ir_cpu.h"
 
-ir_pgemm_fn ir_pgemm[IR_NTYPES];
-
-static int pack_qb(int type) {
-    switch (type) {
-    case IR_Q4_0: return 256;
-    case IR_Q8_0: return 512;
-    }
-    return 0;
-}
-
-int64_t ir_pack_panel_bytes(int type, int64_t k) {
-    int64_t qb = pack_qb(type);
-    if (!qb || k <= 0 || k % QK) return -1;
+static int64_t q0_panel_bytes(int64_t qb, int64_t k) {
+    if (k <= 0 || k % QK) return -1;
     int64_t nb = k / QK;
     return nb / 2 * (2 * qb + 64) + (nb & 1) * (qb + 64);
 }
-
-int64_t ir_pack_size(int type, int64_t k, int64_t m) {
-    int64_t pb = ir_pack_panel_bytes(type, k);
-    if (pb < 0 || m <= 0) return -1;
-    return (m + IR_PACK_ROWS - 1) / IR_PACK_ROWS * pb;
-}
+static int64_t panel_bytes_q4_0(int64_t k) { return q0_panel_bytes(256, k); }
+static int64_t panel_bytes_q8_0(int64_t k) { return q0_panel_bytes(512, k); }
 
 // ir_pack_offsets gives the byte offsets, inside a panel, of block b's
 // quants and scales.
@@ -62,49 +84,39 @@ void ir_pack_offsets(int qb, int nb, int b, size_t *q, size_t *d) {
     }
 }
 
-// ir_pack_panels packs panels p0..p1-1 of w (k x m, type) into dst, which
-// holds ir_pack_size bytes. Returns 0, or -1 for a type without a layout.
-int ir_pack_panels(int type, const void *w, void *dst, int64_t k, int64_t m, int64_t p0, int64_t p1) {
-    const int qb = pack_qb(type);
-    const int64_t pb = ir_pack_panel_bytes(type, k), row = ir_row_size(type, k);
-    if (!qb || pb < 0 || row < 0) return -1;
+static void pack_q4_0(const void *w, size_t row, int nr, void *panel, int64_t k) {
     const int nb = (int)(k / QK);
-    for (int64_t p = p0; p < p1; p++) {
-        uint8_t *panel = (uint8_t *)dst + p * pb;
-        memset(panel, 0, (size_t)pb);
-        for (int r = 0; r < IR_PACK_ROWS; r++) {
-            int64_t wr = p * IR_PACK_ROWS + r;
-            if (wr >= m) break;
-            const char *src = (const char *)w + wr * row;
-            for (int b = 0; b < nb; b++) {
-                size_t qo, dof;
-                ir_pack_offsets(qb, nb, b, &qo, &dof);
-                uint8_t *q = panel + qo;
-                uint16_t *d = (uint16_t *)(panel + dof);
-                if (type == IR_Q4_0) {
-                    const blk_q4_0 *x = (const blk_q4_0 *)src + b;
-                    d[r] = x->d;
-                    for (int t = 0; t < 4; t++) memcpy(q + 64 * t + 4 * r, x->qs + 4 * t, 4);
-                } else {
-                    const blk_q8_0 *x = (const blk_q8_0 *)src + b;
-                    d[r] = x->d;
-                    for (int t = 0; t < 8; t++)
-                        for (int j = 0; j < 4; j++) q[64 * t + 4 * r + j] = (uint8_t)(x->qs[4 * t + j] ^ 0x80);
-                }
-            }
+    for (int r = 0; r < nr; r++)
+        for (int b = 0; b < nb; b++) {
+            const blk_q4_0 *x = (const blk_q4_0 *)((const char *)w + r * row) + b;
+            size_t qo, dof;
+            ir_pack_offsets(256, nb, b, &qo, &dof);
+            uint8_t *q = (uint8_t *)panel + qo;
+            ((uint16_t *)((uint8_t *)panel + dof))[r] = x->d;
+            for (int t = 0; t < 4; t++) memcpy(q + 64 * t + 4 * r, x->qs + 4 * t, 4);
         }
-    }
-    return 0;
 }
 
-int ir_has_pgemm(int type) { return type >= 0 && type < IR_NTYPES && ir_pgemm[type] != 0; }
+static void pack_q8_0(const void *w, size_t row, int nr, void *panel, int64_t k) {
+    const int nb = (int)(k / QK);
+    for (int r = 0; r < nr; r++)
+        for (int b = 0; b < nb; b++) {
+            const blk_q8_0 *x = (const blk_q8_0 *)((const char *)w + r * row) + b;
+            size_t qo, dof;
+            ir_pack_offsets(512, nb, b, &qo, &dof);
+            uint8_t *q = (uint8_t *)panel + qo;
+            ((uint16_t *)((uint8_t *)panel + dof))[r] = x->d;
+            for (int t = 0; t < 8; t++)
+                for (int j = 0; j < 4; j++) q[64 * t + 4 * r + j] = (uint8_t)(x->qs[4 * t + j] ^ 0x80);
+        }
+}
 
-// Activations for packed kernels: each Q8_0 block with its scale as a float
-// and its sum already multiplied by minus the weights' unsigned offset, so
-// that a kernel starts its integer sum there.
-int64_t ir_xpack_row_size(int64_t k) { return (k / QK * (int64_t)sizeof(ir_xq8) + 63) / 64 * 64; }
+// Activations for the Q4_0/Q8_0 kernels: each Q8_0 block with its scale as
+// a float and its sum already multiplied by minus the weights' unsigned
+// offset, so that a kernel starts its integer sum there.
+static int64_t xpack_row_size_q8_0(int64_t k) { return (k / QK * (int64_t)sizeof(ir_xq8) + 63) / 64 * 64; }
 
-void ir_xpack_q8_0(const void *vx, void *vp, int n) {
+static void xpack_q8_0(const void *vx, void *vp, int n) {
     const blk_q8_0 *x = vx;
     ir_xq8 *p = vp;
     for (int b = 0; b < n / QK; b++) {
@@ -116,4 +128,13 @@ void ir_xpack_q8_0(const void *vx, void *vp, int n) {
         p[b].neg128 = -128 * s;
         p[b].pad = 0;
     }
+}
+
+// ir_pack_q0_layouts registers the Q4_0 and Q8_0 layouts for kernels that
+// read them (gemm_q4_0, gemm_q8_0).
+void ir_pack_q0_layouts(ir_pgemm_fn gemm_q4_0, ir_pgemm_fn gemm_q8_0) {
+    ir_pack[IR_Q4_0] = (ir_pack_traits){panel_bytes_q4_0, pack_q4_0, gemm_q4_0};
+    ir_pack[IR_Q8_0] = (ir_pack_traits){panel_bytes_q8_0, pack_q8_0, gemm_q8_0};
+    ir_xpack[IR_Q8_0] = xpack_q8_0;
+    ir_xpack_row_size_fn[IR_Q8_0] = xpack_row_size_q8_0;
 }
