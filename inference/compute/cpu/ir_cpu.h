@@ -192,6 +192,8 @@ typedef struct { int8_t qs[32]; float d; int32_t neg8, neg128, pad; } ir_xq8;
 void ir_pack_offsets(int qb, int nb, int b, size_t *q, size_t *d);
 void ir_pack_q0_layouts(ir_pgemm_fn gemm_q4_0, ir_pgemm_fn gemm_q8_0);
 void ir_init_packed_avx512(void);
+void ir_init_packed_k_avx512(void);    // packed_k.c: Q4_K, Q6_K
+void ir_init_packed_f16_avx512(void);  // packed_f16.c: F16
 
 // --- thread pool ---------------------------------------------------------
 typedef struct ir_pool ir_pool;

@@ -89,7 +89,11 @@ AVX512 static INLINE void kern_q8_0(int n, const void *panel, const void *x, siz
 PGEMM_ENTRY(q4_0)
 PGEMM_ENTRY(q8_0)
 
-void ir_init_packed_avx512(void) { ir_pack_q0_layouts(pgemm_q4_0, pgemm_q8_0); }
+void ir_init_packed_avx512(void) {
+    ir_pack_q0_layouts(pgemm_q4_0, pgemm_q8_0);
+    ir_init_packed_k_avx512();
+    ir_init_packed_f16_avx512();
+}
 #else
 void ir_init_packed_avx512(void) {}
 #endif
