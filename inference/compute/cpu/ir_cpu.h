@@ -237,6 +237,7 @@ extern int64_t ir_prof_calls[IR_PROF_OPS][IR_NTYPES];
 // alone (n_threads == 1). work is scratch memory of work_size bytes
 // (quantized activations, attention scores). Returns 0, or an error code
 // with a message in err.
+extern int ir_plan_barriers, ir_plan_phases;  // of the last graph: barriers planned, phases run
 int ir_compute(ir_pool *p, int n_threads, ir_op *ops, int n_ops, void *work, size_t work_size, char *err, int err_len);
 
 #endif

@@ -18,7 +18,8 @@ typedef struct {
     char *work;
     size_t work_size;
     atomic_int *counters;  // one per op, for dynamic work sharing
-    atomic_int *own;       // one per thread, IR_OWN_STRIDE apart: next tile of the thread's own share
+    atomic_int *own;       // per op and thread, IR_OWN_STRIDE apart: next tile of the thread's own share
+    unsigned char *sync;   // per op: bit ph set = barrier before phase ph (plan_barriers)
     atomic_int status;
     char *err;
     int err_len;
@@ -162,7 +163,6 @@ static void op_mul_mat(graph_ctx *c, int i, const ir_op *op, int phase, int ith,
         prow = k * 4;
     }
     if (phase == 0) {
-        atomic_store(&c->own[ith * IR_OWN_STRIDE], 0);  // read after the barrier that ends this phase
         if (vdt == IR_F32 || op->i[0]) return;  // i[0]: the previous op left x quantized (and laid out) in work
         split(n, ith, nth, &a, &b);
         for (int64_t r = a; r < b; r++) {
@@ -192,7 +192,7 @@ static void op_mul_mat(graph_ctx *c, int i, const ir_op *op, int phase, int ith,
         int o = (ith + v) % nth;
         split(tiles, o, nth, &a, &b);
         for (;;) {
-            int64_t t = a + atomic_fetch_add(&c->own[o * IR_OWN_STRIDE], 1);
+            int64_t t = a + atomic_fetch_add(&c->own[((int64_t)i * nth + o) * IR_OWN_STRIDE], 1);
             if (t >= b) break;
             if (packed) packed_tile(op, t, row_tiles, xp, prow);
             else mul_mat_tile(op, tr, t, row_tiles, xq, xrow, xp, prow, wrow);
@@ -475,7 +475,8 @@ static void run_phase(graph_ctx *c, int i, int phase, int ith, int nth) {
 }
 
 // Profiling: when ir_prof_on, thread 0 adds each op's wall time (from the
-// end of the previous op to the barrier after this one) to a table indexed
+// end of the previous op to the end of this one; every phase starts at a
+// barrier while profiling) to a table indexed
 // by op and by the type of its first operand.
 int ir_prof_on;
 int64_t ir_prof_ns[IR_PROF_OPS][IR_NTYPES];
@@ -487,6 +488,140 @@ static int64_t now_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+// --- barriers ------------------------------------------------------------------
+//
+// Threads meet at a barrier only before a phase that touches memory another
+// thread may have touched since the last barrier (read after write, write
+// after read or write). A decode step is a chain of one-row ops between the
+// big products, and a meeting per op cost more than the ops themselves
+// (more still on a busy machine, where a descheduled thread holds up every
+// barrier).
+//
+// A phase's accesses are byte ranges, each either row-local — the thread
+// that takes row r of split(rows) touches only row r — or global. Two
+// row-local accesses of the same rows (start, count, stride) are always made
+// by the same thread, so they never need a barrier between them.
+
+typedef struct {
+    const char *lo, *hi;
+    int64_t rows, stride;  // rows > 0: row-local
+    int write;
+} access;
+
+static access acc_rows(const void *p, int64_t rows, int64_t stride, int write) {
+    return (access){(const char *)p, (const char *)p + rows * stride, rows, stride, write};
+}
+static access acc_all(const void *p, size_t bytes, int write) {
+    return (access){(const char *)p, (const char *)p + bytes, 0, 0, write};
+}
+static size_t tensor_bytes(const ir_tensor *t) {
+    int64_t n = t->ne[0] * rows(t);
+    if (t->type == IR_F32 || t->type == IR_I32) return (size_t)n * 4;
+    if (t->type == IR_F16 || t->type == IR_BF16) return (size_t)n * 2;
+    int64_t rs = ir_row_size(t->type, t->ne[0]);
+    return rs < 0 ? 0 : (size_t)(rs * rows(t));
+}
+
+// accesses lists what phase ph of op touches; it returns the count.
+static int accesses(const graph_ctx *c, const ir_op *op, int ph, access *a) {
+    const ir_tensor *s0 = &op->src[0], *s1 = &op->src[1], *d = &op->dst;
+    int n = 0;
+    switch (op->op) {
+    case IR_OP_MUL_MAT: {
+        int quantizes = ir_traits[s0->type].vec_dot_type != IR_F32 && !op->i[0];
+        if (ph == 0) {
+            if (!quantizes) return 0;
+            a[n++] = acc_rows(s1->data, rows(s1), s1->ne[0] * 4, 0);
+            a[n++] = acc_all(c->work, c->work_size, 1);
+            return n;
+        }
+        if (ir_traits[s0->type].vec_dot_type != IR_F32) a[n++] = acc_all(c->work, c->work_size, 0);
+        else a[n++] = acc_all(s1->data, tensor_bytes(s1), 0);
+        a[n++] = acc_all(d->data, tensor_bytes(d), 1);
+        return n;
+    }
+    case IR_OP_ATTENTION:
+        if (ph == 0) {  // new keys and values into the caches
+            a[n++] = acc_all(op->src[1].data, tensor_bytes(&op->src[1]), 0);
+            a[n++] = acc_all(op->src[2].data, tensor_bytes(&op->src[2]), 0);
+            a[n++] = acc_all(op->src[3].data, tensor_bytes(&op->src[3]), 1);
+            a[n++] = acc_all(op->src[4].data, tensor_bytes(&op->src[4]), 1);
+            return n;
+        }
+        for (int j = 0; j < 5; j++) a[n++] = acc_all(op->src[j].data, tensor_bytes(&op->src[j]), 0);
+        a[n++] = acc_all(c->work, c->work_size, 1);  // scores and sums, per thread
+        a[n++] = acc_all(d->data, tensor_bytes(d), 1);
+        return n;
+    case IR_OP_ADD:
+    case IR_OP_MUL: {
+        int64_t r = rows(s0), st = s0->ne[0] * 4;
+        a[n++] = acc_rows(s0->data, r, st, 0);
+        if (rows(s1) * s1->ne[0] == r * s0->ne[0]) a[n++] = acc_rows(s1->data, r, st, 0);
+        else a[n++] = acc_all(s1->data, tensor_bytes(s1), 0);  // one broadcast row
+        a[n++] = acc_rows(d->data, r, st, 1);
+        return n;
+    }
+    case IR_OP_SCALE:
+    case IR_OP_SOFTCAP:
+    case IR_OP_SOFTMAX:
+    case IR_OP_RMS_NORM:
+    case IR_OP_SWIGLU:
+    case IR_OP_GEGLU:
+    case IR_OP_ROPE: {  // rope: rows of head_dim, tables in per-thread scratch
+        int64_t r = rows(s0), st = s0->ne[0] * 4;
+        a[n++] = acc_rows(s0->data, r, st, 0);
+        if (op->op == IR_OP_SWIGLU || op->op == IR_OP_GEGLU) a[n++] = acc_rows(s1->data, r, st, 0);
+        for (int j = 1; op->op == IR_OP_ROPE && j < op->n_src; j++)
+            a[n++] = acc_all(op->src[j].data, tensor_bytes(&op->src[j]), 0);
+        a[n++] = acc_rows(d->data, r, st, 1);
+        return n;
+    }
+    case IR_OP_GET_ROWS:
+        a[n++] = acc_all(s0->data, tensor_bytes(s0), 0);
+        a[n++] = acc_all(s1->data, tensor_bytes(s1), 0);
+        a[n++] = acc_rows(d->data, d->ne[1], d->ne[0] * 4, 1);
+        return n;
+    }
+    for (int j = 0; j < op->n_src && j < 6; j++) a[n++] = acc_all(op->src[j].data, tensor_bytes(&op->src[j]), 0);
+    a[n++] = acc_all(d->data, tensor_bytes(d), 1);
+    return n;
+}
+
+static int conflict(const access *x, const access *y) {
+    if (!x->write && !y->write) return 0;
+    if (x->hi <= y->lo || y->hi <= x->lo) return 0;
+    return !(x->rows && x->lo == y->lo && x->rows == y->rows && x->stride == y->stride && y->rows);
+}
+
+enum { WINDOW = 64 };
+
+// Barriers and phases of the last graph planned (tests and diagnosis).
+int ir_plan_barriers, ir_plan_phases;
+
+// plan_barriers sets c->sync: a barrier before each phase whose accesses
+// conflict with those made since the last barrier (before every phase while
+// profiling, so that each op's time is its own).
+static void plan_barriers(graph_ctx *c) {
+    access win[WINDOW], cur[8];
+    int nw = 0;
+    ir_plan_barriers = ir_plan_phases = 0;
+    for (int i = 0; i < c->n_ops; i++) {
+        c->sync[i] = 0;
+        for (int ph = 0; ph < phases(&c->ops[i]); ph++) {
+            int n = accesses(c, &c->ops[i], ph, cur), need = nw + n > WINDOW || ir_prof_on;
+            for (int x = 0; x < n && !need; x++)
+                for (int y = 0; y < nw && !need; y++) need = conflict(&cur[x], &win[y]);
+            ir_plan_phases++;
+            if (need) {
+                c->sync[i] |= (unsigned char)(1 << ph);
+                ir_plan_barriers++;
+                nw = 0;
+            }
+            for (int x = 0; x < n; x++) win[nw++] = cur[x];
+        }
+    }
+}
+
 // Every thread passes every barrier whatever happens, so an error only
 // makes the remaining ops skip their work.
 static void run_graph(void *vc, int ith, int nth) {
@@ -495,8 +630,8 @@ static void run_graph(void *vc, int ith, int nth) {
     int64_t t0 = prof ? now_ns() : 0;
     for (int i = 0; i < c->n_ops; i++) {
         for (int ph = 0; ph < phases(&c->ops[i]); ph++) {
+            if (nth > 1 && (c->sync[i] >> ph & 1)) ir_barrier(c->pool);
             if (!atomic_load(&c->status)) run_phase(c, i, ph, ith, nth);
-            if (nth > 1) ir_barrier(c->pool);
         }
         if (prof) {
             int64_t t1 = now_ns();
@@ -514,16 +649,20 @@ int ir_compute(ir_pool *p, int n_threads, ir_op *ops, int n_ops, void *work, siz
     graph_ctx c = {.pool = p, .nth = n_threads, .ops = ops, .n_ops = n_ops, .work = work, .work_size = work_size, .err = err, .err_len = err_len};
     atomic_init(&c.status, 0);
     c.counters = calloc((size_t)n_ops + 1, sizeof(atomic_int));
-    c.own = calloc((size_t)n_threads * IR_OWN_STRIDE, sizeof(atomic_int));
-    if (!c.counters || !c.own) {
+    c.own = calloc((size_t)n_ops * (size_t)n_threads * IR_OWN_STRIDE, sizeof(atomic_int));
+    c.sync = malloc((size_t)n_ops);
+    if (!c.counters || !c.own || !c.sync) {
         free(c.counters);
         free(c.own);
+        free(c.sync);
         snprintf(err, (size_t)err_len, "out of memory");
         return 1;
     }
+    plan_barriers(&c);
     if (n_threads > 1) ir_pool_run(p, run_graph, &c);
     else run_graph(&c, 0, 1);
     free(c.counters);
     free(c.own);
+    free(c.sync);
     return atomic_load(&c.status);
 }

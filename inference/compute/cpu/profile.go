@@ -60,3 +60,7 @@ func codeOps() map[int]compute.Op {
 	}
 	return m
 }
+
+// lastPlan returns the barriers planned and the phases run by the last graph
+// computed in this process.
+func lastPlan() (barriers, phases int) { return int(C.ir_plan_barriers), int(C.ir_plan_phases) }
