@@ -110,6 +110,22 @@ typedef struct {
 
 extern ir_type_traits ir_traits[IR_NTYPES];
 
+// What the attention of a batch reads and writes (see op_attention).
+#define IR_ATTN_BLOCK 16
+typedef struct ir_attn_args {
+    const float *q;        // [hd, nh, tokens]
+    const void *k, *v;     // the caches, F16 or F32 rows of kvrow elements
+    int kf16, vf16;
+    size_t kes, ves;       // element sizes of k and v
+    int64_t hd, nh, group, kvrow, cap, window;
+    const int32_t *pos;
+    float scale, softcap;
+    float *out;            // [hd*nh, tokens]
+} ir_attn_args;
+int64_t ir_attn_block_floats(int64_t hd, int64_t group, int64_t cap);
+int64_t ir_attn_work_floats(int64_t hd, int64_t group, int64_t cap);  // per thread, either way
+void ir_init_attn_avx512(void);
+
 // Float kernels of the non-matmul ops, replaced by SIMD versions too.
 typedef struct {
     void (*axpy_f32)(int n, float a, const float *x, float *y);     // y += a*x
@@ -121,6 +137,10 @@ typedef struct {
     // scores: s[g*ld + j] = q_g . K_j;  values: out[g*hd + d] += sum_j w[g*ld + j] * V_j[d].
     void (*attn_scores)(int hd, const void *k, int f16, size_t stride, int npos, const float *q, int ng, float *s, int ld);
     void (*attn_values)(int hd, const void *v, int f16, size_t stride, int npos, const float *w, int ng, int ld, float *out);
+    // attn_block (optional): the attention outputs of batch tokens
+    // [t0, t0+nt), nt <= IR_ATTN_BLOCK, for one kv head and its query heads,
+    // with ir_attn_block_floats(hd, group, cap) floats of scratch.
+    void (*attn_block)(const struct ir_attn_args *a, int64_t t0, int64_t nt, int64_t kvh, float *scratch);
 } ir_float_kernels;
 void ir_attn_scores_generic(int hd, const void *k, int f16, size_t stride, int npos, const float *q, int ng, float *s, int ld);
 void ir_attn_values_generic(int hd, const void *v, int f16, size_t stride, int npos, const float *w, int ng, int ld, float *out);

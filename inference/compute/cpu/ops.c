@@ -385,8 +385,22 @@ static void op_rope(graph_ctx *c, const ir_op *op, int ith, int nth) {
 
 // --- attention ---------------------------------------------------------------
 
+// use_attn_block: whether phase 1 takes blocks of tokens (attn_avx512.c)
+// rather than one token at a time.
+static int use_attn_block(int64_t hd, int64_t nt) { return ir_fk.attn_block && nt >= 4 && hd % 16 == 0 && hd <= 256; }
+
+// ir_attn_work_floats: scratch floats per thread of an attention.
+int64_t ir_attn_work_floats(int64_t hd, int64_t group, int64_t cap) {
+    int64_t one = group * (cap + 1 + 2 * hd);
+    if (use_attn_block(hd, IR_ATTN_BLOCK)) {
+        int64_t blk = ir_attn_block_floats(hd, group, cap);
+        return blk > one ? blk : one;
+    }
+    return one;
+}
+
 // Phase 0 writes the new keys and values into the caches; phase 1 computes
-// one (token, head) output row at a time.
+// one (token, kv head) at a time, or blocks of tokens for a prompt batch.
 static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int ith, int nth) {
     const ir_tensor *q = &op->src[0], *k = &op->src[1], *v = &op->src[2], *kc = &op->src[3], *vc = &op->src[4];
     const int32_t *pos = op->src[5].data;
@@ -415,9 +429,26 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
     float scale = op->f[0], cap_s = op->f[1];
     int window = op->i[0];
     int64_t group = nh / nkv;
-    // Scratch per thread (sized by Go): scores [group][cap], sums [group],
-    // accumulators [group][hd], scaled queries [group][hd].
-    float *scores = (float *)(c->work + (size_t)ith * (size_t)(group * (cap + 1 + 2 * hd)) * 4);
+    float *scratch = (float *)(c->work + (size_t)ith * (size_t)ir_attn_work_floats(hd, group, cap) * 4);
+    if (use_attn_block(hd, nt)) {  // a prompt batch: blocks of tokens, later (longer) ones first
+        ir_attn_args A = {q->data, kc->data, vc->data, kf16, vf16, kes, ves, hd, nh, group, kvrow, cap, window, pos, scale, cap_s, op->dst.data};
+        int64_t nblk = (nt + IR_ATTN_BLOCK - 1) / IR_ATTN_BLOCK, tasks = nblk * nkv;
+        for (;;) {
+            int64_t task = atomic_fetch_add(&c->counters[i], 1);
+            if (task >= tasks) break;
+            int64_t t0 = (nblk - 1 - task / nkv) * IR_ATTN_BLOCK, n = nt - t0 < IR_ATTN_BLOCK ? nt - t0 : IR_ATTN_BLOCK;
+            for (int64_t t = t0; t < t0 + n; t++)
+                if (pos[t] < 0 || pos[t] >= cap) {
+                    fail(c, i, "position outside the cache");
+                    return;
+                }
+            ir_fk.attn_block(&A, t0, n, task % nkv, scratch);
+        }
+        return;
+    }
+    // Scratch per thread: scores [group][cap], sums [group], accumulators
+    // [group][hd], scaled queries [group][hd].
+    float *scores = scratch;
     float *sums = scores + group * cap, *acc = sums + group, *qs = acc + group * hd;
     // One task is one token and one kv head, with the group of query heads
     // that share it, so each cache row is read once per group.

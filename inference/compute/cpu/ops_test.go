@@ -264,6 +264,7 @@ func testAttention(t *testing.T, isa string) {
 		{"odd head size f16", 12, compute.F16, compute.AttentionParams{Scale: 0.3}},
 		{"head 64 f16", 64, compute.F16, compute.AttentionParams{Scale: 0.125}},
 		{"head 128 f32", 128, compute.F32, compute.AttentionParams{Scale: 0.09}},
+		{"head 80 f16 window", 80, compute.F16, compute.AttentionParams{Scale: 0.1, Window: 20}},
 	} {
 		hd := c.hd
 		t.Run(isa+"/"+c.name, func(t *testing.T) {
@@ -290,9 +291,10 @@ func testAttention(t *testing.T, isa string) {
 				}
 				return out
 			}
-			// A prompt of 6 tokens, then three single-token steps.
+			// A prompt of 21 tokens (batches go in blocks of 16), one of 6,
+			// then single-token steps.
 			next := 0
-			for _, n := range []int{6, 1, 1, 1} {
+			for _, n := range []int{21, 6, 1, 1} {
 				pos := make([]int32, n)
 				for i := range pos {
 					pos[i] = int32(next + i)

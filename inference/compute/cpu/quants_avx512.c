@@ -518,6 +518,7 @@ void ir_init_avx512(void) {
     ir_traits[IR_Q6_K].vec_dot = dot_q6_K;
     ir_traits[IR_Q6_K].mm = mm_q6_K;
     ir_init_packed_avx512();
+    ir_init_attn_avx512();
 }
 #else
 void ir_init_avx512(void) {}

@@ -1,0 +1,156 @@
+// Attention of a prompt batch with AVX-512: a block of query tokens and
+// the query heads that share one kv head are taken together, so that the
+// cached keys and values they all read are converted to floats once and the
+// products become two small matrix multiplications without horizontal sums:
+//   S = Q K^T  (keys transposed once per block: a query row times 32
+//               positions per step, eight query rows at a time)
+//   P = softmax(S) per row over the positions the token may see
+//   O = P V    (four query rows times the whole head per step)
+// Decode (one token) keeps the kernels of quants_avx2.c, which read each
+// cache row once.
+#include "ir_cpu.h"
+
+#include <math.h>
+
+enum { ATT_T = IR_ATTN_BLOCK, ATT_QR = 8, ATT_COLS = 32 };
+
+static int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
+
+// ir_attn_block_floats: scratch floats per thread for a block.
+int64_t ir_attn_block_floats(int64_t hd, int64_t group, int64_t cap) {
+    int64_t npad = round_up(cap, ATT_COLS), rows = round_up(ATT_T * group, ATT_QR);
+    return 2 * hd * npad + rows * (2 * hd + npad + 1);
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")))
+
+// scores: s[r*ld + j] = q_r . k_j for rows r < nr (a multiple of ATT_QR)
+// and positions j < ncol (a multiple of ATT_COLS); kt is [hd][ld].
+AVX512 static void scores(int hd, const float *q, int nr, const float *kt, int ld, int ncol, float *s) {
+    for (int r0 = 0; r0 < nr; r0 += ATT_QR)
+        for (int j = 0; j < ncol; j += ATT_COLS) {
+            __m512 a[ATT_QR][2];
+            for (int r = 0; r < ATT_QR; r++) a[r][0] = a[r][1] = _mm512_setzero_ps();
+            for (int d = 0; d < hd; d++) {
+                __m512 k0 = _mm512_loadu_ps(kt + (size_t)d * ld + j), k1 = _mm512_loadu_ps(kt + (size_t)d * ld + j + 16);
+                for (int r = 0; r < ATT_QR; r++) {
+                    __m512 qb = _mm512_set1_ps(q[(size_t)(r0 + r) * hd + d]);
+                    a[r][0] = _mm512_fmadd_ps(qb, k0, a[r][0]);
+                    a[r][1] = _mm512_fmadd_ps(qb, k1, a[r][1]);
+                }
+            }
+            for (int r = 0; r < ATT_QR; r++) {
+                _mm512_storeu_ps(s + (size_t)(r0 + r) * ld + j, a[r][0]);
+                _mm512_storeu_ps(s + (size_t)(r0 + r) * ld + j + 16, a[r][1]);
+            }
+        }
+}
+
+// values: o[r*HD + :] = sum_j p[r*ld + j] * v[j*HD + :] for nr <= R rows
+// and positions j < np, all accumulators in registers (R*HD/16 <= 16).
+AVX512 static inline __attribute__((always_inline)) void values_rows(const int HD, const int R, const float *p, int ld, const float *v, int np, int nr, float *o) {
+    __m512 a[16];
+    for (int i = 0; i < R * HD / 16; i++) a[i] = _mm512_setzero_ps();
+    for (int j = 0; j < np; j++) {
+        for (int c = 0; c < HD / 16; c++) {
+            __m512 vv = _mm512_loadu_ps(v + (size_t)j * HD + 16 * c);
+            for (int r = 0; r < R; r++)
+                if (r < nr) a[r * (HD / 16) + c] = _mm512_fmadd_ps(_mm512_set1_ps(p[(size_t)r * ld + j]), vv, a[r * (HD / 16) + c]);
+        }
+    }
+    for (int r = 0; r < nr; r++)
+        for (int c = 0; c < HD / 16; c++) _mm512_storeu_ps(o + (size_t)r * HD + 16 * c, a[r * (HD / 16) + c]);
+}
+
+// values_any: the same for one row of any head size that is a multiple of
+// 16 up to 256, the accumulators in memory.
+AVX512 static void values_any(int hd, const float *p, const float *v, int np, float *o) {
+    __m512 a[16];
+    for (int c = 0; c < hd / 16; c++) a[c] = _mm512_setzero_ps();
+    for (int j = 0; j < np; j++) {
+        __m512 pb = _mm512_set1_ps(p[j]);
+        for (int c = 0; c < hd / 16; c++) a[c] = _mm512_fmadd_ps(pb, _mm512_loadu_ps(v + (size_t)j * hd + 16 * c), a[c]);
+    }
+    for (int c = 0; c < hd / 16; c++) _mm512_storeu_ps(o + 16 * c, a[c]);
+}
+
+// load16: 16 floats of a cache row, from F16 or F32.
+AVX512 static inline __m512 load16(const char *row, int f16, int d) {
+    if (f16) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)row + d)));
+    return _mm512_loadu_ps((const float *)row + d);
+}
+
+// attn_block computes the outputs of batch tokens [t0, t0+nt) for kv head
+// kvh (see ir_float_kernels.attn_block in ir_cpu.h).
+AVX512 static void attn_block(const ir_attn_args *A, int64_t t0, int64_t nt, int64_t kvh, float *scratch) {
+    const int64_t hd = A->hd, group = A->group, cap = A->cap;
+    const int64_t npad = round_up(cap, ATT_COLS), rows = round_up(ATT_T * group, ATT_QR);
+    float *kt = scratch, *vf = kt + hd * npad, *q = vf + hd * npad, *s = q + rows * hd, *o = s + rows * npad, *sums = o + rows * hd;
+    // The positions the block sees: [jlo, jhi].
+    int64_t jlo = INT64_MAX, jhi = -1;
+    for (int64_t t = t0; t < t0 + nt; t++) {
+        int64_t p = A->pos[t], j0 = A->window > 0 && p - A->window + 1 > 0 ? p - A->window + 1 : 0;
+        jlo = j0 < jlo ? j0 : jlo;
+        jhi = p > jhi ? p : jhi;
+    }
+    const int64_t np = jhi - jlo + 1, ncol = round_up(np, ATT_COLS), nr = round_up(nt * group, ATT_QR);
+    // Keys transposed to [hd][ncol] and values as floats [np][hd].
+    for (int64_t j = 0; j < ncol; j++) {
+        if (j >= np) {
+            for (int64_t d = 0; d < hd; d++) kt[d * ncol + j] = 0;
+            continue;
+        }
+        const char *kr = (const char *)A->k + ((jlo + j) * A->kvrow + kvh * hd) * A->kes;
+        const char *vr = (const char *)A->v + ((jlo + j) * A->kvrow + kvh * hd) * A->ves;
+        for (int64_t d = 0; d < hd; d += 16) {
+            float tmp[16];
+            _mm512_storeu_ps(tmp, load16(kr, A->kf16, (int)d));
+            for (int e = 0; e < 16; e++) kt[(d + e) * ncol + j] = tmp[e];
+            _mm512_storeu_ps(vf + j * hd + d, load16(vr, A->vf16, (int)d));
+        }
+    }
+    // Scaled queries, row r = token (r / group), head (r % group).
+    for (int64_t r = 0; r < nr; r++) {
+        float *qr = q + r * hd;
+        if (r >= nt * group) {
+            for (int64_t d = 0; d < hd; d++) qr[d] = 0;
+            continue;
+        }
+        int64_t t = t0 + r / group, g = r % group;
+        const float *src = A->q + ((t * A->nh) + kvh * group + g) * hd;
+        for (int64_t d = 0; d < hd; d++) qr[d] = src[d] * A->scale;
+    }
+    scores((int)hd, q, (int)nr, kt, (int)ncol, (int)ncol, s);
+    // Softmax of each row over the positions its token sees; zeros elsewhere.
+    for (int64_t r = 0; r < nt * group; r++) {
+        int64_t p = A->pos[t0 + r / group], j0 = A->window > 0 && p - A->window + 1 > 0 ? p - A->window + 1 : 0;
+        float *sr = s + r * ncol, max = -INFINITY;
+        int64_t a = j0 - jlo, b = p - jlo + 1;
+        if (A->softcap > 0)
+            for (int64_t j = a; j < b; j++) sr[j] = A->softcap * tanhf(sr[j] / A->softcap);
+        for (int64_t j = a; j < b; j++) max = fmaxf(max, sr[j]);
+        for (int64_t j = 0; j < a; j++) sr[j] = 0;
+        sums[r] = ir_fk.exp_sum((int)(b - a), sr + a, max);
+        for (int64_t j = b; j < np; j++) sr[j] = 0;
+    }
+    const int R = hd == 64 ? 4 : hd == 128 ? 2 : 1;
+    for (int64_t r = 0; r < nt * group; r += R) {
+        int nrr = nt * group - r < R ? (int)(nt * group - r) : R;
+        float *pr = s + r * ncol, *orow = o + r * hd;
+        if (hd == 64) values_rows(64, 4, pr, (int)ncol, vf, (int)np, nrr, orow);
+        else if (hd == 128) values_rows(128, 2, pr, (int)ncol, vf, (int)np, nrr, orow);
+        else values_any((int)hd, pr, vf, (int)np, orow);
+    }
+    for (int64_t r = 0; r < nt * group; r++) {
+        int64_t t = t0 + r / group, g = r % group;
+        float inv = 1.0f / sums[r], *dst = A->out + ((t * A->nh) + kvh * group + g) * hd;
+        for (int64_t d = 0; d < hd; d++) dst[d] = o[r * hd + d] * inv;
+    }
+}
+
+void ir_init_attn_avx512(void) { ir_fk.attn_block = attn_block; }
+#else
+void ir_init_attn_avx512(void) {}
+#endif
