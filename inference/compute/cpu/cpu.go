@@ -139,7 +139,7 @@ type buffer struct {
 	size  int64
 	owned bool
 	pin   *runtime.Pinner
-	packs map[packKey]*cmem // packed copies of weight matrices (pack.go)
+	packs map[packKey]*packMem // packed copies of weight matrices (pack.go)
 }
 
 func (*device) Alloc(size int64) (compute.Buffer, error) {

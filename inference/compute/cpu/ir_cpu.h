@@ -202,6 +202,8 @@ extern ir_prep_fn ir_xpack[IR_NTYPES];
 extern int64_t (*ir_xpack_row_size_fn[IR_NTYPES])(int64_t k);  // bytes, a multiple of 64
 int64_t ir_xpack_row_size(int vdt, int64_t k);                  // k*4 for IR_F32, -1 if none
 int ir_has_pgemm(int type);
+void *ir_pack_alloc(size_t size);  // zeroed, 64-byte aligned; NULL when out of memory
+void ir_pack_free(void *p, size_t size);
 int64_t ir_pack_panel_bytes(int type, int64_t k);  // -1: no packed layout
 int64_t ir_pack_size(int type, int64_t k, int64_t m);
 int ir_pack_panels(int type, const void *w, void *dst, int64_t k, int64_t m, int64_t p0, int64_t p1);

@@ -26,6 +26,17 @@ import (
 // IR_CPU_PACK=0 turns packing off (to compare speeds, or to save memory).
 var packWeights = os.Getenv("IR_CPU_PACK") != "0"
 
+// packMem is the memory of one packed matrix.
+type packMem struct {
+	ptr  unsafe.Pointer
+	size int64
+}
+
+func (m *packMem) free() {
+	C.ir_pack_free(m.ptr, C.size_t(m.size))
+	m.ptr = nil
+}
+
 type packKey struct {
 	off  int64
 	typ  compute.DType
@@ -56,13 +67,13 @@ func (b *buffer) packedOf(off int64, typ compute.DType, k, m int64) (p unsafe.Po
 	if c, ok := b.packs[key]; ok {
 		return c.ptr, true, nil
 	}
-	c := &cmem{}
-	if err := c.ensure(size); err != nil {
-		return nil, false, fmt.Errorf("cpu: packing %dx%d %v weights: %w", k, m, typ, err)
+	c := &packMem{ptr: C.ir_pack_alloc(C.size_t(size)), size: size}
+	if c.ptr == nil {
+		return nil, false, fmt.Errorf("cpu: packing %dx%d %v weights: out of memory allocating %d bytes", k, m, typ, size)
 	}
 	packParallel(typ, unsafe.Add(b.ptr, off), c.ptr, k, m)
 	if b.packs == nil {
-		b.packs = map[packKey]*cmem{}
+		b.packs = map[packKey]*packMem{}
 	}
 	b.packs[key] = c
 	return c.ptr, true, nil
