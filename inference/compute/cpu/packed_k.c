@@ -1,4 +1,309 @@
-// Packed Q4_K and Q6_K weights (see packed.c): not written yet.
+// Packed Q4_K and Q6_K weights (the panel idea is in packed.c).
+//
+// Both layouts keep a panel's bytes per weight equal to the file's (decode
+// reads every weight byte once per token, so a larger copy is a slower
+// token) and one sequential stream of 64-byte lines per panel. The scales
+// stay small integers in the panel: the kernels weight each group's exact
+// integer dot by its scale in 32-bit integers and touch floats once per
+// super-block and activation row.
+//
+// Rows past the end of the matrix are zero (zero scales and d).
 #include "ir_cpu.h"
 
+// Activations for the packed K-quant kernels: a Q8_K block with what the
+// kernels would otherwise recompute for each weight panel.
+typedef struct {
+    int8_t qs[QKK];
+    int32_t neg128[16];  // -128 * the sum of each group of 16: the Q6_K kernel starts a group's sum there
+    int16_t gsum[8];     // the sums of the 8 groups of 32, in pairs for vpdpwssd against the Q4_K mins
+    float d;
+    int32_t pad[11];     // a block is whole 64-byte lines
+} xq8k;
+_Static_assert(sizeof(xq8k) == 384, "xq8k is six cache lines");
+
+static int64_t xpack_row_size_q8_K(int64_t k) { return k / QKK * (int64_t)sizeof(xq8k); }
+
+// The sums come from the quants themselves rather than from bsums, so that
+// they are right whoever quantized the row.
+static void xpack_q8_K(const void *vx, void *vp, int n) {
+    const blk_q8_K *x = vx;
+    xq8k *p = vp;
+    for (int b = 0; b < n / QKK; b++) {
+        int s16[16];
+        for (int g = 0; g < 16; g++) {
+            int s = 0;
+            for (int j = 0; j < 16; j++) s += x[b].qs[16 * g + j];
+            s16[g] = s;
+            p[b].neg128[g] = -128 * s;
+        }
+        for (int g = 0; g < 8; g++) p[b].gsum[g] = (int16_t)(s16[2 * g] + s16[2 * g + 1]);
+        memcpy(p[b].qs, x[b].qs, QKK);
+        p[b].d = x[b].d;
+        memset(p[b].pad, 0, sizeof p[b].pad);
+    }
+}
+
+// --- Q4_K --------------------------------------------------------------------
+// A super-block position of a panel is 36 lines (144 bytes per row, as in
+// the file):
+//   line 0: the 16 rows' d (f16), then their dmin
+//   lines 1-3: bytes 0-3, 4-7 and 8-11 of each row's 12 scale bytes, row r
+//              in 32-bit lane r: a few vector ops unpack all 16 rows' 6-bit
+//              scales and mins at once, so they cost no extra bytes
+//   lines 4-35: quant line v holds bytes 4v..4v+3 of each row's qs, row r
+//              at bytes 4r..4r+3. Byte 32j+i has element 64j+i in its low
+//              nibble and 64j+32+i in its high one, so line v = 8j+t feeds
+//              group 2j (low nibbles, activations 64j+4t..) and group 2j+1
+//              (high nibbles, activations 64j+32+4t..), each with one
+//              vpdpbusd per activation row.
+enum { Q4K_SB = 36 * 64, Q4K_Q = 4 * 64 };
+
+static int64_t panel_bytes_q4_K(int64_t k) { return k <= 0 || k % QKK ? -1 : k / QKK * Q4K_SB; }
+
+static void pack_q4_K(const void *w, size_t row, int nr, void *panel, int64_t k) {
+    for (int r = 0; r < nr; r++)
+        for (int64_t b = 0; b < k / QKK; b++) {
+            const blk_q4_K *x = (const blk_q4_K *)((const char *)w + r * row) + b;
+            uint8_t *p = (uint8_t *)panel + b * Q4K_SB;
+            ((uint16_t *)p)[r] = x->d;
+            ((uint16_t *)p)[IR_PACK_ROWS + r] = x->dmin;
+            for (int l = 0; l < 3; l++) memcpy(p + 64 * (1 + l) + 4 * r, x->scales + 4 * l, 4);
+            for (int v = 0; v < 32; v++) memcpy(p + Q4K_Q + 64 * v + 4 * r, x->qs + 4 * v, 4);
+        }
+}
+
+// --- Q6_K --------------------------------------------------------------------
+// A super-block position is 52 lines of quants and scales; the 16 rows' d
+// (f16, 32 bytes) of two consecutive positions share a line after the
+// second of them (ir_pack_offsets with 3328-byte blocks), which keeps 210
+// bytes per row as in the file.
+//
+// Quants: group g (elements 16g..16g+15, one scale) is 3 lines X, Y, Z.
+// Chunk i of the group is elements 16g+4i..+3 of each row (4 bytes per
+// row, row r at bytes 4r..). A chunk's unsigned 6-bit quants u are used
+// as 4u (bits 2-7 of a byte), which vpdpbusd takes as they are:
+//   X = 4u of chunk 0 | bits 0-1 of chunk 3's u
+//   Y = 4u of chunk 1 | bits 2-3 of chunk 3's u
+//   Z = 4u of chunk 2 | bits 4-5 of chunk 3's u
+// so chunks 0-2 are one AND each and chunk 3 gathers its three 2-bit
+// pieces with byte-wise bit moves (GFNI affine) and one OR. The kernel
+// starts each group's sum at -128 * (group's activation sum), which turns
+// 4u into 4(u - 32); every sum is 4 times the true one, undone in float.
+// Scales: after the quants, 16 lines' worth of int8: group g's 16 rows at
+// bytes 3072+16g.., one sign-extending load per group.
+enum { Q6K_SB = 52 * 64, Q6K_SC = 48 * 64 };
+
+static int64_t panel_bytes_q6_K(int64_t k) {
+    if (k <= 0 || k % QKK) return -1;
+    int64_t nb = k / QKK;
+    return nb / 2 * (2 * Q6K_SB + 64) + (nb & 1) * (Q6K_SB + 64);
+}
+
+static void pack_q6_K(const void *w, size_t row, int nr, void *panel, int64_t k) {
+    const int nb = (int)(k / QKK);
+    for (int r = 0; r < nr; r++)
+        for (int b = 0; b < nb; b++) {
+            const blk_q6_K *x = (const blk_q6_K *)((const char *)w + r * row) + b;
+            uint8_t u[QKK];  // element order, 0..63
+            for (int h = 0; h < 2; h++)
+                for (int l = 0; l < 32; l++) {
+                    const uint8_t *ql = x->ql + 64 * h, qh = x->qh[32 * h + l];
+                    u[128 * h + l] = (ql[l] & 15) | (qh & 3) << 4;
+                    u[128 * h + l + 32] = (ql[l + 32] & 15) | (qh >> 2 & 3) << 4;
+                    u[128 * h + l + 64] = (ql[l] >> 4) | (qh >> 4 & 3) << 4;
+                    u[128 * h + l + 96] = (ql[l + 32] >> 4) | (qh >> 6 & 3) << 4;
+                }
+            size_t qo, dof;
+            ir_pack_offsets(Q6K_SB, nb, b, &qo, &dof);
+            uint8_t *p = (uint8_t *)panel + qo;
+            ((uint16_t *)((uint8_t *)panel + dof))[r] = x->d;
+            for (int g = 0; g < 16; g++) {
+                const uint8_t *e = u + 16 * g;
+                for (int j = 0; j < 4; j++) {
+                    uint8_t c3 = e[12 + j];
+                    p[192 * g + 4 * r + j] = (uint8_t)(e[j] << 2 | (c3 & 3));
+                    p[192 * g + 64 + 4 * r + j] = (uint8_t)(e[4 + j] << 2 | (c3 >> 2 & 3));
+                    p[192 * g + 128 + 4 * r + j] = (uint8_t)(e[8 + j] << 2 | c3 >> 4);
+                }
+                p[Q6K_SC + 16 * g + r] = (uint8_t)x->scales[g];
+            }
+        }
+}
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,gfni,avx2,fma,f16c")))
+#define INLINE __attribute__((always_inline)) inline
+#ifndef PREFETCH
+#define PREFETCH 4096
+#endif
+
+// X4 broadcasts activation quants 4j..4j+3 of a block to every lane.
+#define X4(xb, j) _mm512_set1_epi32(((const int32_t *)(xb)->qs)[j])
+#define XBLK(c, i) ((const xq8k *)((const char *)x + (size_t)(c) * xs) + (i))
+
+// Decode streams each panel once: ask for its lines early.
+#define PREFETCH_LINES(p, bytes)                                                            \
+    if (NC == 1 && PREFETCH)                                                                \
+        for (int l_ = 0; l_ < (bytes); l_ += 64) _mm_prefetch((const char *)(p) + PREFETCH + l_, _MM_HINT_T0);
+
+// Per 128-bit lane shuffles that spread the bytes of each 32-bit lane:
+// byte b alone (a scale), or bytes b, b+1 as two 16-bit halves (a pair of
+// mins).
+AVX512 static INLINE __m512i byte_of_lanes(int b) {
+    const int8_t z = (int8_t)0x80;
+    return _mm512_broadcast_i32x4(_mm_setr_epi8((int8_t)b, z, z, z, (int8_t)(4 + b), z, z, z, (int8_t)(8 + b), z, z, z,
+                                                (int8_t)(12 + b), z, z, z));
+}
+AVX512 static INLINE __m512i pair_of_lanes(int b) {
+    const int8_t z = (int8_t)0x80;
+    return _mm512_broadcast_i32x4(_mm_setr_epi8((int8_t)b, z, (int8_t)(b + 1), z, (int8_t)(4 + b), z, (int8_t)(5 + b), z,
+                                                (int8_t)(8 + b), z, (int8_t)(9 + b), z, (int8_t)(12 + b), z, (int8_t)(13 + b), z));
+}
+
+AVX512 static INLINE void kern_q4_K(int n, const void *panel, const void *x, size_t xs, float *out, size_t os, int nr, const int NC) {
+    const int nb = n / QKK;
+    const __m512i m4 = _mm512_set1_epi8(15), m6 = _mm512_set1_epi8(63), m30 = _mm512_set1_epi8(0x30);
+    __m512 acc[IR_PGEMM_COLS];
+    for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_ps();
+    for (int i = 0; i < nb; i++) {
+        const uint8_t *p = (const uint8_t *)panel + (size_t)i * Q4K_SB;
+        PREFETCH_LINES(p, Q4K_SB)
+        const __m512 dw = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_load_si256((const __m256i *)p)), _mm512_set1_ps(1.f / 16));
+        const __m512 dm = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(p + 32)));
+        // The 12 scale bytes of each row, unpacked for all 16 rows at once:
+        // bytes 0-3 of each lane are scales (mins) 0-3, and 4-7.
+        const __m512i u0 = _mm512_load_si512(p + 64), u1 = _mm512_load_si512(p + 128), u2 = _mm512_load_si512(p + 192);
+        const __m512i sc_lo = _mm512_and_si512(u0, m6);
+        const __m512i sc_hi = _mm512_or_si512(_mm512_and_si512(u2, m4), _mm512_and_si512(_mm512_srli_epi32(u0, 2), m30));
+        const __m512i mn_lo = _mm512_and_si512(u1, m6);
+        const __m512i mn_hi =
+            _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u2, 4), m4), _mm512_and_si512(_mm512_srli_epi32(u1, 2), m30));
+        // Mins term first: sum over groups of min * (activation group sum).
+        {
+            const __m512i p0 = _mm512_shuffle_epi8(mn_lo, pair_of_lanes(0)), p1 = _mm512_shuffle_epi8(mn_lo, pair_of_lanes(2));
+            const __m512i p2 = _mm512_shuffle_epi8(mn_hi, pair_of_lanes(0)), p3 = _mm512_shuffle_epi8(mn_hi, pair_of_lanes(2));
+            for (int c = 0; c < NC; c++) {
+                const xq8k *xb = XBLK(c, i);
+                const int32_t *gs = (const int32_t *)xb->gsum;
+                __m512i m = _mm512_madd_epi16(p0, _mm512_set1_epi32(gs[0]));
+                m = _mm512_dpwssd_epi32(m, p1, _mm512_set1_epi32(gs[1]));
+                m = _mm512_dpwssd_epi32(m, p2, _mm512_set1_epi32(gs[2]));
+                m = _mm512_dpwssd_epi32(m, p3, _mm512_set1_epi32(gs[3]));
+                acc[c] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m), _mm512_mul_ps(dm, _mm512_set1_ps(xb->d)), acc[c]);
+            }
+        }
+        // Groups: 8 vpdpbusd give a group's exact dot per row; times the
+        // rows' scales, summed over the super-block in int32. High nibbles
+        // are taken in place (16 times their value), so the low nibbles'
+        // scales are multiplied by 16 too and dw carries the 1/16.
+        __m512i isum[IR_PGEMM_COLS];
+        for (int c = 0; c < NC; c++) isum[c] = _mm512_setzero_si512();
+        const uint8_t *q = p + Q4K_Q;
+        for (int j = 0; j < 4; j++)
+            for (int h = 0; h < 2; h++) {
+                const int g = 2 * j + h;
+                __m512i s = _mm512_shuffle_epi8(g < 4 ? sc_lo : sc_hi, byte_of_lanes(g % 4));
+                if (h == 0) s = _mm512_slli_epi32(s, 4);
+                __m512i w[8];
+                for (int t = 0; t < 8; t++) {
+                    __m512i v = _mm512_load_si512(q + 64 * (8 * j + t));
+                    w[t] = h ? _mm512_andnot_si512(m4, v) : _mm512_and_si512(v, m4);
+                }
+                for (int c = 0; c < NC; c++) {
+                    const xq8k *xb = XBLK(c, i);
+                    const int x0 = 16 * j + 8 * h;  // int32 index of activation 64j+32h
+                    __m512i d0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[0], X4(xb, x0));
+                    __m512i d1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[1], X4(xb, x0 + 1));
+                    // two chains: one row's group is not eight dependent steps
+                    for (int t = 2; t < 8; t += 2) {
+                        d0 = _mm512_dpbusd_epi32(d0, w[t], X4(xb, x0 + t));
+                        d1 = _mm512_dpbusd_epi32(d1, w[t + 1], X4(xb, x0 + t + 1));
+                    }
+                    isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(_mm512_add_epi32(d0, d1), s));
+                }
+            }
+        for (int c = 0; c < NC; c++)
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]), _mm512_mul_ps(dw, _mm512_set1_ps(XBLK(c, i)->d)), acc[c]);
+    }
+    const __mmask16 keep = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
+    for (int c = 0; c < NC; c++) _mm512_mask_storeu_ps(out + (size_t)c * os, keep, acc[c]);
+}
+
+// gf2p8affine matrix moving bits 0-1 of every byte to bits b, b+1 (the
+// matrix's byte 7-i selects the input bits of output bit i).
+#define MOVE2(b) ((long long)(0x01ull << 8 * (7 - (b)) | 0x02ull << 8 * (6 - (b))))
+
+AVX512 static INLINE void kern_q6_K(int n, const void *panel, const void *x, size_t xs, float *out, size_t os, int nr, const int NC) {
+    const int nb = n / QKK;
+    const uint8_t *pan = panel;
+    const __m512i mfc = _mm512_set1_epi8((char)0xfc);
+    const __m512i to23 = _mm512_set1_epi64(MOVE2(2)), to45 = _mm512_set1_epi64(MOVE2(4)), to67 = _mm512_set1_epi64(MOVE2(6));
+    __m512 acc[IR_PGEMM_COLS];
+    for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_ps();
+    for (int i = 0; i < nb; i++) {
+        size_t qo, dof;
+        ir_pack_offsets(Q6K_SB, nb, i, &qo, &dof);
+        const uint8_t *q = pan + qo;
+        PREFETCH_LINES(q, Q6K_SB + 64)
+        __m512i isum[IR_PGEMM_COLS];
+        for (int c = 0; c < NC; c++) isum[c] = _mm512_setzero_si512();
+        for (int g = 0; g < 16; g++) {
+            const uint8_t *l = q + 192 * g;
+            const __m512i X = _mm512_load_si512(l), Y = _mm512_load_si512(l + 64), Z = _mm512_load_si512(l + 128);
+            const __m512i c0 = _mm512_and_si512(X, mfc), c1 = _mm512_and_si512(Y, mfc), c2 = _mm512_and_si512(Z, mfc);
+            const __m512i c3 = _mm512_ternarylogic_epi32(_mm512_gf2p8affine_epi64_epi8(X, to23, 0),
+                                                         _mm512_gf2p8affine_epi64_epi8(Y, to45, 0),
+                                                         _mm512_gf2p8affine_epi64_epi8(Z, to67, 0), 0xfe);
+            const __m512i s = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(q + Q6K_SC + 16 * g)));
+            for (int c = 0; c < NC; c++) {
+                const xq8k *xb = XBLK(c, i);
+                __m512i d0 = _mm512_dpbusd_epi32(_mm512_set1_epi32(xb->neg128[g]), c0, X4(xb, 4 * g));
+                __m512i d1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), c1, X4(xb, 4 * g + 1));
+                d0 = _mm512_dpbusd_epi32(d0, c2, X4(xb, 4 * g + 2));
+                d1 = _mm512_dpbusd_epi32(d1, c3, X4(xb, 4 * g + 3));
+                isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(_mm512_add_epi32(d0, d1), s));
+            }
+        }
+        const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(pan + dof)));
+        for (int c = 0; c < NC; c++)
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]), _mm512_mul_ps(dw, _mm512_set1_ps(XBLK(c, i)->d * 0.25f)), acc[c]);
+    }
+    const __mmask16 keep = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
+    for (int c = 0; c < NC; c++) _mm512_mask_storeu_ps(out + (size_t)c * os, keep, acc[c]);
+}
+
+// One instance of each kernel per column count, so that the column loops
+// unroll; pgemm picks one by nc.
+typedef void (*kern_fn)(int n, const void *p, const void *x, size_t xs, float *o, size_t os, int nr);
+#define KERN_NC(name, k)                                                                        \
+    AVX512 static void name##_nc##k(int n, const void *p, const void *x, size_t xs, float *o, size_t os, int nr) { \
+        kern_##name(n, p, x, xs, o, os, nr, k);                                                 \
+    }
+#define KERN_TABLE(name)                                                                        \
+    KERN_NC(name, 1) KERN_NC(name, 2) KERN_NC(name, 3) KERN_NC(name, 4)                         \
+    KERN_NC(name, 5) KERN_NC(name, 6) KERN_NC(name, 7) KERN_NC(name, 8)                         \
+    static const kern_fn name##_by_nc[IR_PGEMM_COLS + 1] = {name##_nc1, name##_nc1, name##_nc2, name##_nc3, \
+                                                            name##_nc4, name##_nc5, name##_nc6, name##_nc7, name##_nc8}; \
+    static void pgemm_##name(int n, const void *p, const void *x, size_t xs, int nc, float *o, size_t os, int nr) { \
+        name##_by_nc[nc < 1 ? 1 : nc > IR_PGEMM_COLS ? IR_PGEMM_COLS : nc](n, p, x, xs, o, os, nr);  \
+    }
+_Static_assert(IR_PGEMM_COLS == 8, "KERN_TABLE has one kernel per column count up to 8");
+
+KERN_TABLE(q4_K)
+KERN_TABLE(q6_K)
+
+// Called at the AVX-512 level, which already requires VNNI; the Q6_K
+// kernel also needs GFNI.
+void ir_init_packed_k_avx512(void) {
+    unsigned a, b, c, d;
+    int gfni = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 8 & 1);
+    ir_xpack[IR_Q8_K] = xpack_q8_K;
+    ir_xpack_row_size_fn[IR_Q8_K] = xpack_row_size_q8_K;
+    ir_pack[IR_Q4_K] = (ir_pack_traits){panel_bytes_q4_K, pack_q4_K, pgemm_q4_K};
+    if (gfni) ir_pack[IR_Q6_K] = (ir_pack_traits){panel_bytes_q6_K, pack_q6_K, pgemm_q6_K};
+}
+#else
 void ir_init_packed_k_avx512(void) {}
+#endif
