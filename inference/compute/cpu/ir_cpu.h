@@ -211,7 +211,22 @@ int ir_pack_panels(int type, const void *w, void *dst, int64_t k, int64_t m, int
 // with its scale as a float and its sum times -8 (Q4_0 nibbles) and -128
 // (Q8_0 plus 128).
 typedef struct { int8_t qs[32]; float d; int32_t neg8, neg128, pad; } ir_xq8;
-void ir_pack_offsets(int qb, int nb, int b, size_t *q, size_t *d);
+// ir_pack_offsets gives the byte offsets, inside a Q4_0/Q8_0 panel of nb
+// blocks with qb bytes of quants each, of block b's quants and scales
+// (inline: the kernels call it once per block).
+static inline void ir_pack_offsets(int qb, int nb, int b, size_t *q, size_t *d) {
+    size_t base = (size_t)(b >> 1) * (size_t)(2 * qb + 64);
+    if (b & 1) {
+        *q = base + (size_t)qb;
+        *d = base + (size_t)(2 * qb + 32);
+    } else if (b + 1 < nb) {
+        *q = base;
+        *d = base + (size_t)(2 * qb);
+    } else {  // the odd last block
+        *q = base;
+        *d = base + (size_t)qb;
+    }
+}
 void ir_pack_q0_layouts(ir_pgemm_fn gemm_q4_0, ir_pgemm_fn gemm_q8_0);
 void ir_init_packed_avx512(void);
 void ir_init_packed_k_avx512(void);    // packed_k.c: Q4_K, Q6_K

@@ -103,22 +103,6 @@ static int64_t q0_panel_bytes(int64_t qb, int64_t k) {
 static int64_t panel_bytes_q4_0(int64_t k) { return q0_panel_bytes(256, k); }
 static int64_t panel_bytes_q8_0(int64_t k) { return q0_panel_bytes(512, k); }
 
-// ir_pack_offsets gives the byte offsets, inside a panel, of block b's
-// quants and scales.
-void ir_pack_offsets(int qb, int nb, int b, size_t *q, size_t *d) {
-    size_t base = (size_t)(b >> 1) * (2 * qb + 64);
-    if (b & 1) {
-        *q = base + qb;
-        *d = base + 2 * qb + 32;
-    } else if (b + 1 < nb) {
-        *q = base;
-        *d = base + 2 * qb;
-    } else {  // the odd last block
-        *q = base;
-        *d = base + qb;
-    }
-}
-
 static void pack_q4_0(const void *w, size_t row, int nr, void *panel, int64_t k) {
     const int nb = (int)(k / QK);
     for (int r = 0; r < nr; r++)
