@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"inferenceruntime/inference/compute"
 )
@@ -118,4 +119,49 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkMemoryBandwidth streams 1 GiB with 512-bit loads on 1 and 2
+// threads: the ceiling of decode, which reads every weight once per token.
+func BenchmarkMemoryBandwidth(b *testing.B) {
+	const size = 1 << 30
+	p, free := hugeAlloc(size)
+	if p == nil {
+		b.Skip("cannot allocate 1 GiB")
+	}
+	defer free()
+	buf := unsafe.Slice((*byte)(p), size)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("t%d", threads), func(b *testing.B) {
+			_, be := newCPU(b, threads)
+			b.SetBytes(size)
+			for i := 0; i < b.N; i++ {
+				streamRead(be, p, size)
+			}
+		})
+	}
+}
+
+// BenchmarkInt8Peak issues independent 512-bit vpdpbusd on 1 and 2 threads
+// and reports int8 multiply-adds per second: the ceiling of prefill with
+// int8 kernels.
+func BenchmarkInt8Peak(b *testing.B) {
+	const rounds = 1 << 20
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("t%d", threads), func(b *testing.B) {
+			_, be := newCPU(b, threads)
+			if !vnniPeak(be, 1) {
+				b.Skip("the kernels in use are not AVX-512 VNNI")
+			}
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				vnniPeak(be, rounds)
+			}
+			macs := float64(b.N) * rounds * 12 * 64 * float64(threads)
+			b.ReportMetric(macs/time.Since(start).Seconds()/1e9, "GMAC/s")
+		})
+	}
 }

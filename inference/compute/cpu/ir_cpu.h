@@ -241,6 +241,10 @@ int ir_pool_threads(const ir_pool *p);
 void ir_pool_run(ir_pool *p, ir_task_fn fn, void *ctx);  // runs fn on every thread, returns when all are done
 void ir_barrier(ir_pool *p);                              // called by all threads inside a task
 
+// Machine ceilings for benchmarks (peak.c).
+int64_t ir_stream_read(ir_pool *p, const void *buf, size_t size);
+int ir_vnni_peak(ir_pool *p, int64_t rounds);
+
 // --- graph execution -------------------------------------------------------
 enum {
     IR_OP_GET_ROWS = 3, IR_OP_MUL_MAT, IR_OP_ADD, IR_OP_MUL, IR_OP_SCALE, IR_OP_RMS_NORM,

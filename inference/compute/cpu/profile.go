@@ -13,6 +13,7 @@ import "C"
 import (
 	"sort"
 	"time"
+	"unsafe"
 
 	"inferenceruntime/inference/compute"
 )
@@ -64,3 +65,28 @@ func codeOps() map[int]compute.Op {
 // lastPlan returns the barriers planned and the phases run by the last graph
 // computed in this process.
 func lastPlan() (barriers, phases int) { return int(C.ir_plan_barriers), int(C.ir_plan_phases) }
+
+// streamRead reads size bytes of C memory at p with every thread of be, as
+// fast as the machine allows (the memory ceiling of decode).
+func streamRead(be compute.Backend, p unsafe.Pointer, size int) int64 {
+	b := be.(*backend)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return int64(C.ir_stream_read(b.pool, p, C.size_t(size)))
+}
+
+// vnniPeak issues rounds*12 vpdpbusd on every thread of be (the int8 ceiling
+// of prefill); false where the kernels in use are not AVX-512 VNNI.
+func vnniPeak(be compute.Backend, rounds int64) bool {
+	b := be.(*backend)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return C.ir_vnni_peak(b.pool, C.int64_t(rounds)) != 0
+}
+
+// hugeAlloc returns size zeroed bytes of C memory laid out like packed
+// weights, and the function that frees them.
+func hugeAlloc(size int) (unsafe.Pointer, func()) {
+	p := C.ir_pack_alloc(C.size_t(size))
+	return p, func() { C.ir_pack_free(p, C.size_t(size)) }
+}
