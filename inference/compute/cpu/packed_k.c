@@ -198,14 +198,19 @@ AVX512 static INLINE void kern_q4_K(int n, const void *panel, const void *x, siz
         // rows' scales, summed over the super-block in int32. High nibbles
         // are taken in place (16 times their value), so the low nibbles'
         // scales are multiplied by 16 too and dw carries the 1/16.
+        __m512i sc[8];
+#pragma GCC unroll 8
+        for (int g = 0; g < 8; g++) {
+            sc[g] = _mm512_shuffle_epi8(g < 4 ? sc_lo : sc_hi, byte_of_lanes(g % 4));
+            if (g % 2 == 0) sc[g] = _mm512_slli_epi32(sc[g], 4);
+        }
         __m512i isum[IR_PGEMM_COLS];
         for (int c = 0; c < NC; c++) isum[c] = _mm512_setzero_si512();
         const uint8_t *q = p + Q4K_Q;
         for (int j = 0; j < 4; j++)
+#pragma GCC unroll 2
             for (int h = 0; h < 2; h++) {
-                const int g = 2 * j + h;
-                __m512i s = _mm512_shuffle_epi8(g < 4 ? sc_lo : sc_hi, byte_of_lanes(g % 4));
-                if (h == 0) s = _mm512_slli_epi32(s, 4);
+                const __m512i s = sc[2 * j + h];
                 __m512i w[8];
                 for (int t = 0; t < 8; t++) {
                     __m512i v = _mm512_load_si512(q + 64 * (8 * j + t));
