@@ -34,6 +34,15 @@ static void pack_f16(const void *w, size_t row, int nr, void *panel, int64_t k) 
 #define PREFETCH 4096
 #endif
 
+// pair_x: the activation vector of a pair, (a, b) 8 times; from adjacent
+// floats the compiler makes it one 8-byte broadcast load.
+AVX512 static INLINE __m512 pair_x(float a, float b) {
+    double d;
+    float ab[2] = {a, b};
+    memcpy(&d, ab, 8);
+    return _mm512_castpd_ps(_mm512_set1_pd(d));
+}
+
 // Each activation row's sum for each half of the rows is one chain of
 // multiply-adds over the pairs, whatever the number of activation rows:
 // a column gets the same bits in every call, so decode and prefill agree.
@@ -46,6 +55,8 @@ AVX512 static INLINE void kern_f16(int n, const uint16_t *pan, const float *x, s
         const uint16_t *pp = pan + (size_t)(b) * 2 * IR_PACK_ROWS;                                          \
         if (NC == 1 && PREFETCH) /* decode streams the weights once: ask for them early */                 \
             _mm_prefetch((const char *)pp + PREFETCH, _MM_HINT_T0);                                         \
+        else /* prefill: bring the next panel, usually the next task, from memory */                       \
+            _mm_prefetch((const char *)pp + next, _MM_HINT_T1);                                             \
         const __m512 w0 = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)pp));                          \
         const __m512 w1 = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(pp + IR_PACK_ROWS)));         \
         for (int c = 0; c < NC; c++) {                                                                      \
@@ -55,9 +66,10 @@ AVX512 static INLINE void kern_f16(int n, const uint16_t *pan, const float *x, s
         }                                                                                                   \
     } while (0)
     const int full = n / 2;
-    for (int b = 0; b < full; b++) PAIR(b, _mm512_castpd_ps(_mm512_set1_pd(*(const double *)(XC(c) + 2 * b))));
+    const size_t next = (size_t)panel_bytes_f16(n);  // one line of the next panel per pair
+    for (int b = 0; b < full; b++) PAIR(b, pair_x(XC(c)[2 * b], XC(c)[2 * b + 1]));
     if (n % 2)  // the padded last pair: its second weights are zero, keep x[n] out
-        PAIR(full, _mm512_castpd_ps(_mm512_set1_pd(_mm_cvtsd_f64(_mm_castps_pd(_mm_set_ss(XC(c)[n - 1]))))));
+        PAIR(full, pair_x(XC(c)[n - 1], 0.0f));
 #undef PAIR
 #undef XC
     // lanes 2i, 2i+1 of acc[c][h] are row 8h+i's two partial sums
