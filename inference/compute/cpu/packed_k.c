@@ -139,8 +139,39 @@ static void pack_q6_K(const void *w, size_t row, int nr, void *panel, int64_t k)
 #define PREFETCH 4096
 #endif
 
-// X4 broadcasts activation quants 4j..4j+3 of a block to every lane.
-#define X4(xb, j) _mm512_set1_epi32(((const int32_t *)(xb)->qs)[j])
+// DOT4 adds to acc, per lane, the dot of w's 4 unsigned bytes with
+// activation quants 4j..4j+3 of block xb. The activations come as an
+// embedded broadcast: gcc otherwise issues a separate broadcast load per
+// vpdpbusd, and prefill runs out of instruction slots before vpdpbusd
+// slots.
+AVX512 static INLINE __m512i dot4(__m512i acc, __m512i w, const int32_t *x) {
+    __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*x));
+    return acc;
+}
+
+// group_dots: out[c] = init[c] + the dots of chunks w[0..nw-1] with
+// activation quants 4(x0+t).. of column c's block xq[c], for every column.
+// With few columns a column's sum is two chains (decode would otherwise
+// wait on nw dependent steps); with more, the columns are interleaved so
+// that consecutive vpdpbusd are independent. Integer sums are exact, so
+// both orders give the same bits.
+AVX512 static INLINE void group_dots(const __m512i *w, int nw, const int32_t *const *xq, int x0, const __m512i *init, __m512i *out,
+                                     const int NC) {
+    if (NC <= 2) {
+        for (int c = 0; c < NC; c++) {
+            __m512i d0 = dot4(init[c], w[0], xq[c] + x0), d1 = dot4(_mm512_setzero_si512(), w[1], xq[c] + x0 + 1);
+            for (int t = 2; t < nw; t += 2) {
+                d0 = dot4(d0, w[t], xq[c] + x0 + t);
+                d1 = dot4(d1, w[t + 1], xq[c] + x0 + t + 1);
+            }
+            out[c] = _mm512_add_epi32(d0, d1);
+        }
+        return;
+    }
+    for (int c = 0; c < NC; c++) out[c] = dot4(init[c], w[0], xq[c] + x0);
+    for (int t = 1; t < nw; t++)
+        for (int c = 0; c < NC; c++) out[c] = dot4(out[c], w[t], xq[c] + x0 + t);
+}
 #define XBLK(c, i) ((const xq8k *)((const char *)x + (size_t)(c) * xs) + (i))
 
 // Decode streams each panel once: ask for its lines early.
@@ -204,8 +235,12 @@ AVX512 static INLINE void kern_q4_K(int n, const void *panel, const void *x, siz
             sc[g] = _mm512_shuffle_epi8(g < 4 ? sc_lo : sc_hi, byte_of_lanes(g % 4));
             if (g % 2 == 0) sc[g] = _mm512_slli_epi32(sc[g], 4);
         }
-        __m512i isum[IR_PGEMM_COLS];
-        for (int c = 0; c < NC; c++) isum[c] = _mm512_setzero_si512();
+        __m512i isum[IR_PGEMM_COLS], zero[IR_PGEMM_COLS];
+        const int32_t *xq[IR_PGEMM_COLS];
+        for (int c = 0; c < NC; c++) {
+            isum[c] = zero[c] = _mm512_setzero_si512();
+            xq[c] = (const int32_t *)XBLK(c, i)->qs;
+        }
         const uint8_t *q = p + Q4K_Q;
         for (int j = 0; j < 4; j++)
 #pragma GCC unroll 2
@@ -216,18 +251,9 @@ AVX512 static INLINE void kern_q4_K(int n, const void *panel, const void *x, siz
                     __m512i v = _mm512_load_si512(q + 64 * (8 * j + t));
                     w[t] = h ? _mm512_andnot_si512(m4, v) : _mm512_and_si512(v, m4);
                 }
-                for (int c = 0; c < NC; c++) {
-                    const xq8k *xb = XBLK(c, i);
-                    const int x0 = 16 * j + 8 * h;  // int32 index of activation 64j+32h
-                    __m512i d0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[0], X4(xb, x0));
-                    __m512i d1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[1], X4(xb, x0 + 1));
-                    // two chains: one row's group is not eight dependent steps
-                    for (int t = 2; t < 8; t += 2) {
-                        d0 = _mm512_dpbusd_epi32(d0, w[t], X4(xb, x0 + t));
-                        d1 = _mm512_dpbusd_epi32(d1, w[t + 1], X4(xb, x0 + t + 1));
-                    }
-                    isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(_mm512_add_epi32(d0, d1), s));
-                }
+                __m512i d[IR_PGEMM_COLS];
+                group_dots(w, 8, xq, 16 * j + 8 * h, zero, d, NC);  // activations 64j+32h..
+                for (int c = 0; c < NC; c++) isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(d[c], s));
             }
         for (int c = 0; c < NC; c++)
             acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]), _mm512_mul_ps(dw, _mm512_set1_ps(XBLK(c, i)->d)), acc[c]);
@@ -253,7 +279,11 @@ AVX512 static INLINE void kern_q6_K(int n, const void *panel, const void *x, siz
         const uint8_t *q = pan + qo;
         PREFETCH_LINES(q, Q6K_SB + 64)
         __m512i isum[IR_PGEMM_COLS];
-        for (int c = 0; c < NC; c++) isum[c] = _mm512_setzero_si512();
+        const int32_t *xq[IR_PGEMM_COLS];
+        for (int c = 0; c < NC; c++) {
+            isum[c] = _mm512_setzero_si512();
+            xq[c] = (const int32_t *)XBLK(c, i)->qs;
+        }
         for (int g = 0; g < 16; g++) {
             const uint8_t *l = q + 192 * g;
             const __m512i X = _mm512_load_si512(l), Y = _mm512_load_si512(l + 64), Z = _mm512_load_si512(l + 128);
@@ -262,14 +292,11 @@ AVX512 static INLINE void kern_q6_K(int n, const void *panel, const void *x, siz
                                                          _mm512_gf2p8affine_epi64_epi8(Y, to45, 0),
                                                          _mm512_gf2p8affine_epi64_epi8(Z, to67, 0), 0xfe);
             const __m512i s = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(q + Q6K_SC + 16 * g)));
-            for (int c = 0; c < NC; c++) {
-                const xq8k *xb = XBLK(c, i);
-                __m512i d0 = _mm512_dpbusd_epi32(_mm512_set1_epi32(xb->neg128[g]), c0, X4(xb, 4 * g));
-                __m512i d1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), c1, X4(xb, 4 * g + 1));
-                d0 = _mm512_dpbusd_epi32(d0, c2, X4(xb, 4 * g + 2));
-                d1 = _mm512_dpbusd_epi32(d1, c3, X4(xb, 4 * g + 3));
-                isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(_mm512_add_epi32(d0, d1), s));
-            }
+            const __m512i w[4] = {c0, c1, c2, c3};
+            __m512i init[IR_PGEMM_COLS], d[IR_PGEMM_COLS];
+            for (int c = 0; c < NC; c++) init[c] = _mm512_set1_epi32(XBLK(c, i)->neg128[g]);
+            group_dots(w, 4, xq, 4 * g, init, d, NC);
+            for (int c = 0; c < NC; c++) isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(d[c], s));
         }
         const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(pan + dof)));
         for (int c = 0; c < NC; c++)
