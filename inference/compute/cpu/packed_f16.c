@@ -1,28 +1,31 @@
 // Packed F16 weights (see packed.c).
 //
-// Layout: a panel is a run of pairs of elements; a pair is 2 vectors of 16
-// halves (one 64-byte line), lane 2i+j of vector h holding row 8h+i's
-// element j of the pair. A kernel converts the 2 vectors to floats once per
-// pair and multiplies both by the same activation vector, the pair repeated
-// 8 times (one 8-byte broadcast load, which costs no arithmetic slot, unlike
-// wider broadcasts): a load of activations feeds 2 multiply-adds, and 8
-// activation rows share a conversion. One element per vector would need a
-// load per multiply-add and run out of load slots first. Lanes keep the two
-// elements of a pair apart; at the end one exchange adds them up and leaves
-// row r's dot in lane r. Elements past k are zero. The weights of a panel
-// are one sequential stream, which decode (one activation row, bound by
-// memory) wants.
+// Layout: a panel is a run of pairs of elements; a pair is the 16 rows'
+// two halves in row order (one 64-byte line), read as 2 vectors of 16
+// halves: lane 2i+j of vector h holds row 8h+i's element j of the pair. A
+// kernel converts the 2 vectors to floats once per pair and multiplies both
+// by the same activation vector, the pair repeated 8 times (one 8-byte
+// broadcast load, which costs no arithmetic slot, unlike wider broadcasts):
+// a load of activations feeds 2 multiply-adds, and 8 activation rows share
+// a conversion. One element per vector would need a load per multiply-add
+// and run out of load slots first. Lanes keep the two elements of a pair
+// apart; at the end one exchange adds them up and leaves row r's dot in
+// lane r. Elements past k are zero. The weights of a panel are one
+// sequential stream, which decode (one activation row, bound by memory)
+// wants.
 #include "ir_cpu.h"
 
 static int64_t panel_bytes_f16(int64_t k) { return k <= 0 ? -1 : (k + 1) / 2 * 64; }
 
+// pack_f16 copies a pair of halves of each row at a time, going along the
+// 16 rows together: reads in 16 sequential streams, writes in one.
 static void pack_f16(const void *w, size_t row, int nr, void *panel, int64_t k) {
-    uint16_t *p = panel;
-    for (int r = 0; r < nr; r++) {
-        const uint16_t *src = (const uint16_t *)((const char *)w + (size_t)r * row);
-        int h = r / 8, i = r % 8;
-        for (int64_t e = 0; e < k; e++) p[(e / 2 * 2 + h) * IR_PACK_ROWS + 2 * i + e % 2] = src[e];
-    }
+    uint32_t *p = panel;  // one pair of halves of one row
+    for (int64_t b = 0; b < k / 2; b++)
+        for (int r = 0; r < nr; r++) memcpy(p + b * IR_PACK_ROWS + r, (const char *)w + r * row + b * 4, 4);
+    if (k % 2)  // the last element alone, its pair's second half zero
+        for (int r = 0; r < nr; r++)
+            memcpy(p + k / 2 * IR_PACK_ROWS + r, (const char *)w + r * row + (k - 1) * 2, 2);
 }
 
 #if defined(__x86_64__)
