@@ -130,7 +130,7 @@ AVX512 static void attn_block(const ir_attn_args *A, int64_t t0, int64_t nt, int
         int64_t a = j0 - jlo, b = p - jlo + 1;
         if (A->softcap > 0)
             for (int64_t j = a; j < b; j++) sr[j] = A->softcap * tanhf(sr[j] / A->softcap);
-        for (int64_t j = a; j < b; j++) max = fmaxf(max, sr[j]);
+        max = ir_max(sr + a, b - a, max);
         for (int64_t j = 0; j < a; j++) sr[j] = 0;
         sums[r] = ir_fk.exp_sum((int)(b - a), sr + a, max);
         for (int64_t j = b; j < np; j++) sr[j] = 0;
@@ -150,7 +150,93 @@ AVX512 static void attn_block(const ir_attn_args *A, int64_t t0, int64_t nt, int
     }
 }
 
-void ir_init_attn_avx512(void) { ir_fk.attn_block = attn_block; }
+// --- decode: one token's query heads against a run of cache rows -------------
+
+// reduce16 returns the vector whose lane i is the sum of the lanes of v[i]:
+// pairwise interleaving sums, 45 operations for 16 dot products.
+AVX512 static inline __m512 reduce16(const __m512 *v) {
+    __m512 t[8], u[4], w[2];
+    for (int i = 0; i < 8; i++)
+        t[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+    for (int i = 0; i < 4; i++) {
+        __m512d a = _mm512_castps_pd(t[2 * i]), b = _mm512_castps_pd(t[2 * i + 1]);
+        u[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+    }
+    for (int i = 0; i < 2; i++)
+        w[i] = _mm512_add_ps(_mm512_shuffle_f32x4(u[2 * i], u[2 * i + 1], 0x88), _mm512_shuffle_f32x4(u[2 * i], u[2 * i + 1], 0xdd));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(w[0], w[1], 0x88), _mm512_shuffle_f32x4(w[0], w[1], 0xdd));
+}
+
+// dec_scores: s[g*ld + j] = q_g . K_j (see ir_float_kernels). Sixteen cache
+// rows at a time are converted to floats once for all ng heads, and each
+// head's sixteen dots are reduced together.
+AVX512 static inline __attribute__((always_inline)) void dec_scores_hd(const int HD, const void *k, int f16, size_t stride, int npos, const float *q, int ng, float *s, int ld) {
+    float kb[16 * 256] __attribute__((aligned(64)));
+    for (int j0 = 0; j0 < npos; j0 += 16) {
+        int nr = npos - j0 < 16 ? npos - j0 : 16;
+        for (int r = 0; r < 16; r++)
+            for (int d = 0; d < HD; d += 16)
+                _mm512_store_ps(kb + r * HD + d, r < nr ? load16((const char *)k + (size_t)(j0 + r) * stride, f16, d) : _mm512_setzero_ps());
+        for (int g = 0; g < ng; g++) {
+            const float *qg = q + (size_t)g * HD;
+            __m512 acc[16];
+            for (int r = 0; r < 16; r++) {
+                __m512 a = _mm512_mul_ps(_mm512_load_ps(kb + r * HD), _mm512_loadu_ps(qg));
+                for (int d = 16; d < HD; d += 16) a = _mm512_fmadd_ps(_mm512_load_ps(kb + r * HD + d), _mm512_loadu_ps(qg + d), a);
+                acc[r] = a;
+            }
+            _mm512_mask_storeu_ps(s + (size_t)g * ld + j0, (__mmask16)((1u << nr) - 1), reduce16(acc));
+        }
+    }
+}
+
+// dec_values: out[g*hd + :] += sum_j w[g*ld + j] * V_j, each value row
+// converted once for up to G heads whose accumulators stay in registers.
+AVX512 static inline __attribute__((always_inline)) void dec_values_hd(const int HD, const int G, const void *v, int f16, size_t stride, int npos, const float *w, int ng, int ld, float *out) {
+    for (int g0 = 0; g0 < ng; g0 += G) {
+        int ngg = ng - g0 < G ? ng - g0 : G;
+        __m512 acc[16];
+        for (int g = 0; g < G; g++)
+            for (int c = 0; c < HD / 16; c++) acc[g * (HD / 16) + c] = g < ngg ? _mm512_loadu_ps(out + (size_t)(g0 + g) * HD + 16 * c) : _mm512_setzero_ps();
+        for (int j = 0; j < npos; j++) {
+            const char *row = (const char *)v + (size_t)j * stride;
+            for (int c = 0; c < HD / 16; c++) {
+                __m512 vv = load16(row, f16, 16 * c);
+                for (int g = 0; g < G; g++)
+                    if (g < ngg) acc[g * (HD / 16) + c] = _mm512_fmadd_ps(_mm512_set1_ps(w[(size_t)(g0 + g) * ld + j]), vv, acc[g * (HD / 16) + c]);
+            }
+        }
+        for (int g = 0; g < ngg; g++)
+            for (int c = 0; c < HD / 16; c++) _mm512_storeu_ps(out + (size_t)(g0 + g) * HD + 16 * c, acc[g * (HD / 16) + c]);
+    }
+}
+
+static void (*prev_scores)(int, const void *, int, size_t, int, const float *, int, float *, int);
+static void (*prev_values)(int, const void *, int, size_t, int, const float *, int, int, float *);
+
+AVX512 static void dec_scores(int hd, const void *k, int f16, size_t stride, int npos, const float *q, int ng, float *s, int ld) {
+    switch (hd) {
+    case 64: dec_scores_hd(64, k, f16, stride, npos, q, ng, s, ld); break;
+    case 128: dec_scores_hd(128, k, f16, stride, npos, q, ng, s, ld); break;
+    default: prev_scores(hd, k, f16, stride, npos, q, ng, s, ld);
+    }
+}
+
+AVX512 static void dec_values(int hd, const void *v, int f16, size_t stride, int npos, const float *w, int ng, int ld, float *out) {
+    switch (hd) {
+    case 64: dec_values_hd(64, 4, v, f16, stride, npos, w, ng, ld, out); break;
+    case 128: dec_values_hd(128, 2, v, f16, stride, npos, w, ng, ld, out); break;
+    default: prev_values(hd, v, f16, stride, npos, w, ng, ld, out);
+    }
+}
+
+void ir_init_attn_avx512(void) {
+    ir_fk.attn_block = attn_block;
+    prev_scores = ir_fk.attn_scores;  // AVX2 or portable: other head sizes
+    prev_values = ir_fk.attn_values;
+    ir_fk.attn_scores = dec_scores;
+    ir_fk.attn_values = dec_values;
+}
 #else
 void ir_init_attn_avx512(void) {}
 #endif

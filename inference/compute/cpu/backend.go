@@ -303,7 +303,9 @@ func (b *backend) params(op *C.ir_op, n *compute.Tensor) (int64, error) {
 		op.i[0] = C.int32_t(p.Window)
 		q, capacity := n.Src(0).Shape(), int64(n.Src(3).Shape()[2])
 		hd, group := int64(q[0]), int64(q[1]/n.Src(1).Shape()[1])
-		return int64(b.threads) * int64(C.ir_attn_work_floats(C.int64_t(hd), C.int64_t(group), C.int64_t(capacity))) * 4, nil
+		perThread := int64(C.ir_attn_work_floats(C.int64_t(hd), C.int64_t(group), C.int64_t(capacity)))
+		partials := int64(C.ir_attn_partial_floats(C.int64_t(hd), C.int64_t(q[1]), C.int64_t(capacity), C.int64_t(q[2])))
+		return (int64(b.threads)*perThread + partials) * 4, nil
 	}
 	return 0, nil
 }

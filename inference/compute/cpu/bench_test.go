@@ -85,29 +85,33 @@ func BenchmarkAttentionDecode(b *testing.B) {
 	r := rand.New(rand.NewPCG(3, 3))
 	for _, cache := range []compute.DType{compute.F32, compute.F16} {
 		for _, depth := range []int{1024, 4095} {
-			b.Run(fmt.Sprintf("%s/depth%d", cache, depth), func(b *testing.B) {
-				dev, be := newCPU(b, 2)
-				size, _ := compute.ByteSize(cache, compute.Shape{hd, nkv, capacity})
-				var caches [2]*compute.Tensor
-				for i := range caches {
-					buf, err := dev.Alloc(size)
-					if err != nil {
-						b.Fatal(err)
+			for _, threads := range []int{1, 2} {
+				b.Run(fmt.Sprintf("%s/depth%d/t%d", cache, depth, threads), func(b *testing.B) {
+					dev, be := newCPU(b, threads)
+					size, _ := compute.ByteSize(cache, compute.Shape{hd, nkv, capacity})
+					var caches [2]*compute.Tensor
+					for i := range caches {
+						buf, err := dev.Alloc(size)
+						if err != nil {
+							b.Fatal(err)
+						}
+						b.Cleanup(func() { buf.Free() })
+						caches[i], _ = compute.NewTensor(buf, 0, cache, compute.Shape{hd, nkv, capacity})
 					}
-					b.Cleanup(func() { buf.Free() })
-					caches[i], _ = compute.NewTensor(buf, 0, cache, compute.Shape{hd, nkv, capacity})
-				}
-				g := compute.NewGraph()
-				q := g.Float32s(randVec(r, hd*nh, 1), compute.Shape{hd, nh, 1})
-				kv := g.Float32s(randVec(r, hd*nkv, 1), compute.Shape{hd, nkv, 1})
-				g.Output(g.Attention(q, kv, kv, caches[0], caches[1], g.Int32s([]int32{int32(depth)}), compute.AttentionParams{Scale: 0.125}))
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					if err := be.Compute(g); err != nil {
-						b.Fatal(err)
+					g := compute.NewGraph()
+					q := g.Float32s(randVec(r, hd*nh, 1), compute.Shape{hd, nh, 1})
+					kv := g.Float32s(randVec(r, hd*nkv, 1), compute.Shape{hd, nkv, 1})
+					g.Output(g.Attention(q, kv, kv, caches[0], caches[1], g.Int32s([]int32{int32(depth)}), compute.AttentionParams{Scale: 0.125}))
+					b.ResetTimer()
+					cpu0 := cpuTime()
+					for i := 0; i < b.N; i++ {
+						if err := be.Compute(g); err != nil {
+							b.Fatal(err)
+						}
 					}
-				}
-			})
+					b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+				})
+			}
 		}
 	}
 }

@@ -66,6 +66,19 @@ static inline int k4_mins(const uint8_t *mn, const int16_t *bsums) {
     return s;
 }
 
+// ir_max returns the largest of n floats (at least -INFINITY as init; NaNs
+// are skipped as fmaxf skips them), in eight independent chains that
+// compilers vectorise; fmaxf itself is a library call in every iteration.
+static inline float ir_max(const float *x, int64_t n, float init) {
+    float m[8] = {init, init, init, init, init, init, init, init};  // eight chains, not one
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int e = 0; e < 8; e++) m[e] = x[j + e] > m[e] ? x[j + e] : m[e];
+    for (; j < n; j++) m[0] = x[j] > m[0] ? x[j] : m[0];
+    for (int e = 1; e < 8; e++) m[0] = m[e] > m[0] ? m[e] : m[0];
+    return m[0];
+}
+
 // --- kernels -----------------------------------------------------------------
 // vec_dot: *s = dot(one weight row w of n elements, one activation row x
 // already converted to the type's vec_dot type).
@@ -124,6 +137,7 @@ typedef struct ir_attn_args {
 } ir_attn_args;
 int64_t ir_attn_block_floats(int64_t hd, int64_t group, int64_t cap);
 int64_t ir_attn_work_floats(int64_t hd, int64_t group, int64_t cap);  // per thread, either way
+int64_t ir_attn_partial_floats(int64_t hd, int64_t nh, int64_t cap, int64_t nt);  // after all threads' scratch
 void ir_init_attn_avx512(void);
 
 // Float kernels of the non-matmul ops, replaced by SIMD versions too.

@@ -280,7 +280,7 @@ static float gelu(float x) {
 
 static void softmax_row(float *o, const float *x, int64_t n) {
     float max = -INFINITY;
-    for (int64_t j = 0; j < n; j++) max = fmaxf(max, x[j]);
+    max = ir_max(x, n, max);
     memcpy(o, x, (size_t)n * 4);
     float inv = 1.0f / ir_fk.exp_sum((int)n, o, max);
     for (int64_t j = 0; j < n; j++) o[j] *= inv;
@@ -389,6 +389,22 @@ static void op_rope(graph_ctx *c, const ir_op *op, int ith, int nth) {
 // rather than one token at a time.
 static int use_attn_block(int64_t hd, int64_t nt) { return ir_fk.attn_block && nt >= 4 && hd % 16 == 0 && hd <= 256; }
 
+// Decode splits each token's positions into chunks of ATTN_CHUNK so that
+// all threads share one kv head's long cache; phase 1 leaves per chunk the
+// scores' max, the sum of their exponentials and the unnormalised output of
+// each query head, and phase 2 combines the chunks in a fixed order.
+enum { ATTN_CHUNK = 256, ATTN_SPLIT_TOKENS = 4 };
+static int64_t attn_chunks(int64_t cap) { return (cap + ATTN_CHUNK - 1) / ATTN_CHUNK; }
+
+// use_attn_split: whether phase 1 works on chunks of positions.
+static int use_attn_split(int64_t hd, int64_t nt) { return !use_attn_block(hd, nt) && nt <= ATTN_SPLIT_TOKENS; }
+
+// ir_attn_partial_floats: the chunk partials of a decode attention, after
+// the threads' scratch.
+int64_t ir_attn_partial_floats(int64_t hd, int64_t nh, int64_t cap, int64_t nt) {
+    return use_attn_split(hd, nt) ? nt * nh * attn_chunks(cap) * (hd + 2) : 0;
+}
+
 // ir_attn_work_floats: scratch floats per thread of an attention.
 int64_t ir_attn_work_floats(int64_t hd, int64_t group, int64_t cap) {
     int64_t one = group * (cap + 1 + 2 * hd);
@@ -450,6 +466,60 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
     // [group][hd], scaled queries [group][hd].
     float *scores = scratch;
     float *sums = scores + group * cap, *acc = sums + group, *qs = acc + group * hd;
+    if (use_attn_split(hd, nt)) {
+        float *part = (float *)(c->work + (size_t)nth * (size_t)ir_attn_work_floats(hd, group, cap) * 4);
+        int64_t nch = attn_chunks(cap);
+        if (phase == 2) {  // combine the chunks of (token, head) rows
+            split(nt * nh, ith, nth, &a, &b);
+            for (int64_t r = a; r < b; r++) {
+                int64_t t = r / nh, p = pos[t];
+                int64_t j0 = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0, n = (p - j0) / ATTN_CHUNK + 1;
+                const float *pr = part + r * nch * (hd + 2);
+                float m = -INFINITY, l = 0, *o = (float *)op->dst.data + r * hd;
+                for (int64_t ch = 0; ch < n; ch++) m = fmaxf(m, pr[ch * (hd + 2)]);
+                for (int64_t d = 0; d < hd; d++) o[d] = 0;
+                for (int64_t ch = 0; ch < n; ch++) {
+                    const float *pc = pr + ch * (hd + 2);
+                    float f = expf(pc[0] - m);
+                    l += f * pc[1];
+                    for (int64_t d = 0; d < hd; d++) o[d] += f * pc[2 + d];
+                }
+                for (int64_t d = 0; d < hd; d++) o[d] /= l;
+            }
+            return;
+        }
+        int64_t tasks = nt * nkv * nch;
+        for (;;) {
+            int64_t task = atomic_fetch_add(&c->counters[i], 1);
+            if (task >= tasks) break;
+            int64_t t = task / (nkv * nch), kvh = task / nch % nkv, ch = task % nch, p = pos[t];
+            if (p < 0 || p >= cap) {
+                fail(c, i, "position outside the cache");
+                return;
+            }
+            int64_t j0 = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
+            int64_t c0 = j0 + ch * ATTN_CHUNK, npos = p + 1 - c0 < ATTN_CHUNK ? p + 1 - c0 : ATTN_CHUNK;
+            if (npos <= 0) continue;  // past this token's positions
+            const float *q0 = (const float *)q->data + (t * nh + kvh * group) * hd;
+            for (int64_t e = 0; e < group * hd; e++) qs[e] = q0[e] * scale;
+            size_t off = (size_t)(c0 * kvrow + kvh * hd);
+            ir_fk.attn_scores((int)hd, (const char *)kc->data + off * kes, kf16, (size_t)kvrow * kes, (int)npos, qs, (int)group, scores, (int)cap);
+            for (int64_t g = 0; g < group; g++) {
+                float *sg = scores + g * cap, max = -INFINITY;
+                if (cap_s > 0)
+                    for (int64_t j = 0; j < npos; j++) sg[j] = cap_s * tanhf(sg[j] / cap_s);
+                max = ir_max(sg, npos, max);
+                float *pc = part + ((t * nh + kvh * group + g) * nch + ch) * (hd + 2);
+                pc[0] = max;
+                pc[1] = ir_fk.exp_sum((int)npos, sg, max);
+            }
+            memset(acc, 0, (size_t)(group * hd) * 4);
+            ir_fk.attn_values((int)hd, (const char *)vc->data + off * ves, vf16, (size_t)kvrow * ves, (int)npos, scores, (int)group, (int)cap, acc);
+            for (int64_t g = 0; g < group; g++)
+                memcpy(part + ((t * nh + kvh * group + g) * nch + ch) * (hd + 2) + 2, acc + g * hd, (size_t)hd * 4);
+        }
+        return;
+    }
     // One task is one token and one kv head, with the group of query heads
     // that share it, so each cache row is read once per group.
     split(nt * nkv, ith, nth, &a, &b);
@@ -468,7 +538,7 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
             float *sg = scores + g * cap, max = -INFINITY;
             if (cap_s > 0)
                 for (int64_t j = 0; j < npos; j++) sg[j] = cap_s * tanhf(sg[j] / cap_s);
-            for (int64_t j = 0; j < npos; j++) max = fmaxf(max, sg[j]);
+            max = ir_max(sg, npos, max);
             sums[g] = ir_fk.exp_sum((int)npos, sg, max);
         }
         memset(acc, 0, (size_t)(group * hd) * 4);
@@ -482,7 +552,10 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
 
 // --- the graph loop ------------------------------------------------------------
 
-static int phases(const ir_op *op) { return op->op == IR_OP_MUL_MAT || op->op == IR_OP_ATTENTION ? 2 : 1; }
+static int phases(const ir_op *op) {
+    if (op->op == IR_OP_ATTENTION) return use_attn_split(op->src[0].ne[0], op->src[0].ne[2]) ? 3 : 2;
+    return op->op == IR_OP_MUL_MAT ? 2 : 1;
+}
 
 static void run_phase(graph_ctx *c, int i, int phase, int ith, int nth) {
     const ir_op *op = &c->ops[i];
@@ -579,8 +652,13 @@ static int accesses(const graph_ctx *c, const ir_op *op, int ph, access *a) {
             a[n++] = acc_all(op->src[4].data, tensor_bytes(&op->src[4]), 1);
             return n;
         }
+        if (ph == 2) {  // decode: combine the chunks' partials
+            a[n++] = acc_all(c->work, c->work_size, 0);
+            a[n++] = acc_all(d->data, tensor_bytes(d), 1);
+            return n;
+        }
         for (int j = 0; j < 5; j++) a[n++] = acc_all(op->src[j].data, tensor_bytes(&op->src[j]), 0);
-        a[n++] = acc_all(c->work, c->work_size, 1);  // scores and sums, per thread
+        a[n++] = acc_all(c->work, c->work_size, 1);  // scores and sums, per thread; partials
         a[n++] = acc_all(d->data, tensor_bytes(d), 1);
         return n;
     case IR_OP_ADD:

@@ -250,23 +250,35 @@ func TestAttention(t *testing.T) {
 }
 
 func testAttention(t *testing.T, isa string) {
-	const nh, nkv, capacity = 8, 2, 32
+	const nh, nkv = 8, 2
+	// Short caches hold 29 positions; long ones 620, which decode reads in
+	// several chunks.
+	short, long := []int{21, 6, 1, 1}, []int{600, 1, 17, 1}
 	for _, c := range []struct {
 		name  string
 		hd    int
 		cache compute.DType
 		p     compute.AttentionParams
+		steps []int
 	}{
-		{"f32", 16, compute.F32, compute.AttentionParams{Scale: 0.25}},
-		{"f16 cache", 16, compute.F16, compute.AttentionParams{Scale: 0.25}},
-		{"window", 16, compute.F32, compute.AttentionParams{Scale: 0.25, Window: 3}},
-		{"softcap", 16, compute.F32, compute.AttentionParams{Scale: 0.25, Softcap: 1.5}},
-		{"odd head size f16", 12, compute.F16, compute.AttentionParams{Scale: 0.3}},
-		{"head 64 f16", 64, compute.F16, compute.AttentionParams{Scale: 0.125}},
-		{"head 128 f32", 128, compute.F32, compute.AttentionParams{Scale: 0.09}},
-		{"head 80 f16 window", 80, compute.F16, compute.AttentionParams{Scale: 0.1, Window: 20}},
+		{"f32", 16, compute.F32, compute.AttentionParams{Scale: 0.25}, short},
+		{"f16 cache", 16, compute.F16, compute.AttentionParams{Scale: 0.25}, short},
+		{"window", 16, compute.F32, compute.AttentionParams{Scale: 0.25, Window: 3}, short},
+		{"softcap", 16, compute.F32, compute.AttentionParams{Scale: 0.25, Softcap: 1.5}, short},
+		{"odd head size f16", 12, compute.F16, compute.AttentionParams{Scale: 0.3}, short},
+		{"head 64 f16", 64, compute.F16, compute.AttentionParams{Scale: 0.125}, short},
+		{"head 128 f32", 128, compute.F32, compute.AttentionParams{Scale: 0.09}, short},
+		{"head 80 f16 window", 80, compute.F16, compute.AttentionParams{Scale: 0.1, Window: 20}, short},
+		{"long f16", 64, compute.F16, compute.AttentionParams{Scale: 0.125}, long},
+		{"long f32 window", 16, compute.F32, compute.AttentionParams{Scale: 0.25, Window: 300}, long},
+		{"long odd head softcap", 12, compute.F16, compute.AttentionParams{Scale: 0.3, Softcap: 2}, long},
 	} {
 		hd := c.hd
+		capacity := 0
+		for _, n := range c.steps {
+			capacity += n
+		}
+		capacity += 3
 		t.Run(isa+"/"+c.name, func(t *testing.T) {
 			dev, be := newCPU(t, 3)
 			r := rand.New(rand.NewPCG(5, 6))
@@ -291,10 +303,9 @@ func testAttention(t *testing.T, isa string) {
 				}
 				return out
 			}
-			// A prompt of 21 tokens (batches go in blocks of 16), one of 6,
-			// then single-token steps.
+			// A prompt (batches go in blocks of 16), then shorter steps.
 			next := 0
-			for _, n := range []int{21, 6, 1, 1} {
+			for _, n := range c.steps {
 				pos := make([]int32, n)
 				for i := range pos {
 					pos[i] = int32(next + i)
