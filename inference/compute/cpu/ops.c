@@ -407,12 +407,33 @@ int64_t ir_attn_partial_floats(int64_t hd, int64_t nh, int64_t cap, int64_t nt) 
 
 // ir_attn_work_floats: scratch floats per thread of an attention.
 int64_t ir_attn_work_floats(int64_t hd, int64_t group, int64_t cap) {
-    int64_t one = group * (cap + 1 + 2 * hd);
+    int64_t one = group * (cap + 2 + 2 * hd);
     if (use_attn_block(hd, IR_ATTN_BLOCK)) {
         int64_t blk = ir_attn_block_floats(hd, group, cap);
         return blk > one ? blk : one;
     }
     return one;
+}
+
+// attend runs token t's query heads of kv head kvh over cache rows
+// [c0, c0+npos): it leaves in acc (group x hd) the outputs before division,
+// and per head the largest score in mx and the sum of exponentials in sm.
+// Scratch: scores [group][cap], acc [group][hd], scaled queries [group][hd].
+static void attend(const ir_attn_args *A, int64_t t, int64_t kvh, int64_t c0, int64_t npos, float *scores, float *acc, float *qs, float *mx, float *sm) {
+    const int64_t hd = A->hd, group = A->group;
+    const float *q0 = A->q + (t * A->nh + kvh * group) * hd;
+    for (int64_t e = 0; e < group * hd; e++) qs[e] = q0[e] * A->scale;
+    size_t off = (size_t)(c0 * A->kvrow + kvh * hd);
+    ir_fk.attn_scores((int)hd, (const char *)A->k + off * A->kes, A->kf16, (size_t)A->kvrow * A->kes, (int)npos, qs, (int)group, scores, (int)A->cap);
+    for (int64_t g = 0; g < group; g++) {
+        float *sg = scores + g * A->cap;
+        if (A->softcap > 0)
+            for (int64_t j = 0; j < npos; j++) sg[j] = A->softcap * tanhf(sg[j] / A->softcap);
+        mx[g] = ir_max(sg, npos, -INFINITY);
+        sm[g] = ir_fk.exp_sum((int)npos, sg, mx[g]);
+    }
+    memset(acc, 0, (size_t)(group * hd) * 4);
+    ir_fk.attn_values((int)hd, (const char *)A->v + off * A->ves, A->vf16, (size_t)A->kvrow * A->ves, (int)npos, scores, (int)group, (int)A->cap, acc);
 }
 
 // Phase 0 writes the new keys and values into the caches; phase 1 computes
@@ -446,8 +467,8 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
     int window = op->i[0];
     int64_t group = nh / nkv;
     float *scratch = (float *)(c->work + (size_t)ith * (size_t)ir_attn_work_floats(hd, group, cap) * 4);
+    ir_attn_args A = {q->data, kc->data, vc->data, kf16, vf16, kes, ves, hd, nh, group, kvrow, cap, window, pos, scale, cap_s, op->dst.data};
     if (use_attn_block(hd, nt)) {  // a prompt batch: blocks of tokens, later (longer) ones first
-        ir_attn_args A = {q->data, kc->data, vc->data, kf16, vf16, kes, ves, hd, nh, group, kvrow, cap, window, pos, scale, cap_s, op->dst.data};
         int64_t nblk = (nt + IR_ATTN_BLOCK - 1) / IR_ATTN_BLOCK, tasks = nblk * nkv;
         for (;;) {
             int64_t task = atomic_fetch_add(&c->counters[i], 1);
@@ -462,10 +483,9 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
         }
         return;
     }
-    // Scratch per thread: scores [group][cap], sums [group], accumulators
-    // [group][hd], scaled queries [group][hd].
-    float *scores = scratch;
-    float *sums = scores + group * cap, *acc = sums + group, *qs = acc + group * hd;
+    // Scratch per thread: scores [group][cap], maxima and sums [group] each,
+    // accumulators [group][hd], scaled queries [group][hd].
+    float *scores = scratch, *mx = scores + group * cap, *sums = mx + group, *acc = sums + group, *qs = acc + group * hd;
     if (use_attn_split(hd, nt)) {
         float *part = (float *)(c->work + (size_t)nth * (size_t)ir_attn_work_floats(hd, group, cap) * 4);
         int64_t nch = attn_chunks(cap);
@@ -500,23 +520,13 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
             int64_t j0 = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
             int64_t c0 = j0 + ch * ATTN_CHUNK, npos = p + 1 - c0 < ATTN_CHUNK ? p + 1 - c0 : ATTN_CHUNK;
             if (npos <= 0) continue;  // past this token's positions
-            const float *q0 = (const float *)q->data + (t * nh + kvh * group) * hd;
-            for (int64_t e = 0; e < group * hd; e++) qs[e] = q0[e] * scale;
-            size_t off = (size_t)(c0 * kvrow + kvh * hd);
-            ir_fk.attn_scores((int)hd, (const char *)kc->data + off * kes, kf16, (size_t)kvrow * kes, (int)npos, qs, (int)group, scores, (int)cap);
+            attend(&A, t, kvh, c0, npos, scores, acc, qs, mx, sums);
             for (int64_t g = 0; g < group; g++) {
-                float *sg = scores + g * cap, max = -INFINITY;
-                if (cap_s > 0)
-                    for (int64_t j = 0; j < npos; j++) sg[j] = cap_s * tanhf(sg[j] / cap_s);
-                max = ir_max(sg, npos, max);
                 float *pc = part + ((t * nh + kvh * group + g) * nch + ch) * (hd + 2);
-                pc[0] = max;
-                pc[1] = ir_fk.exp_sum((int)npos, sg, max);
+                pc[0] = mx[g];
+                pc[1] = sums[g];
+                memcpy(pc + 2, acc + g * hd, (size_t)hd * 4);
             }
-            memset(acc, 0, (size_t)(group * hd) * 4);
-            ir_fk.attn_values((int)hd, (const char *)vc->data + off * ves, vf16, (size_t)kvrow * ves, (int)npos, scores, (int)group, (int)cap, acc);
-            for (int64_t g = 0; g < group; g++)
-                memcpy(part + ((t * nh + kvh * group + g) * nch + ch) * (hd + 2) + 2, acc + g * hd, (size_t)hd * 4);
         }
         return;
     }
@@ -529,20 +539,8 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
             fail(c, i, "position outside the cache");
             return;
         }
-        int64_t j0 = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0, npos = p - j0 + 1;
-        const float *q0 = (const float *)q->data + (t * nh + kvh * group) * hd;
-        for (int64_t e = 0; e < group * hd; e++) qs[e] = q0[e] * scale;
-        size_t off = (size_t)(j0 * kvrow + kvh * hd);
-        ir_fk.attn_scores((int)hd, (const char *)kc->data + off * kes, kf16, (size_t)kvrow * kes, (int)npos, qs, (int)group, scores, (int)cap);
-        for (int64_t g = 0; g < group; g++) {
-            float *sg = scores + g * cap, max = -INFINITY;
-            if (cap_s > 0)
-                for (int64_t j = 0; j < npos; j++) sg[j] = cap_s * tanhf(sg[j] / cap_s);
-            max = ir_max(sg, npos, max);
-            sums[g] = ir_fk.exp_sum((int)npos, sg, max);
-        }
-        memset(acc, 0, (size_t)(group * hd) * 4);
-        ir_fk.attn_values((int)hd, (const char *)vc->data + off * ves, vf16, (size_t)kvrow * ves, (int)npos, scores, (int)group, (int)cap, acc);
+        int64_t j0 = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
+        attend(&A, t, kvh, j0, p - j0 + 1, scores, acc, qs, mx, sums);
         for (int64_t g = 0; g < group; g++) {
             float inv = 1.0f / sums[g], *o = (float *)op->dst.data + (t * nh + kvh * group + g) * hd;
             for (int64_t d = 0; d < hd; d++) o[d] = acc[g * hd + d] * inv;
