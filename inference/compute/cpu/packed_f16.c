@@ -46,55 +46,107 @@ AVX512 static INLINE __m512 pair_x(float a, float b) {
     return _mm512_castpd_ps(_mm512_set1_pd(d));
 }
 
-// Each activation row's sum for each half of the rows is one chain of
-// multiply-adds over the pairs, whatever the number of activation rows:
-// a column gets the same bits in every call, so decode and prefill agree.
-AVX512 static INLINE void kern_f16(int n, const uint16_t *pan, const float *x, size_t xs, float *out, size_t os, int nr, const int NC) {
-    __m512 acc[IR_PGEMM_COLS][2];
-    for (int c = 0; c < NC; c++) acc[c][0] = acc[c][1] = _mm512_setzero_ps();
-#define XC(c) ((const float *)((const char *)x + (size_t)(c) * xs))
-#define PAIR(b, XV)                                                                                         \
+// The pairs of a panel are split in two halves, [0, h) and [h, np) with h
+// = ceil(np/2); the padded pair of an odd k is the last of its half. Each
+// (half, half of the rows, activation row) sum is one chain of
+// multiply-adds in pair order, and the two halves' sums are added at the
+// end, whatever the number of activation rows: a column gets the same bits
+// in every call, so decode and prefill agree. Up to 4 activation rows take
+// the halves side by side (decode: four chains cover the multiply-add
+// latency); more take them one after the other, 8 rows sharing each
+// conversion of weights.
+typedef struct {
+    int n, full, h;  // elements, whole pairs, first pair of the second half
+    const uint16_t *pan;
+    const float *x;
+    size_t xs, next;  // next: bytes to the next panel, prefetched during prefill
+} f16_job;
+
+#define XC(c) ((const float *)((const char *)j->x + (size_t)(c) * j->xs))
+#define XW(c, b) pair_x(XC(c)[2 * (b)], XC(c)[2 * (b) + 1])
+#define XT(c, b) pair_x(XC(c)[2 * (b)], 0.0f)  // the padded pair's second weights are zero: keep x[n] out
+// PAIR: pair b of activation rows 0..NC-1 into acc[c][H], acc[c][H+1];
+// XV(c, b) is the activation vector.
+#define PAIR(b, H, XV)                                                                                      \
     do {                                                                                                    \
-        const uint16_t *pp = pan + (size_t)(b) * 2 * IR_PACK_ROWS;                                          \
+        const int b_ = (b);                                                                                 \
+        const uint16_t *pp = j->pan + (size_t)b_ * 2 * IR_PACK_ROWS;                                        \
         if (NC == 1 && PREFETCH) /* decode streams the weights once: ask for them early */                 \
             _mm_prefetch((const char *)pp + PREFETCH, _MM_HINT_T0);                                         \
         else /* prefill: bring the next panel, usually the next task, from memory */                       \
-            _mm_prefetch((const char *)pp + next, _MM_HINT_T1);                                             \
+            _mm_prefetch((const char *)pp + j->next, _MM_HINT_T1);                                          \
         const __m512 w0 = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)pp));                          \
         const __m512 w1 = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(pp + IR_PACK_ROWS)));         \
         for (int c = 0; c < NC; c++) {                                                                      \
-            const __m512 xv = (XV);                                                                         \
-            acc[c][0] = _mm512_fmadd_ps(w0, xv, acc[c][0]);                                                 \
-            acc[c][1] = _mm512_fmadd_ps(w1, xv, acc[c][1]);                                                 \
+            const __m512 xv = XV(c, b_);                                                                    \
+            acc[c][H] = _mm512_fmadd_ps(w0, xv, acc[c][H]);                                                 \
+            acc[c][H + 1] = _mm512_fmadd_ps(w1, xv, acc[c][H + 1]);                                         \
         }                                                                                                   \
     } while (0)
-    const int full = n / 2;
-    const size_t next = (size_t)panel_bytes_f16(n);  // one line of the next panel per pair
-    for (int b = 0; b < full; b++) PAIR(b, pair_x(XC(c)[2 * b], XC(c)[2 * b + 1]));
-    if (n % 2)  // the padded last pair: its second weights are zero, keep x[n] out
-        PAIR(full, pair_x(XC(c)[n - 1], 0.0f));
+
+// half_f16: one half (second: 0 or 1) for NC activation rows into sum.
+AVX512 static INLINE void half_f16(const f16_job *j, int second, __m512 (*sum)[2], const int NC) {
+    __m512 acc[IR_PGEMM_COLS][2];
+    for (int c = 0; c < NC; c++) acc[c][0] = acc[c][1] = _mm512_setzero_ps();
+    int b = second ? j->h : 0, end = second ? j->full : (j->h < j->full ? j->h : j->full);
+    for (; b < end; b++) PAIR(b, 0, XW);
+    if (j->n % 2 && (j->full >= j->h) == second) PAIR(j->full, 0, XT);
+    for (int c = 0; c < NC; c++) sum[c][0] = acc[c][0], sum[c][1] = acc[c][1];
+}
+
+// halves_f16: both halves side by side for NC <= 4 activation rows.
+AVX512 static INLINE void halves_f16(const f16_job *j, __m512 (*lo)[2], __m512 (*hi)[2], const int NC) {
+    __m512 acc[4][4];
+    for (int c = 0; c < NC; c++) acc[c][0] = acc[c][1] = acc[c][2] = acc[c][3] = _mm512_setzero_ps();
+    const int both = j->full - j->h, lo_end = j->h < j->full ? j->h : j->full;  // second half: no more pairs than the first
+    int b = 0;
+    for (; b < both; b++) {
+        PAIR(b, 0, XW);
+        PAIR(j->h + b, 2, XW);
+    }
+    for (; b < lo_end; b++) PAIR(b, 0, XW);
+    if (j->n % 2) {
+        if (j->full >= j->h) PAIR(j->full, 2, XT);
+        else PAIR(j->full, 0, XT);
+    }
+    for (int c = 0; c < NC; c++) lo[c][0] = acc[c][0], lo[c][1] = acc[c][1], hi[c][0] = acc[c][2], hi[c][1] = acc[c][3];
+}
 #undef PAIR
+#undef XT
+#undef XW
 #undef XC
-    // lanes 2i, 2i+1 of acc[c][h] are row 8h+i's two partial sums
+
+AVX512 static INLINE void kern_f16(const f16_job *j, float *out, size_t os, int nr, const int NC) {
+    __m512 lo[IR_PGEMM_COLS][2], hi[IR_PGEMM_COLS][2];
+    if (NC <= 4) {
+        halves_f16(j, lo, hi, NC <= 4 ? NC : 4);
+    } else {
+        half_f16(j, 0, lo, NC);
+        half_f16(j, 1, hi, NC);
+    }
+    // lanes 2i, 2i+1 of the sums of rows half r are row 8r+i's two partial sums
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
     const __mmask16 keep = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
     for (int c = 0; c < NC; c++) {
-        __m512 s = _mm512_add_ps(_mm512_permutex2var_ps(acc[c][0], even, acc[c][1]), _mm512_permutex2var_ps(acc[c][0], odd, acc[c][1]));
+        __m512 a = _mm512_add_ps(lo[c][0], hi[c][0]), b = _mm512_add_ps(lo[c][1], hi[c][1]);
+        __m512 s = _mm512_add_ps(_mm512_permutex2var_ps(a, even, b), _mm512_permutex2var_ps(a, odd, b));
         _mm512_mask_storeu_ps(out + (size_t)c * os, keep, s);
     }
 }
 
 AVX512 static void pgemm_f16(int n, const void *panel, const void *x, size_t xs, int nc, float *out, size_t os, int nr) {
+    const int np = (n + 1) / 2;
+    const f16_job j = {n, n / 2, (np + 1) / 2, panel, x, xs, (size_t)panel_bytes_f16(n)};
     switch (nc) {
-    case 8: kern_f16(n, panel, x, xs, out, os, nr, 8); break;
-    case 7: kern_f16(n, panel, x, xs, out, os, nr, 7); break;
-    case 6: kern_f16(n, panel, x, xs, out, os, nr, 6); break;
-    case 5: kern_f16(n, panel, x, xs, out, os, nr, 5); break;
-    case 4: kern_f16(n, panel, x, xs, out, os, nr, 4); break;
-    case 3: kern_f16(n, panel, x, xs, out, os, nr, 3); break;
-    case 2: kern_f16(n, panel, x, xs, out, os, nr, 2); break;
-    default: kern_f16(n, panel, x, xs, out, os, nr, 1);
+    case 8: kern_f16(&j, out, os, nr, 8); break;
+    case 7: kern_f16(&j, out, os, nr, 7); break;
+    case 6: kern_f16(&j, out, os, nr, 6); break;
+    case 5: kern_f16(&j, out, os, nr, 5); break;
+    case 4: kern_f16(&j, out, os, nr, 4); break;
+    case 3: kern_f16(&j, out, os, nr, 3); break;
+    case 2: kern_f16(&j, out, os, nr, 2); break;
+    default: kern_f16(&j, out, os, nr, 1);
     }
 }
 
