@@ -73,10 +73,14 @@ static void pack_q4_K(const void *w, size_t row, int nr, void *panel, int64_t k)
 }
 
 // --- Q6_K --------------------------------------------------------------------
-// A super-block position is 52 lines of quants and scales; the 16 rows' d
-// (f16, 32 bytes) of two consecutive positions share a line after the
-// second of them (ir_pack_offsets with 3328-byte blocks), which keeps 210
-// bytes per row as in the file.
+// Super-block positions go in pairs: one line with the 16 rows' d (f16,
+// 32 bytes) of both, then the two positions' 52 lines of scales and
+// quants each; an odd last position has its line to itself. That keeps
+// 210 bytes per row as in the file, and everything comes in the order the
+// kernel reads it: decode, bound by memory, streams each panel once.
+//
+// Scales: 4 lines of int8, group g's 16 rows at bytes 16g..: one
+// sign-extending load per group.
 //
 // Quants: group g (elements 16g..16g+15, one scale) is 3 lines X, Y, Z.
 // Chunk i of the group is elements 16g+4i..+3 of each row (4 bytes per
@@ -89,9 +93,15 @@ static void pack_q4_K(const void *w, size_t row, int nr, void *panel, int64_t k)
 // pieces with byte-wise bit moves (GFNI affine) and one OR. The kernel
 // starts each group's sum at -128 * (group's activation sum), which turns
 // 4u into 4(u - 32); every sum is 4 times the true one, undone in float.
-// Scales: after the quants, 16 lines' worth of int8: group g's 16 rows at
-// bytes 3072+16g.., one sign-extending load per group.
-enum { Q6K_SB = 52 * 64, Q6K_SC = 48 * 64 };
+enum { Q6K_SB = 52 * 64, Q6K_Q = 4 * 64 };
+
+// q6_offsets gives the byte offsets in a panel of position b's scales and
+// quants (q) and of its 16 d (d).
+static void q6_offsets(int b, size_t *q, size_t *d) {
+    size_t base = (size_t)(b >> 1) * (64 + 2 * Q6K_SB);
+    *d = base + 32 * (b & 1);
+    *q = base + 64 + (size_t)(b & 1) * Q6K_SB;
+}
 
 static int64_t panel_bytes_q6_K(int64_t k) {
     if (k <= 0 || k % QKK) return -1;
@@ -114,18 +124,18 @@ static void pack_q6_K(const void *w, size_t row, int nr, void *panel, int64_t k)
                     u[128 * h + l + 96] = (ql[l + 32] >> 4) | (qh >> 6 & 3) << 4;
                 }
             size_t qo, dof;
-            ir_pack_offsets(Q6K_SB, nb, b, &qo, &dof);
-            uint8_t *p = (uint8_t *)panel + qo;
+            q6_offsets(b, &qo, &dof);
+            uint8_t *p = (uint8_t *)panel + qo, *pq = p + Q6K_Q;
             ((uint16_t *)((uint8_t *)panel + dof))[r] = x->d;
             for (int g = 0; g < 16; g++) {
                 const uint8_t *e = u + 16 * g;
                 for (int j = 0; j < 4; j++) {
                     uint8_t c3 = e[12 + j];
-                    p[192 * g + 4 * r + j] = (uint8_t)(e[j] << 2 | (c3 & 3));
-                    p[192 * g + 64 + 4 * r + j] = (uint8_t)(e[4 + j] << 2 | (c3 >> 2 & 3));
-                    p[192 * g + 128 + 4 * r + j] = (uint8_t)(e[8 + j] << 2 | c3 >> 4);
+                    pq[192 * g + 4 * r + j] = (uint8_t)(e[j] << 2 | (c3 & 3));
+                    pq[192 * g + 64 + 4 * r + j] = (uint8_t)(e[4 + j] << 2 | (c3 >> 2 & 3));
+                    pq[192 * g + 128 + 4 * r + j] = (uint8_t)(e[8 + j] << 2 | c3 >> 4);
                 }
-                p[Q6K_SC + 16 * g + r] = (uint8_t)x->scales[g];
+                p[16 * g + r] = (uint8_t)x->scales[g];
             }
         }
 }
@@ -275,9 +285,10 @@ AVX512 static INLINE void kern_q6_K(int n, const void *panel, const void *x, siz
     for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_ps();
     for (int i = 0; i < nb; i++) {
         size_t qo, dof;
-        ir_pack_offsets(Q6K_SB, nb, i, &qo, &dof);
-        const uint8_t *q = pan + qo;
-        PREFETCH_LINES(q, Q6K_SB + 64)
+        q6_offsets(i, &qo, &dof);
+        const uint8_t *sc = pan + qo, *q = sc + Q6K_Q;
+        PREFETCH_LINES(sc, Q6K_SB + 64)
+        const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(pan + dof)));
         __m512i isum[IR_PGEMM_COLS];
         const int32_t *xq[IR_PGEMM_COLS];
         for (int c = 0; c < NC; c++) {
@@ -291,14 +302,13 @@ AVX512 static INLINE void kern_q6_K(int n, const void *panel, const void *x, siz
             const __m512i c3 = _mm512_ternarylogic_epi32(_mm512_gf2p8affine_epi64_epi8(X, to23, 0),
                                                          _mm512_gf2p8affine_epi64_epi8(Y, to45, 0),
                                                          _mm512_gf2p8affine_epi64_epi8(Z, to67, 0), 0xfe);
-            const __m512i s = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(q + Q6K_SC + 16 * g)));
+            const __m512i s = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(sc + 16 * g)));
             const __m512i w[4] = {c0, c1, c2, c3};
             __m512i init[IR_PGEMM_COLS], d[IR_PGEMM_COLS];
             for (int c = 0; c < NC; c++) init[c] = _mm512_set1_epi32(XBLK(c, i)->neg128[g]);
             group_dots(w, 4, xq, 4 * g, init, d, NC);
             for (int c = 0; c < NC; c++) isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(d[c], s));
         }
-        const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(pan + dof)));
         for (int c = 0; c < NC; c++)
             acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]), _mm512_mul_ps(dw, _mm512_set1_ps(XBLK(c, i)->d * 0.25f)), acc[c]);
     }
