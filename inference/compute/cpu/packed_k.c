@@ -215,26 +215,9 @@ AVX512 static INLINE void kern_q4_K(int n, const void *panel, const void *x, siz
         const __m512 dm = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(p + 32)));
         // The 12 scale bytes of each row, unpacked for all 16 rows at once:
         // bytes 0-3 of each lane are scales (mins) 0-3, and 4-7.
-        const __m512i u0 = _mm512_load_si512(p + 64), u1 = _mm512_load_si512(p + 128), u2 = _mm512_load_si512(p + 192);
+        const __m512i u0 = _mm512_load_si512(p + 64), u2 = _mm512_load_si512(p + 192);
         const __m512i sc_lo = _mm512_and_si512(u0, m6);
         const __m512i sc_hi = _mm512_or_si512(_mm512_and_si512(u2, m4), _mm512_and_si512(_mm512_srli_epi32(u0, 2), m30));
-        const __m512i mn_lo = _mm512_and_si512(u1, m6);
-        const __m512i mn_hi =
-            _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u2, 4), m4), _mm512_and_si512(_mm512_srli_epi32(u1, 2), m30));
-        // Mins term first: sum over groups of min * (activation group sum).
-        {
-            const __m512i p0 = _mm512_shuffle_epi8(mn_lo, pair_of_lanes(0)), p1 = _mm512_shuffle_epi8(mn_lo, pair_of_lanes(2));
-            const __m512i p2 = _mm512_shuffle_epi8(mn_hi, pair_of_lanes(0)), p3 = _mm512_shuffle_epi8(mn_hi, pair_of_lanes(2));
-            for (int c = 0; c < NC; c++) {
-                const xq8k *xb = XBLK(c, i);
-                const int32_t *gs = (const int32_t *)xb->gsum;
-                __m512i m = _mm512_madd_epi16(p0, _mm512_set1_epi32(gs[0]));
-                m = _mm512_dpwssd_epi32(m, p1, _mm512_set1_epi32(gs[1]));
-                m = _mm512_dpwssd_epi32(m, p2, _mm512_set1_epi32(gs[2]));
-                m = _mm512_dpwssd_epi32(m, p3, _mm512_set1_epi32(gs[3]));
-                acc[c] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m), _mm512_mul_ps(dm, _mm512_set1_ps(xb->d)), acc[c]);
-            }
-        }
         // Groups: 8 vpdpbusd give a group's exact dot per row; times the
         // rows' scales, summed over the super-block in int32. High nibbles
         // are taken in place (16 times their value), so the low nibbles'
@@ -265,8 +248,25 @@ AVX512 static INLINE void kern_q4_K(int n, const void *panel, const void *x, siz
                 group_dots(w, 8, xq, 16 * j + 8 * h, zero, d, NC);  // activations 64j+32h..
                 for (int c = 0; c < NC; c++) isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(d[c], s));
             }
-        for (int c = 0; c < NC; c++)
-            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]), _mm512_mul_ps(dw, _mm512_set1_ps(XBLK(c, i)->d)), acc[c]);
+        // Mins: sum over groups of min * (activation group sum), from the
+        // scale lines again (in L1) rather than held through the groups.
+        const __m512i v1 = _mm512_load_si512(p + 128), v2 = _mm512_load_si512(p + 192);
+        const __m512i mn_lo = _mm512_and_si512(v1, m6);
+        const __m512i mn_hi =
+            _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(v2, 4), m4), _mm512_and_si512(_mm512_srli_epi32(v1, 2), m30));
+        const __m512i p0 = _mm512_shuffle_epi8(mn_lo, pair_of_lanes(0)), p1 = _mm512_shuffle_epi8(mn_lo, pair_of_lanes(2));
+        const __m512i p2 = _mm512_shuffle_epi8(mn_hi, pair_of_lanes(0)), p3 = _mm512_shuffle_epi8(mn_hi, pair_of_lanes(2));
+        for (int c = 0; c < NC; c++) {
+            const xq8k *xb = XBLK(c, i);
+            const int32_t *gs = (const int32_t *)xb->gsum;
+            __m512i m = _mm512_madd_epi16(p0, _mm512_set1_epi32(gs[0]));
+            m = _mm512_dpwssd_epi32(m, p1, _mm512_set1_epi32(gs[1]));
+            m = _mm512_dpwssd_epi32(m, p2, _mm512_set1_epi32(gs[2]));
+            m = _mm512_dpwssd_epi32(m, p3, _mm512_set1_epi32(gs[3]));
+            // d*scales*dots - dmin*mins, then times the activations' scale
+            const __m512 t = _mm512_fmsub_ps(_mm512_cvtepi32_ps(isum[c]), dw, _mm512_mul_ps(_mm512_cvtepi32_ps(m), dm));
+            acc[c] = _mm512_fmadd_ps(t, _mm512_set1_ps(xb->d), acc[c]);
+        }
     }
     const __mmask16 keep = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
     for (int c = 0; c < NC; c++) _mm512_mask_storeu_ps(out + (size_t)c * os, keep, acc[c]);
