@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"inferenceruntime/inference/compute"
@@ -106,6 +107,40 @@ func TestPackedKExtremes(t *testing.T) {
 				// x = +-1 quantizes exactly, so only float rounding is left
 				if math.Abs(got-want) > 1e-5*mag {
 					t.Fatalf("row %d: packed %g, float64 %g", i, got, want)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPackK measures packing a K-quant matrix (what the first prompt
+// after loading a model waits for), in source bytes per second.
+func BenchmarkPackK(b *testing.B) {
+	const k, m = 2048, 8192
+	for _, typ := range []compute.DType{quant.Q4_K, quant.Q6_K} {
+		b.Run(typ.String(), func(b *testing.B) {
+			if !hasPacked(typ) {
+				b.Skip("no packed kernel at this kernel level")
+			}
+			raw, err := quant.Quantize(typ, randVec(rand.New(rand.NewPCG(5, 6)), k*m, 1))
+			if err != nil {
+				b.Fatal(err)
+			}
+			dev, _ := newCPU(b, 1)
+			cb, err := dev.WrapHost(raw)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer cb.Free()
+			buf := cb.(*buffer)
+			b.SetBytes(int64(len(raw)))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				buf.mu.Lock()
+				buf.dropPacks()
+				buf.mu.Unlock()
+				if _, ok, err := buf.packedOf(0, typ, k, m); err != nil || !ok {
+					b.Fatalf("packing failed: ok %v, %v", ok, err)
 				}
 			}
 		})
