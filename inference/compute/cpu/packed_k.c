@@ -143,7 +143,9 @@ static void pack_q6_K(const void *w, size_t row, int nr, void *panel, int64_t k)
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <immintrin.h>
-#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,gfni,avx2,fma,f16c")))
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
+// Only the Q6_K kernel may use GFNI: the others run on CPUs without it.
+#define AVX512_GFNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,gfni,avx2,fma,f16c")))
 #define INLINE __attribute__((always_inline)) inline
 #ifndef PREFETCH
 #define PREFETCH 4096
@@ -276,7 +278,7 @@ AVX512 static INLINE void kern_q4_K(int n, const void *panel, const void *x, siz
 // matrix's byte 7-i selects the input bits of output bit i).
 #define MOVE2(b) ((long long)(0x01ull << 8 * (7 - (b)) | 0x02ull << 8 * (6 - (b))))
 
-AVX512 static INLINE void kern_q6_K(int n, const void *panel, const void *x, size_t xs, float *out, size_t os, int nr, const int NC) {
+AVX512_GFNI static INLINE void kern_q6_K(int n, const void *panel, const void *x, size_t xs, float *out, size_t os, int nr, const int NC) {
     const int nb = n / QKK;
     const uint8_t *pan = panel;
     const __m512i mfc = _mm512_set1_epi8((char)0xfc);
@@ -319,22 +321,22 @@ AVX512 static INLINE void kern_q6_K(int n, const void *panel, const void *x, siz
 // One instance of each kernel per column count, so that the column loops
 // unroll; pgemm picks one by nc.
 typedef void (*kern_fn)(int n, const void *p, const void *x, size_t xs, float *o, size_t os, int nr);
-#define KERN_NC(name, k)                                                                        \
-    AVX512 static void name##_nc##k(int n, const void *p, const void *x, size_t xs, float *o, size_t os, int nr) { \
-        kern_##name(n, p, x, xs, o, os, nr, k);                                                 \
+#define KERN_NC(name, k, ATTR)                                                                              \
+    ATTR static void name##_nc##k(int n, const void *p, const void *x, size_t xs, float *o, size_t os, int nr) { \
+        kern_##name(n, p, x, xs, o, os, nr, k);                                                             \
     }
-#define KERN_TABLE(name)                                                                        \
-    KERN_NC(name, 1) KERN_NC(name, 2) KERN_NC(name, 3) KERN_NC(name, 4)                         \
-    KERN_NC(name, 5) KERN_NC(name, 6) KERN_NC(name, 7) KERN_NC(name, 8)                         \
+#define KERN_TABLE(name, ATTR)                                                                              \
+    KERN_NC(name, 1, ATTR) KERN_NC(name, 2, ATTR) KERN_NC(name, 3, ATTR) KERN_NC(name, 4, ATTR)             \
+    KERN_NC(name, 5, ATTR) KERN_NC(name, 6, ATTR) KERN_NC(name, 7, ATTR) KERN_NC(name, 8, ATTR)             \
     static const kern_fn name##_by_nc[IR_PGEMM_COLS + 1] = {name##_nc1, name##_nc1, name##_nc2, name##_nc3, \
                                                             name##_nc4, name##_nc5, name##_nc6, name##_nc7, name##_nc8}; \
     static void pgemm_##name(int n, const void *p, const void *x, size_t xs, int nc, float *o, size_t os, int nr) { \
-        name##_by_nc[nc < 1 ? 1 : nc > IR_PGEMM_COLS ? IR_PGEMM_COLS : nc](n, p, x, xs, o, os, nr);  \
+        name##_by_nc[nc < 1 ? 1 : nc > IR_PGEMM_COLS ? IR_PGEMM_COLS : nc](n, p, x, xs, o, os, nr);         \
     }
 _Static_assert(IR_PGEMM_COLS == 8, "KERN_TABLE has one kernel per column count up to 8");
 
-KERN_TABLE(q4_K)
-KERN_TABLE(q6_K)
+KERN_TABLE(q4_K, AVX512)
+KERN_TABLE(q6_K, AVX512_GFNI)
 
 // Called at the AVX-512 level, which already requires VNNI; the Q6_K
 // kernel also needs GFNI.
