@@ -278,11 +278,27 @@ AVX512 static INLINE void kern_q4_K(int n, const void *panel, const void *x, siz
 // matrix's byte 7-i selects the input bits of output bit i).
 #define MOVE2(b) ((long long)(0x01ull << 8 * (7 - (b)) | 0x02ull << 8 * (6 - (b))))
 
+// q6_group adds group g's scaled dots to isum for every column (neg[c]:
+// column c's block's neg128).
+AVX512_GFNI static INLINE void q6_group(const uint8_t *q, const uint8_t *sc, int g, const int32_t *const *xq, const int32_t *const *neg,
+                                        __m512i *isum, const int NC) {
+    const __m512i mfc = _mm512_set1_epi8((char)0xfc);
+    const __m512i to23 = _mm512_set1_epi64(MOVE2(2)), to45 = _mm512_set1_epi64(MOVE2(4)), to67 = _mm512_set1_epi64(MOVE2(6));
+    const uint8_t *l = q + 192 * g;
+    const __m512i X = _mm512_load_si512(l), Y = _mm512_load_si512(l + 64), Z = _mm512_load_si512(l + 128);
+    const __m512i c3 = _mm512_ternarylogic_epi32(_mm512_gf2p8affine_epi64_epi8(X, to23, 0), _mm512_gf2p8affine_epi64_epi8(Y, to45, 0),
+                                                 _mm512_gf2p8affine_epi64_epi8(Z, to67, 0), 0xfe);
+    const __m512i w[4] = {_mm512_and_si512(X, mfc), _mm512_and_si512(Y, mfc), _mm512_and_si512(Z, mfc), c3};
+    const __m512i s = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(sc + 16 * g)));
+    __m512i init[IR_PGEMM_COLS], d[IR_PGEMM_COLS];
+    for (int c = 0; c < NC; c++) init[c] = _mm512_set1_epi32(neg[c][g]);
+    group_dots(w, 4, xq, 4 * g, init, d, NC);
+    for (int c = 0; c < NC; c++) isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(d[c], s));
+}
+
 AVX512_GFNI static INLINE void kern_q6_K(int n, const void *panel, const void *x, size_t xs, float *out, size_t os, int nr, const int NC) {
     const int nb = n / QKK;
     const uint8_t *pan = panel;
-    const __m512i mfc = _mm512_set1_epi8((char)0xfc);
-    const __m512i to23 = _mm512_set1_epi64(MOVE2(2)), to45 = _mm512_set1_epi64(MOVE2(4)), to67 = _mm512_set1_epi64(MOVE2(6));
     __m512 acc[IR_PGEMM_COLS];
     for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_ps();
     for (int i = 0; i < nb; i++) {
@@ -292,24 +308,17 @@ AVX512_GFNI static INLINE void kern_q6_K(int n, const void *panel, const void *x
         PREFETCH_LINES(sc, Q6K_SB + 64)
         const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(pan + dof)));
         __m512i isum[IR_PGEMM_COLS];
-        const int32_t *xq[IR_PGEMM_COLS];
+        const int32_t *xq[IR_PGEMM_COLS], *neg[IR_PGEMM_COLS];
         for (int c = 0; c < NC; c++) {
             isum[c] = _mm512_setzero_si512();
             xq[c] = (const int32_t *)XBLK(c, i)->qs;
+            neg[c] = XBLK(c, i)->neg128;
         }
-        for (int g = 0; g < 16; g++) {
-            const uint8_t *l = q + 192 * g;
-            const __m512i X = _mm512_load_si512(l), Y = _mm512_load_si512(l + 64), Z = _mm512_load_si512(l + 128);
-            const __m512i c0 = _mm512_and_si512(X, mfc), c1 = _mm512_and_si512(Y, mfc), c2 = _mm512_and_si512(Z, mfc);
-            const __m512i c3 = _mm512_ternarylogic_epi32(_mm512_gf2p8affine_epi64_epi8(X, to23, 0),
-                                                         _mm512_gf2p8affine_epi64_epi8(Y, to45, 0),
-                                                         _mm512_gf2p8affine_epi64_epi8(Z, to67, 0), 0xfe);
-            const __m512i s = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(sc + 16 * g)));
-            const __m512i w[4] = {c0, c1, c2, c3};
-            __m512i init[IR_PGEMM_COLS], d[IR_PGEMM_COLS];
-            for (int c = 0; c < NC; c++) init[c] = _mm512_set1_epi32(XBLK(c, i)->neg128[g]);
-            group_dots(w, 4, xq, 4 * g, init, d, NC);
-            for (int c = 0; c < NC; c++) isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(d[c], s));
+        if (NC <= 2) {  // decode: two groups per step keep more loads in flight
+#pragma GCC unroll 2
+            for (int g = 0; g < 16; g++) q6_group(q, sc, g, xq, neg, isum, NC);
+        } else {
+            for (int g = 0; g < 16; g++) q6_group(q, sc, g, xq, neg, isum, NC);
         }
         for (int c = 0; c < NC; c++)
             acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]), _mm512_mul_ps(dw, _mm512_set1_ps(XBLK(c, i)->d * 0.25f)), acc[c]);
