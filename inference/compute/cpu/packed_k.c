@@ -151,11 +151,10 @@ static void pack_q6_K(const void *w, size_t row, int nr, void *panel, int64_t k)
 #define PREFETCH 4096
 #endif
 
-// DOT4 adds to acc, per lane, the dot of w's 4 unsigned bytes with
-// activation quants 4j..4j+3 of block xb. The activations come as an
-// embedded broadcast: gcc otherwise issues a separate broadcast load per
-// vpdpbusd, and prefill runs out of instruction slots before vpdpbusd
-// slots.
+// dot4 adds to acc, per lane, the dot of w's 4 unsigned bytes with the 4
+// signed activation quants at x. The activations come as an embedded
+// broadcast: one instruction, where gcc makes a broadcast load and a
+// vpdpbusd of the intrinsics.
 AVX512 static INLINE __m512i dot4(__m512i acc, __m512i w, const int32_t *x) {
     __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*x));
     return acc;
