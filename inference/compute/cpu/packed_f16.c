@@ -10,9 +10,9 @@
 // a conversion. One element per vector would need a load per multiply-add
 // and run out of load slots first. Lanes keep the two elements of a pair
 // apart; at the end one exchange adds them up and leaves row r's dot in
-// lane r. Elements past k are zero. The weights of a panel are one
-// sequential stream, which decode (one activation row, bound by memory)
-// wants.
+// lane r. Elements past k are zero. A kernel reads a panel as one or two
+// sequential streams (see the halves below), which decode (one activation
+// row, bound by memory) wants.
 #include "ir_cpu.h"
 
 static int64_t panel_bytes_f16(int64_t k) { return k <= 0 ? -1 : (k + 1) / 2 * 64; }
@@ -119,12 +119,12 @@ AVX512 static INLINE void halves_f16(const f16_job *j, __m512 (*lo)[2], __m512 (
 AVX512 static INLINE void kern_f16(const f16_job *j, float *out, size_t os, int nr, const int NC) {
     __m512 lo[IR_PGEMM_COLS][2], hi[IR_PGEMM_COLS][2];
     if (NC <= 4) {
-        halves_f16(j, lo, hi, NC <= 4 ? NC : 4);
+        halves_f16(j, lo, hi, NC <= 4 ? NC : 4);  // the clamp keeps its 4 columns visibly in bounds
     } else {
         half_f16(j, 0, lo, NC);
         half_f16(j, 1, hi, NC);
     }
-    // lanes 2i, 2i+1 of the sums of rows half r are row 8r+i's two partial sums
+    // lanes 2i, 2i+1 of a column's sum for vector h are row 8h+i's two partial sums
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
     const __mmask16 keep = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
