@@ -187,15 +187,21 @@ static void op_mul_mat(graph_ctx *c, int i, const ir_op *op, int phase, int ith,
     // Decode and small batches: each thread streams its own contiguous share
     // of the weight rows (interleaved tiles defeat the hardware prefetchers
     // and halved the two-thread decode speed), then helps the others with
-    // what is left of theirs, which balances a loaded machine.
+    // what is left of theirs, which balances a loaded machine. Tiles are
+    // claimed a sixteenth of a share at a time: a claim is a locked
+    // instruction, which waits for every load in flight, and one per tile
+    // cost small models 7% of their decode time.
     for (int v = 0; v < nth; v++) {
         int o = (ith + v) % nth;
         split(tiles, o, nth, &a, &b);
+        int64_t step = (b - a) / 16 > 1 ? (b - a) / 16 : 1;
         for (;;) {
-            int64_t t = a + atomic_fetch_add(&c->own[((int64_t)i * nth + o) * IR_OWN_STRIDE], 1);
+            int64_t t = a + atomic_fetch_add(&c->own[((int64_t)i * nth + o) * IR_OWN_STRIDE], (int)step);
             if (t >= b) break;
-            if (packed) packed_tile(op, t, row_tiles, xp, prow);
-            else mul_mat_tile(op, tr, t, row_tiles, xq, xrow, xp, prow, wrow);
+            for (int64_t end = t + step < b ? t + step : b; t < end; t++) {
+                if (packed) packed_tile(op, t, row_tiles, xp, prow);
+                else mul_mat_tile(op, tr, t, row_tiles, xq, xrow, xp, prow, wrow);
+            }
         }
     }
 }
