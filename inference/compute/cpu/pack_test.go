@@ -85,12 +85,7 @@ func TestPackedWeights(t *testing.T) {
 						withPacking(true, func() { packed = mulMat(t, be, w, x, n) })
 						for j := 0; j < n; j++ {
 							for i := 0; i < m; i++ {
-								var want, mag float64
-								for e := 0; e < k; e++ {
-									p := float64(deq[i*k+e]) * float64(x[j*k+e])
-									want += p
-									mag += math.Abs(p)
-								}
+								want, mag := dot64(deq[i*k:(i+1)*k], x[j*k:(j+1)*k])
 								got := float64(packed[j*m+i])
 								if d := math.Abs(got - float64(plain[j*m+i])); d > 2e-6*mag {
 									t.Fatalf("[%d,%d]: packed %g, unpacked %g (sum|w*x| %g)", j, i, got, plain[j*m+i], mag)
