@@ -165,9 +165,13 @@ func (b *backend) Compute(g *compute.Graph) error {
 		}
 	}
 	var work int64
+	biased, err := fuseBiases(nodes, addr)
+	if err != nil {
+		return err
+	}
 	nops := 0
 	for _, n := range nodes {
-		if _, ok := opCodes[n.Op()]; ok {
+		if _, ok := opCodes[n.Op()]; ok && !biased.fused[n] {
 			nops++
 		}
 	}
@@ -183,7 +187,7 @@ func (b *backend) Compute(g *compute.Graph) error {
 	var ropeWork int64        // rope tables, at the end of the work buffer
 	for _, n := range nodes {
 		code, ok := opCodes[n.Op()]
-		if !ok {
+		if !ok || biased.fused[n] {
 			continue
 		}
 		op := &ops[k]
@@ -198,6 +202,15 @@ func (b *backend) Compute(g *compute.Graph) error {
 		}
 		for j := 0; j < n.NumSrc(); j++ {
 			if err := fill(&op.src[j], n.Src(j), addr); err != nil {
+				return err
+			}
+		}
+		if add := biased.add[n]; add != nil { // the product writes the sum's output
+			op.n_src = 3
+			if err := fill(&op.dst, add, addr); err != nil {
+				return err
+			}
+			if err := fill(&op.src[2], add.Src(1), addr); err != nil {
 				return err
 			}
 		}
@@ -343,6 +356,74 @@ func maxPosition(pos *compute.Tensor) int32 {
 		m = max(m, int32(binary.LittleEndian.Uint32(data[i:])))
 	}
 	return m
+}
+
+// biasFusion pairs products with the Add of a bias that follows them.
+type biasFusion struct {
+	add   map[*compute.Tensor]*compute.Tensor // product -> its Add
+	fused map[*compute.Tensor]bool            // Adds done by their product
+}
+
+// fuseBiases finds each MulMat whose only use is the next op, an Add of
+// a one-row F32 bias with one float per output row (Qwen2's q, k and v),
+// so that the product adds the bias itself. A product that reads float
+// activations while it writes must not write over them: the Add's output
+// may take the bytes of the product's input, which die at the product.
+func fuseBiases(nodes []*compute.Tensor, addr func(*compute.Tensor) (unsafe.Pointer, error)) (biasFusion, error) {
+	f := biasFusion{}
+	uses := map[*compute.Tensor]int{}
+	for _, n := range nodes {
+		for j := 0; j < n.NumSrc(); j++ {
+			root, _ := n.Src(j).Root()
+			uses[root]++
+		}
+	}
+	for i, n := range nodes {
+		if n.Op() != compute.OpMulMat || uses[n] != 1 || n.IsOutput() {
+			continue
+		}
+		j := i + 1 // the next op: inputs and views may come between
+		for j < len(nodes) && !isOp(nodes[j]) {
+			j++
+		}
+		if j == len(nodes) || nodes[j].Op() != compute.OpAdd || nodes[j].Src(0) != n {
+			continue
+		}
+		add := nodes[j]
+		bias, s := add.Src(1), n.Shape()
+		if bias.DType() != compute.F32 || bias.Shape().Rows() != 1 || bias.Shape()[0] != s[0] {
+			continue
+		}
+		if C.ir_vdt(C.int(n.Src(0).DType())) == C.int(compute.F32) {
+			out, err := addr(add)
+			if err != nil {
+				return f, err
+			}
+			in, err := addr(n.Src(1))
+			if err != nil {
+				return f, err
+			}
+			if overlap(out, add.Bytes(), in, n.Src(1).Bytes()) {
+				continue
+			}
+		}
+		if f.add == nil {
+			f.add, f.fused = map[*compute.Tensor]*compute.Tensor{}, map[*compute.Tensor]bool{}
+		}
+		f.add[n], f.fused[add] = add, true
+	}
+	return f, nil
+}
+
+// isOp reports whether n is computed by an op (not an input, leaf or view).
+func isOp(n *compute.Tensor) bool {
+	_, ok := opCodes[n.Op()]
+	return ok
+}
+
+// overlap reports whether [a, a+na) and [b, b+nb) share a byte.
+func overlap(a unsafe.Pointer, na int64, b unsafe.Pointer, nb int64) bool {
+	return uintptr(a) < uintptr(b)+uintptr(nb) && uintptr(b) < uintptr(a)+uintptr(na)
 }
 
 // activations identifies the quantized input of a MulMat: the bytes it was

@@ -31,7 +31,7 @@ func TestBarrierPlan(t *testing.T) {
 				h := g.Float32s(x, compute.Shape{k, n})
 				for layer := 0; layer < 3; layer++ {
 					a := g.Mul(g.RMSNorm(h, 1e-5), nw)
-					q := g.MulMat(wq, a)                                         // [m, n]
+					q := g.MulMat(wq, a)                                        // [m, n]
 					q = g.Scale(g.Reshape(q, compute.Shape{8, m / 8 * n}), 0.5) // other rows, same bytes
 					q = g.Softmax(g.Reshape(q, compute.Shape{m, n}))
 					u := g.MulMat(wq, a) // shares a's quantization

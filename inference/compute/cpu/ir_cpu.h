@@ -279,7 +279,8 @@ typedef struct {
     ir_tensor dst;
     ir_tensor src[6];
     float f[4];    // eps / scale / cap; rope: base, freq_scale; attention: scale, softcap
-    int32_t i[4];  // rope: mode, dims; attention: window; mul_mat: i[0] 1 = x already quantized in work, i[1] 1 = src[0] is packed
+    int32_t i[4];  // rope: mode, dims; attention: window; mul_mat: i[0] 1 = x already quantized in work, i[1] 1 = src[0] is packed;
+                   // mul_mat with n_src 3: dst = src[0]·src[1] + src[2], a bias of one float per row
 } ir_op;
 
 // Per-op profile (see ops.c), filled only while ir_prof_on is set.

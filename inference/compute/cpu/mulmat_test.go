@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -232,6 +233,80 @@ func TestFloatRowTails(t *testing.T) {
 				}
 			}
 			buf.Free()
+		}
+	}
+}
+
+// TestBiasFusion checks products followed by the Add of a bias (fused by
+// the backend into one op): the same bits as the product and the Add done
+// apart, for packed, unpacked and float weights, decode and batches; a
+// product used twice is not fused, and nor is one whose float input shares
+// bytes with the sum.
+func TestBiasFusion(t *testing.T) {
+	dev, be := newCPU(t, 2)
+	r := rand.New(rand.NewPCG(17, 18))
+	const k = 256
+	for _, typ := range []compute.DType{quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.F16, quant.F32} {
+		for _, packed := range []bool{true, false} {
+			for _, n := range []int{1, 3, 70} {
+				name := fmt.Sprintf("%s/packed=%v/n=%d", typ, packed, n)
+				withPacking(packed, func() {
+					// m == k: the sum is the size of the input, so the
+					// plan may hand it the input's bytes.
+					for _, m := range []int{40, k} {
+						_, w, _ := quantMatrix(t, dev, r, typ, k, m)
+						x, bias := randVec(r, k*n, 1), randVec(r, m, 1)
+						prod := mulMat(t, be, w, x, n)
+						want := make([]float32, m*n)
+						for i := range want {
+							want[i] = prod[i] + bias[i%m]
+						}
+						g := compute.NewGraph()
+						in := g.Scale(g.Float32s(x, compute.Shape{k, n}), 1) // dies at the product
+						got := run(t, be, g, g.Add(g.MulMat(w, in), g.Float32s(bias, compute.Shape{m})))
+						if !sameBits(got, want) {
+							t.Fatalf("%s m=%d: product plus bias differs from the two apart", name, m)
+						}
+					}
+				})
+			}
+		}
+	}
+	// q, k and v with biases: fused, the three products share one
+	// quantization of x and need no meeting between them.
+	_, wq, _ := quantMatrix(t, dev, r, quant.Q8_0, k, 64)
+	x, bias := randVec(r, k, 1), randVec(r, 64, 1)
+	prod := mulMat(t, be, wq, x, 1)
+	g := compute.NewGraph()
+	in, b := g.Float32s(x, compute.Shape{k}), g.Float32s(bias, compute.Shape{64})
+	var outs []*compute.Tensor
+	for range 3 {
+		outs = append(outs, g.Add(g.MulMat(wq, in), b))
+	}
+	twice := g.MulMat(wq, in)
+	outs = append(outs, g.Add(twice, b), g.Scale(twice, 2))
+	for _, o := range outs {
+		g.Output(o)
+	}
+	if err := be.Compute(g); err != nil {
+		t.Fatal(err)
+	}
+	if _, phases := lastPlan(); phases != 2*4+2 {
+		t.Errorf("%d phases: want 10 (4 products of 2 phases, 1 unfused Add, 1 Scale)", phases)
+	}
+	for i, o := range outs {
+		got := make([]float32, 64)
+		if err := be.Read(o, got); err != nil {
+			t.Fatal(err)
+		}
+		for j := range got {
+			want := prod[j] + bias[j]
+			if i == 4 {
+				want = prod[j] * 2
+			}
+			if got[j] != want {
+				t.Fatalf("output %d row %d: %g, want %g", i, j, got[j], want)
+			}
 		}
 	}
 }

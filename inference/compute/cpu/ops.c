@@ -96,6 +96,22 @@ static void packed_tile(const ir_op *op, int64_t t, int64_t row_tiles, const cha
     }
 }
 
+// add_bias adds the bias of a product fused with its Add (src[2], one
+// float per output row) to tile t, right after the tile is computed, while
+// it is still in cache: the separate Add cost a thread meeting and a pass
+// over the output, and split the products of q, k and v, which then
+// quantized their common input three times.
+static void add_bias(const ir_op *op, int64_t t, int64_t row_tiles) {
+    const float *bias = op->src[2].data;
+    int64_t m = rows(&op->src[0]), n = rows(&op->src[1]);
+    int64_t r0 = (t % row_tiles) * MM_ROWS, c0 = (t / row_tiles) * MM_COLS;
+    int64_t r1 = r0 + MM_ROWS < m ? r0 + MM_ROWS : m, c1 = c0 + MM_COLS < n ? c0 + MM_COLS : n;
+    for (int64_t col = c0; col < c1; col++) {
+        float *o = (float *)op->dst.data + col * m;
+        for (int64_t r = r0; r < r1; r++) o[r] += bias[r];
+    }
+}
+
 // mul_mat_tile computes tile t (row tiles first) of the output; xp and
 // prow are the prepared rows for kernels that take them.
 static void mul_mat_tile(const ir_op *op, const ir_type_traits *tr, int64_t t, int64_t row_tiles, const char *xq, int64_t xrow,
@@ -181,6 +197,7 @@ static void op_mul_mat(graph_ctx *c, int i, const ir_op *op, int phase, int ith,
             if (t >= tiles) break;
             if (packed) packed_tile(op, t, row_tiles, xp, prow);
             else mul_mat_tile(op, tr, t, row_tiles, xq, xrow, xp, prow, wrow);
+            if (op->n_src > 2) add_bias(op, t, row_tiles);
         }
         return;
     }
@@ -201,6 +218,7 @@ static void op_mul_mat(graph_ctx *c, int i, const ir_op *op, int phase, int ith,
             for (int64_t end = t + step < b ? t + step : b; t < end; t++) {
                 if (packed) packed_tile(op, t, row_tiles, xp, prow);
                 else mul_mat_tile(op, tr, t, row_tiles, xq, xrow, xp, prow, wrow);
+                if (op->n_src > 2) add_bias(op, t, row_tiles);
             }
         }
     }
@@ -645,6 +663,7 @@ static int accesses(const graph_ctx *c, const ir_op *op, int ph, access *a) {
         }
         if (ir_traits[s0->type].vec_dot_type != IR_F32) a[n++] = acc_all(c->work, c->work_size, 0);
         else a[n++] = acc_all(s1->data, tensor_bytes(s1), 0);
+        if (op->n_src > 2) a[n++] = acc_all(op->src[2].data, tensor_bytes(&op->src[2]), 0);  // bias
         a[n++] = acc_all(d->data, tensor_bytes(d), 1);
         return n;
     }
