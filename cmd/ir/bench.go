@@ -147,7 +147,7 @@ func benchRun(m *inference.Model, n int, gen bool) ([]float64, []cpu.OpTime, err
 	for rep := -1; rep < benchReps; rep++ { // rep -1 warms up
 		s.Reset()
 		if benchDepth > 0 {
-			if _, err := s.Eval(ctx, randomTokens(benchDepth)); err != nil {
+			if err := s.Feed(ctx, randomTokens(benchDepth)); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -157,11 +157,11 @@ func benchRun(m *inference.Model, n int, gen bool) ([]float64, []cpu.OpTime, err
 		start := time.Now()
 		if gen {
 			for _, id := range randomTokens(n) {
-				if _, err := s.Eval(ctx, []int32{id}); err != nil {
+				if err := s.Feed(ctx, []int32{id}); err != nil {
 					return nil, nil, err
 				}
 			}
-		} else if _, err := s.Eval(ctx, randomTokens(n)); err != nil {
+		} else if err := s.Feed(ctx, randomTokens(n)); err != nil {
 			return nil, nil, err
 		}
 		if rep >= 0 {
