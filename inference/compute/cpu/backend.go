@@ -247,6 +247,13 @@ func (b *backend) Compute(g *compute.Graph) error {
 		threads = 1
 	}
 	var msg [256]C.char
+	// A goroutine that runs on one scheduling tick for 10 ms gets its P
+	// taken by the Go runtime's monitor thread, which then polls every
+	// 20 us for a millisecond: during decode (one graph of a few ms after
+	// another) that was 5,000 wake-ups a second, each taking a core from a
+	// compute thread while the other waited for it at a barrier. Yielding
+	// once per graph starts a new tick, so the monitor stays asleep.
+	runtime.Gosched()
 	if rc := C.ir_compute(b.pool, C.int(threads), &ops[0], C.int(nops), b.work.ptr, C.size_t(b.work.size), &msg[0], C.int(len(msg))); rc != 0 {
 		return fmt.Errorf("cpu: compute: %s", C.GoString(&msg[0]))
 	}
