@@ -3,6 +3,7 @@ package compute
 import (
 	"errors"
 	"inferenceruntime/inference/quant"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -181,5 +182,46 @@ func TestPlanNoOverlap(t *testing.T) {
 	}
 	if p.Size >= sum {
 		t.Fatalf("arena %d bytes does not reuse memory (sum of nodes %d)", p.Size, sum)
+	}
+}
+
+// TestFreeSpans allocates and frees random spans and checks after every
+// step that the free list is sorted, coalesced and accounts for every byte
+// not in use.
+func TestFreeSpans(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var free []span
+	var total int64
+	live := map[int64]int64{} // offset -> size
+	for step := 0; step < 1500; step++ {
+		if len(live) == 0 || r.IntN(3) > 0 {
+			size := int64(1+r.IntN(8)) * 64
+			off := allocSpan(&free, &total, size)
+			live[off] = size
+		} else {
+			for off, size := range live { // a random live span
+				freeSpan(&free, span{off, size})
+				delete(live, off)
+				break
+			}
+		}
+		used := int64(0)
+		for _, size := range live {
+			used += size
+		}
+		for i, s := range free {
+			used += s.size
+			if s.size <= 0 || i > 0 && free[i-1].off+free[i-1].size >= s.off {
+				t.Fatalf("step %d: free list %v is not sorted, disjoint and coalesced", step, free)
+			}
+			for off, size := range live {
+				if off < s.off+s.size && s.off < off+size {
+					t.Fatalf("step %d: free span %v overlaps live span at %d", step, s, off)
+				}
+			}
+		}
+		if used != total {
+			t.Fatalf("step %d: live and free spans cover %d bytes of %d", step, used, total)
+		}
 	}
 }

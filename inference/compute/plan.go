@@ -95,17 +95,27 @@ func allocSpan(free *[]span, total *int64, size int64) int64 {
 	return off
 }
 
-// freeSpan returns s to the free list, merging neighbours.
+// freeSpan returns s to the free list, merging neighbours. The list stays
+// sorted by offset, so s goes in by binary search (a decode graph frees a
+// thousand spans; sorting the list at each one was most of the plan's time).
 func freeSpan(free *[]span, s span) {
-	f := append(*free, s)
-	sort.Slice(f, func(i, j int) bool { return f[i].off < f[j].off })
-	out := f[:0]
-	for _, x := range f {
-		if n := len(out); n > 0 && out[n-1].off+out[n-1].size == x.off {
-			out[n-1].size += x.size
-			continue
+	f := *free
+	i := sort.Search(len(f), func(i int) bool { return f[i].off > s.off })
+	if i > 0 && f[i-1].off+f[i-1].size == s.off { // merge with the one before
+		f[i-1].size += s.size
+		if i < len(f) && f[i-1].off+f[i-1].size == f[i].off { // and the one after
+			f[i-1].size += f[i].size
+			f = append(f[:i], f[i+1:]...)
 		}
-		out = append(out, x)
+		*free = f
+		return
 	}
-	*free = out
+	if i < len(f) && s.off+s.size == f[i].off { // merge with the one after
+		f[i] = span{s.off, s.size + f[i].size}
+		return
+	}
+	f = append(f, span{})
+	copy(f[i+1:], f[i:])
+	f[i] = s
+	*free = f
 }

@@ -25,6 +25,15 @@ var opCodes = map[compute.Op]C.int32_t{
 	compute.OpCopy: C.IR_OP_COPY,
 }
 
+// opCode is opCodes as an array (0: no C op), for the per-node lookups of
+// every graph.
+var opCode = func() (a [256]C.int32_t) {
+	for op, code := range opCodes {
+		a[op] = code
+	}
+	return a
+}()
+
 // cmem is a growable block of C memory whose start is 64-byte aligned
 // (malloc plus an offset, since aligned_alloc is missing on Windows).
 type cmem struct {
@@ -171,7 +180,7 @@ func (b *backend) Compute(g *compute.Graph) error {
 	}
 	nops := 0
 	for _, n := range nodes {
-		if _, ok := opCodes[n.Op()]; ok && !biased.fused[n] {
+		if isOp(n) && !biased.isFused(n) {
 			nops++
 		}
 	}
@@ -186,8 +195,8 @@ func (b *backend) Compute(g *compute.Graph) error {
 	var quantized activations // what the work buffer holds
 	var ropeWork int64        // rope tables, at the end of the work buffer
 	for _, n := range nodes {
-		code, ok := opCodes[n.Op()]
-		if !ok || biased.fused[n] {
+		code := opCode[n.Op()]
+		if code == 0 || biased.isFused(n) {
 			continue
 		}
 		op := &ops[k]
@@ -205,7 +214,7 @@ func (b *backend) Compute(g *compute.Graph) error {
 				return err
 			}
 		}
-		if add := biased.add[n]; add != nil { // the product writes the sum's output
+		if add := biased.addOf(n); add != nil { // the product writes the sum's output
 			op.n_src = 3
 			if err := fill(&op.dst, add, addr); err != nil {
 				return err
@@ -365,11 +374,21 @@ func maxPosition(pos *compute.Tensor) int32 {
 	return m
 }
 
-// biasFusion pairs products with the Add of a bias that follows them.
+// biasFusion pairs products with the Add of a bias that follows them; both
+// are indexed by node ID.
 type biasFusion struct {
-	add   map[*compute.Tensor]*compute.Tensor // product -> its Add
-	fused map[*compute.Tensor]bool            // Adds done by their product
+	add   []*compute.Tensor // product -> its Add
+	fused []bool            // Adds done by their product
 }
+
+func (f biasFusion) addOf(n *compute.Tensor) *compute.Tensor {
+	if f.add == nil {
+		return nil
+	}
+	return f.add[n.ID()]
+}
+
+func (f biasFusion) isFused(n *compute.Tensor) bool { return f.fused != nil && f.fused[n.ID()] }
 
 // fuseBiases finds each MulMat whose only use is the next op, an Add of
 // a one-row F32 bias with one float per output row (Qwen2's q, k and v),
@@ -378,15 +397,16 @@ type biasFusion struct {
 // may take the bytes of the product's input, which die at the product.
 func fuseBiases(nodes []*compute.Tensor, addr func(*compute.Tensor) (unsafe.Pointer, error)) (biasFusion, error) {
 	f := biasFusion{}
-	uses := map[*compute.Tensor]int{}
+	uses := make([]int32, len(nodes))
 	for _, n := range nodes {
 		for j := 0; j < n.NumSrc(); j++ {
-			root, _ := n.Src(j).Root()
-			uses[root]++
+			if root, _ := n.Src(j).Root(); root.ID() >= 0 {
+				uses[root.ID()]++
+			}
 		}
 	}
 	for i, n := range nodes {
-		if n.Op() != compute.OpMulMat || uses[n] != 1 || n.IsOutput() {
+		if n.Op() != compute.OpMulMat || uses[i] != 1 || n.IsOutput() {
 			continue
 		}
 		j := i + 1 // the next op: inputs and views may come between
@@ -415,18 +435,15 @@ func fuseBiases(nodes []*compute.Tensor, addr func(*compute.Tensor) (unsafe.Poin
 			}
 		}
 		if f.add == nil {
-			f.add, f.fused = map[*compute.Tensor]*compute.Tensor{}, map[*compute.Tensor]bool{}
+			f.add, f.fused = make([]*compute.Tensor, len(nodes)), make([]bool, len(nodes))
 		}
-		f.add[n], f.fused[add] = add, true
+		f.add[i], f.fused[j] = add, true
 	}
 	return f, nil
 }
 
 // isOp reports whether n is computed by an op (not an input, leaf or view).
-func isOp(n *compute.Tensor) bool {
-	_, ok := opCodes[n.Op()]
-	return ok
-}
+func isOp(n *compute.Tensor) bool { return opCode[n.Op()] != 0 }
 
 // overlap reports whether [a, a+na) and [b, b+nb) share a byte.
 func overlap(a unsafe.Pointer, na int64, b unsafe.Pointer, nb int64) bool {
