@@ -148,6 +148,23 @@ func TestEngineMatchesRef(t *testing.T) {
 			if r.MaxAbs > tc.tol || r.ArgmaxAgree != r.ArgmaxRows {
 				t.Errorf("engine vs oracle: %s (tolerance %g)", r, tc.tol)
 			}
+			// Feed takes the same tokens without returning logits; the
+			// next token's logits still match the oracle's.
+			s.Reset()
+			n := len(tokens) - 1
+			if err := s.Feed(context.Background(), tokens[:n]); err != nil {
+				t.Fatal(err)
+			}
+			last, err := s.Eval(context.Background(), tokens[n:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(last) != vocab || s.Len() != len(tokens) {
+				t.Fatalf("after Feed and Eval: %d logits, %d tokens held", len(last), s.Len())
+			}
+			if r, err := ref.Compare(last, want[n*vocab:], vocab, ref.Tolerance{MaxAbs: tc.tol, MinGap: 1e-2}); err != nil || r.MaxAbs > tc.tol {
+				t.Errorf("after Feed: %v %v (tolerance %g)", r, err, tc.tol)
+			}
 		})
 	}
 }
