@@ -304,7 +304,7 @@ func (b *backend) params(op *C.ir_op, n *compute.Tensor) (int64, error) {
 	switch n.Op() {
 	case compute.OpMulMat:
 		w, x := n.Src(0), n.Src(1)
-		vdt := int(C.ir_vdt(C.int(w.DType())))
+		vdt := int(kernelsOf(w.DType()).vdt)
 		if vdt == int(compute.F32) {
 			return 0, nil
 		}
@@ -421,7 +421,7 @@ func fuseBiases(nodes []*compute.Tensor, addr func(*compute.Tensor) (unsafe.Poin
 		if bias.DType() != compute.F32 || bias.Shape().Rows() != 1 || bias.Shape()[0] != s[0] {
 			continue
 		}
-		if C.ir_vdt(C.int(n.Src(0).DType())) == C.int(compute.F32) {
+		if kernelsOf(n.Src(0).DType()).vdt == compute.F32 {
 			out, err := addr(add)
 			if err != nil {
 				return f, err
@@ -464,7 +464,7 @@ type activations struct {
 func activationsOf(n *compute.Tensor) activations {
 	x := n.Src(1)
 	root, off := x.Root()
-	return activations{root: root, off: off, shape: x.Shape(), vdt: compute.DType(C.ir_vdt(C.int(n.Src(0).DType())))}
+	return activations{root: root, off: off, shape: x.Shape(), vdt: kernelsOf(n.Src(0).DType()).vdt}
 }
 
 // usePacked points op's weights at their packed copy where the weights are

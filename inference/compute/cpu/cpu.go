@@ -48,6 +48,7 @@ func init() {
 		}
 	}
 	got := int(C.ir_init(C.int(level)))
+	loadTypeKernels()
 	if level >= 0 && got != level {
 		initErr = fmt.Errorf("cpu: IR_CPU_ISA=%s: this CPU supports at most %s", isaNames[level], isaNames[C.ir_detect()])
 	}
@@ -113,12 +114,11 @@ func (*device) Type() compute.DeviceType { return compute.DeviceCPU }
 func (*device) Memory() (free, total int64) { return 0, 0 }
 
 func (*device) Supports(op compute.Op, dt compute.DType) bool {
-	t := C.int(dt)
 	switch op {
 	case compute.OpGetRows:
-		return C.ir_has_to_float(t) != 0
+		return kernelsOf(dt).toFloat
 	case compute.OpMulMat:
-		return C.ir_has_dot(t) != 0
+		return kernelsOf(dt).dot
 	case compute.OpCopy:
 		return dt == compute.F32 || dt == compute.F16
 	case compute.OpLeaf, compute.OpView:

@@ -97,10 +97,39 @@ func setISA(level string) (string, error) {
 		return "", fmt.Errorf("cpu: unknown ISA %q", level)
 	}
 	got := int(C.ir_init(C.int(l)))
+	loadTypeKernels()
 	if got != l {
 		return isaNames[got], fmt.Errorf("cpu: ISA %s not available (using %s)", level, isaNames[got])
 	}
 	return isaNames[got], nil
+}
+
+// typeKernel is what the kernel tables in use offer for one type, read
+// once per ir_init: a decode graph asks for each of its few hundred
+// products, and a call into C costs more than the lookup.
+type typeKernel struct {
+	vdt              compute.DType // activation type of its products; valid where dot
+	dot, toFloat, pg bool          // products, rows to float, packed products
+}
+
+var typeKernels [256]typeKernel
+
+func loadTypeKernels() {
+	for t := range typeKernels {
+		k := typeKernel{dot: C.ir_has_dot(C.int(t)) != 0, toFloat: C.ir_has_to_float(C.int(t)) != 0, pg: C.ir_has_pgemm(C.int(t)) != 0}
+		if k.dot {
+			k.vdt = compute.DType(C.ir_vdt(C.int(t)))
+		}
+		typeKernels[t] = k
+	}
+}
+
+// kernelsOf returns the kernels of type t (none for an unknown type).
+func kernelsOf(t compute.DType) typeKernel {
+	if int(t) < 0 || int(t) >= len(typeKernels) {
+		return typeKernel{}
+	}
+	return typeKernels[t]
 }
 
 // detectISA returns the best level the CPU supports.

@@ -50,22 +50,22 @@ func (b *buffer) packedOf(off int64, typ compute.DType, k, m int64) (p unsafe.Po
 	if !packWeights || !hasPacked(typ) {
 		return nil, false, nil
 	}
-	size := int64(C.ir_pack_size(C.int(typ), C.int64_t(k), C.int64_t(m)))
-	row := int64(C.ir_row_size(C.int(typ), C.int64_t(k)))
-	if size <= 0 || row <= 0 {
-		return nil, false, nil
-	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.ptr == nil {
 		return nil, false, fmt.Errorf("cpu: buffer used after Free")
 	}
+	key := packKey{off, typ, k, m}
+	if c, ok := b.packs[key]; ok { // checked when it was made
+		return c.ptr, true, nil
+	}
+	size := int64(C.ir_pack_size(C.int(typ), C.int64_t(k), C.int64_t(m)))
+	row := int64(C.ir_row_size(C.int(typ), C.int64_t(k)))
+	if size <= 0 || row <= 0 {
+		return nil, false, nil
+	}
 	if off < 0 || off > b.size || m > (b.size-off)/row {
 		return nil, false, fmt.Errorf("cpu: %d rows of %v at byte %d do not fit a %d-byte buffer", m, typ, off, b.size)
-	}
-	key := packKey{off, typ, k, m}
-	if c, ok := b.packs[key]; ok {
-		return c.ptr, true, nil
 	}
 	c := &packMem{ptr: C.ir_pack_alloc(C.size_t(size)), size: size}
 	if c.ptr == nil {
@@ -108,4 +108,4 @@ func (b *buffer) dropPacks() {
 }
 
 // hasPacked reports whether typ has a packed kernel at the level in use.
-func hasPacked(typ compute.DType) bool { return C.ir_has_pgemm(C.int(typ)) != 0 }
+func hasPacked(typ compute.DType) bool { return kernelsOf(typ).pg }
