@@ -17,6 +17,11 @@
 #   TG       generated tokens of the decode test (default 128; 0 skips it)
 #   KV       KV cache type of both engines (default f16, llama-bench's default)
 #   IR       path of the ir binary (default: built from this checkout)
+#   CEILING  1: before each pair of decode runs, measure how fast this
+#            machine streams memory with the same threads (the ceiling of
+#            decode, which reads every weight once per token; it moves with
+#            the other tenants of a shared machine), and add its median and
+#            each engine's share of it: file bytes x tokens/s / ceiling
 set -eu
 
 if [ $# -lt 2 ]; then
@@ -43,13 +48,24 @@ for m in "$@"; do
 	fi
 done
 
+CEILING=${CEILING:-0}
+
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+root=$(cd "$(dirname "$0")/.." && pwd)
 if [ -z "${IR:-}" ]; then
-	root=$(cd "$(dirname "$0")/.." && pwd)
 	(cd "$root" && go build -o "$tmp/ir" ./cmd/ir)
 	IR=$tmp/ir
 fi
+if [ "$CEILING" = 1 ]; then
+	(cd "$root" && go test -c -o "$tmp/cpu.test" ./inference/compute/cpu)
+fi
+
+# stream prints the memory streaming rate in GB/s with $1 threads.
+stream() {
+	"$tmp/cpu.test" -test.run '^$' -test.bench "MemoryBandwidth/t$1\$" -test.benchtime 5x |
+		sed -n 's/.*[[:space:]]\([0-9.]*\) MB\/s.*/\1/p' | awk '{printf "%.1f\n", $1 / 1000}'
+}
 
 # avg_ts prints the first "avg_ts" number of the JSON on standard input.
 avg_ts() {
@@ -70,8 +86,13 @@ one() {
 	esac
 }
 
-echo "| model | test | threads | depth | ours t/s | llama.cpp t/s | ours / llama.cpp |"
-echo "|---|---|---:|---:|---:|---:|---:|"
+if [ "$CEILING" = 1 ]; then
+	echo "| model | test | threads | depth | ours t/s | llama.cpp t/s | ours / llama.cpp | stream GB/s | ours % | llama.cpp % |"
+	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+else
+	echo "| model | test | threads | depth | ours t/s | llama.cpp t/s | ours / llama.cpp |"
+	echo "|---|---|---:|---:|---:|---:|---:|"
+fi
 for m in "$@"; do
 	for t in $THREADS; do
 		for d in $DEPTHS; do
@@ -80,8 +101,12 @@ for m in "$@"; do
 				[ "$p$n" = 00 ] && continue
 				: >"$tmp/ours"
 				: >"$tmp/llama"
+				: >"$tmp/stream"
 				i=0
 				while [ "$i" -lt "$RUNS" ]; do
+					if [ "$CEILING" = 1 ] && [ "$n" -gt 0 ]; then
+						stream "$t" >>"$tmp/stream"
+					fi
 					one ours "$m" "$t" "$d" "$p" "$n" >>"$tmp/ours"
 					one llama "$m" "$t" "$d" "$p" "$n" >>"$tmp/llama"
 					i=$((i + 1))
@@ -89,7 +114,17 @@ for m in "$@"; do
 				a=$(median <"$tmp/ours")
 				b=$(median <"$tmp/llama")
 				r=$(awk -v a="$a" -v b="$b" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}')
-				printf '| %s | %s | %s | %s | %.2f | %.2f | %s |\n' "$(basename "$m")" "$name" "$t" "$d" "$a" "$b" "$r"
+				row=$(printf '| %s | %s | %s | %s | %.2f | %.2f | %s |' "$(basename "$m")" "$name" "$t" "$d" "$a" "$b" "$r")
+				if [ "$CEILING" = 1 ]; then
+					if [ -s "$tmp/stream" ]; then
+						c=$(median <"$tmp/stream")
+						bytes=$(wc -c <"$m")
+						row="$row$(awk -v c="$c" -v f="$bytes" -v a="$a" -v b="$b" 'BEGIN {printf " %.1f | %.0f | %.0f |", c, 100 * f * a / 1e9 / c, 100 * f * b / 1e9 / c}')"
+					else
+						row="$row | | |"
+					fi
+				fi
+				echo "$row"
 			done
 		done
 	done
