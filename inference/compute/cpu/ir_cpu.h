@@ -254,6 +254,17 @@ void ir_pool_free(ir_pool *p);
 int ir_pool_threads(const ir_pool *p);
 void ir_pool_run(ir_pool *p, ir_task_fn fn, void *ctx);  // runs fn on every thread, returns when all are done
 void ir_barrier(ir_pool *p);                              // called by all threads inside a task
+// ir_barrier_warm is ir_barrier that, while it waits, asks for warm_bytes
+// at warm (the thread's next weights) to be brought into its L2 cache.
+void ir_barrier_warm(ir_pool *p, const char *warm, size_t warm_bytes);
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+static inline void ir_prefetch_l2(const char *p) { _mm_prefetch(p, _MM_HINT_T1); }
+#elif defined(__GNUC__)
+static inline void ir_prefetch_l2(const char *p) { __builtin_prefetch(p, 0, 2); }
+#else
+static inline void ir_prefetch_l2(const char *p) { (void)p; }
+#endif
 
 // Machine ceilings for benchmarks (peak.c).
 int64_t ir_stream_read(ir_pool *p, const void *buf, size_t size);

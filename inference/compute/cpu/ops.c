@@ -754,6 +754,32 @@ static void plan_barriers(graph_ctx *c) {
     }
 }
 
+// next_share finds the thread's share of the next product in decode (one
+// activation row, packed weights) within a few ops of op i, so that a
+// thread waiting at a barrier brings its first bytes into L2 meanwhile. In
+// a decode step of a small model one thread waits 5-7 us at each of these
+// barriers while the other runs the one-row ops, and the small products
+// (Qwen2-0.5B's q, k, v, o: 64-450 KB) ran at half the memory rate of the
+// large ones, starting on cache misses. Up to 1 MB (the L2 size) measured
+// best of 256 KB, 512 KB and 1 MB: +2-3% tokens/s on Qwen2-0.5B Q4_0,
+// unchanged on Llama-1B.
+enum { WARM_MAX = 1 << 20, WARM_LOOKAHEAD = 8 };
+
+static size_t next_share(const graph_ctx *c, int i, int ith, int nth, const char **start) {
+    for (int j = i; j < c->n_ops && j < i + WARM_LOOKAHEAD; j++) {
+        const ir_op *op = &c->ops[j];
+        if (op->op != IR_OP_MUL_MAT) continue;
+        if (!op->i[1] || rows(&op->src[1]) != 1) return 0;  // not packed, or a batch
+        const ir_tensor *w = &op->src[0];
+        int64_t pb = ir_pack_panel_bytes(w->type, w->ne[0]), a, b;
+        if (pb <= 0) return 0;
+        split((rows(w) + MM_ROWS - 1) / MM_ROWS, ith, nth, &a, &b);
+        *start = (const char *)w->data + a * pb;
+        return (size_t)((b - a) * pb < WARM_MAX ? (b - a) * pb : WARM_MAX);
+    }
+    return 0;
+}
+
 // Every thread passes every barrier whatever happens, so an error only
 // makes the remaining ops skip their work.
 static void run_graph(void *vc, int ith, int nth) {
@@ -762,7 +788,11 @@ static void run_graph(void *vc, int ith, int nth) {
     int64_t t0 = prof ? now_ns() : 0;
     for (int i = 0; i < c->n_ops; i++) {
         for (int ph = 0; ph < phases(&c->ops[i]); ph++) {
-            if (nth > 1 && (c->sync[i] >> ph & 1)) ir_barrier(c->pool);
+            if (nth > 1 && (c->sync[i] >> ph & 1)) {
+                const char *warm = NULL;
+                size_t n = ir_prof_on ? 0 : next_share(c, i, ith, nth, &warm);  // profiles time ops alone
+                ir_barrier_warm(c->pool, warm, n);
+            }
             if (!atomic_load(&c->status)) run_phase(c, i, ph, ith, nth);
         }
         if (prof) {
