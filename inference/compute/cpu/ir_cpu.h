@@ -254,9 +254,10 @@ void ir_pool_free(ir_pool *p);
 int ir_pool_threads(const ir_pool *p);
 void ir_pool_run(ir_pool *p, ir_task_fn fn, void *ctx);  // runs fn on every thread, returns when all are done
 void ir_barrier(ir_pool *p);                              // called by all threads inside a task
-// ir_barrier_warm is ir_barrier that, while it waits, asks for warm_bytes
-// at warm (the thread's next weights) to be brought into its L2 cache.
-void ir_barrier_warm(ir_pool *p, const char *warm, size_t warm_bytes);
+// ir_barrier_warm is ir_barrier that, while it waits, asks for the n_warm
+// spans at warm (the thread's next weights) to be brought into its L2 cache.
+typedef struct { const char *p; size_t n; } ir_span;
+void ir_barrier_warm(ir_pool *p, const ir_span *warm, int n_warm);
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>
 static inline void ir_prefetch_l2(const char *p) { _mm_prefetch(p, _MM_HINT_T1); }

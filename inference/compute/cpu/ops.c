@@ -754,30 +754,38 @@ static void plan_barriers(graph_ctx *c) {
     }
 }
 
-// next_share finds the thread's share of the next product in decode (one
-// activation row, packed weights) within a few ops of op i, so that a
-// thread waiting at a barrier brings its first bytes into L2 meanwhile. In
-// a decode step of a small model one thread waits 5-7 us at each of these
-// barriers while the other runs the one-row ops, and the small products
-// (Qwen2-0.5B's q, k, v, o: 64-450 KB) ran at half the memory rate of the
-// large ones, starting on cache misses. Up to 1 MB (the L2 size) measured
-// best of 256 KB, 512 KB and 1 MB: +2-3% tokens/s on Qwen2-0.5B Q4_0,
-// unchanged on Llama-1B.
-enum { WARM_MAX = 1 << 20, WARM_LOOKAHEAD = 8 };
+// next_shares finds the thread's shares of the next products in decode
+// (one activation row, packed weights: q, k and v, or gate and up, which
+// follow each other without a barrier) within a few ops of op i, so that a
+// thread waiting at a barrier brings their first bytes into L2 meanwhile.
+// In a decode step of a small model one thread waits 5-7 us at each of
+// these barriers while the other runs the one-row ops, and the small
+// products (Qwen2-0.5B's q, k, v, o: 64-450 KB) ran at half the memory rate
+// of the large ones, starting on cache misses. Up to 1 MB in all (the L2
+// size) measured best of 256 KB, 512 KB and 1 MB for the next product
+// alone: +2-3% tokens/s on Qwen2-0.5B Q4_0, unchanged on Llama-1B.
+enum { WARM_MAX = 1 << 20, WARM_LOOKAHEAD = 8, WARM_SPANS = 4 };
 
-static size_t next_share(const graph_ctx *c, int i, int ith, int nth, const char **start) {
-    for (int j = i; j < c->n_ops && j < i + WARM_LOOKAHEAD; j++) {
+static int next_shares(const graph_ctx *c, int i, int ith, int nth, ir_span *out) {
+    int n = 0;
+    size_t total = 0;
+    for (int j = i; j < c->n_ops && j < i + WARM_LOOKAHEAD && n < WARM_SPANS && total < WARM_MAX; j++) {
         const ir_op *op = &c->ops[j];
-        if (op->op != IR_OP_MUL_MAT) continue;
-        if (!op->i[1] || rows(&op->src[1]) != 1) return 0;  // not packed, or a batch
+        if (op->op != IR_OP_MUL_MAT) {
+            if (n) break;  // the products after this op wait for it
+            continue;
+        }
+        if (!op->i[1] || rows(&op->src[1]) != 1) break;  // not packed, or a batch
         const ir_tensor *w = &op->src[0];
         int64_t pb = ir_pack_panel_bytes(w->type, w->ne[0]), a, b;
-        if (pb <= 0) return 0;
+        if (pb <= 0) break;
         split((rows(w) + MM_ROWS - 1) / MM_ROWS, ith, nth, &a, &b);
-        *start = (const char *)w->data + a * pb;
-        return (size_t)((b - a) * pb < WARM_MAX ? (b - a) * pb : WARM_MAX);
+        size_t bytes = (size_t)((b - a) * pb);
+        if (bytes > WARM_MAX - total) bytes = WARM_MAX - total;
+        out[n++] = (ir_span){(const char *)w->data + a * pb, bytes};
+        total += bytes;
     }
-    return 0;
+    return n;
 }
 
 // Every thread passes every barrier whatever happens, so an error only
@@ -789,8 +797,8 @@ static void run_graph(void *vc, int ith, int nth) {
     for (int i = 0; i < c->n_ops; i++) {
         for (int ph = 0; ph < phases(&c->ops[i]); ph++) {
             if (nth > 1 && (c->sync[i] >> ph & 1)) {
-                const char *warm = NULL;
-                size_t n = ir_prof_on ? 0 : next_share(c, i, ith, nth, &warm);  // profiles time ops alone
+                ir_span warm[WARM_SPANS];
+                int n = ir_prof_on ? 0 : next_shares(c, i, ith, nth, warm);  // profiles time ops alone
                 ir_barrier_warm(c->pool, warm, n);
             }
             if (!atomic_load(&c->status)) run_phase(c, i, ph, ith, nth);

@@ -62,7 +62,7 @@ void ir_barrier(ir_pool *p) { ir_barrier_warm(p, NULL, 0); }
 // WARM_STEP: lines of warm memory asked for per spin.
 enum { WARM_STEP = 4 };
 
-void ir_barrier_warm(ir_pool *p, const char *warm, size_t warm_bytes) {
+void ir_barrier_warm(ir_pool *p, const ir_span *warm, int n_warm) {
     if (p->n == 1) return;
     int gen = atomic_load(&p->bar_gen);
     if (atomic_fetch_add(&p->bar_count, 1) == p->n - 1) {
@@ -73,11 +73,13 @@ void ir_barrier_warm(ir_pool *p, const char *warm, size_t warm_bytes) {
         if (atomic_load(&p->bar_sleepers)) futex_wake(&p->bar_gen);
         return;
     }
-    size_t warmed = 0;
+    size_t warmed = 0;  // of span w
+    int w = 0;
     for (int spins = 0; spins < SPIN_BARRIER; spins++) {
         if (atomic_load(&p->bar_gen) != gen) return;
-        if (warmed < warm_bytes) {  // no pause: the prefetches are the wait
-            for (int l = 0; l < WARM_STEP && warmed < warm_bytes; l++, warmed += 64) ir_prefetch_l2(warm + warmed);
+        if (w < n_warm) {  // no pause: the prefetches are the wait
+            for (int l = 0; l < WARM_STEP && warmed < warm[w].n; l++, warmed += 64) ir_prefetch_l2(warm[w].p + warmed);
+            if (warmed >= warm[w].n) w++, warmed = 0;
             continue;
         }
         cpu_relax();
