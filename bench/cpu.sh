@@ -22,6 +22,10 @@
 #            decode, which reads every weight once per token; it moves with
 #            the other tenants of a shared machine), and add its median and
 #            each engine's share of it: file bytes x tokens/s / ceiling
+#   MIN_STREAM  with CEILING=1: GB/s; before each pair of decode runs, wait
+#            (measuring every 5 s, for at most WAIT seconds, default 600)
+#            until the machine streams at least that fast, so that decode is
+#            compared when other tenants leave memory bandwidth to use
 set -eu
 
 if [ $# -lt 2 ]; then
@@ -49,6 +53,8 @@ for m in "$@"; do
 done
 
 CEILING=${CEILING:-0}
+MIN_STREAM=${MIN_STREAM:-0}
+WAIT=${WAIT:-600}
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -65,6 +71,21 @@ fi
 stream() {
 	"$tmp/cpu.test" -test.run '^$' -test.bench "MemoryBandwidth/t$1\$" -test.benchtime 5x |
 		sed -n 's/.*[[:space:]]\([0-9.]*\) MB\/s.*/\1/p' | awk '{printf "%.1f\n", $1 / 1000}'
+}
+
+# stream_at_least prints the streaming rate with $1 threads once it reaches
+# MIN_STREAM GB/s, or the last one measured after WAIT seconds.
+stream_at_least() {
+	waited=0
+	while :; do
+		s=$(stream "$1")
+		if awk -v s="$s" -v m="$MIN_STREAM" 'BEGIN {exit !(s >= m)}' || [ "$waited" -ge "$WAIT" ]; then
+			echo "$s"
+			return
+		fi
+		sleep 5
+		waited=$((waited + 5))
+	done
 }
 
 # avg_ts prints the first "avg_ts" number of the JSON on standard input.
@@ -105,7 +126,7 @@ for m in "$@"; do
 				i=0
 				while [ "$i" -lt "$RUNS" ]; do
 					if [ "$CEILING" = 1 ] && [ "$n" -gt 0 ]; then
-						stream "$t" >>"$tmp/stream"
+						stream_at_least "$t" >>"$tmp/stream"
 					fi
 					one ours "$m" "$t" "$d" "$p" "$n" >>"$tmp/ours"
 					one llama "$m" "$t" "$d" "$p" "$n" >>"$tmp/llama"
