@@ -80,19 +80,33 @@ int64_t ir_work_size(int vdt, int64_t k, int64_t rows) {
     return prep ? prep_offset(vdt, k, rows) + prep * rows : row * rows;
 }
 
+// mm_tile: the output a tile covers, weight rows [r0, r1) by activation
+// rows [c0, c1).
+typedef struct {
+    int64_t r0, r1, c0, c1;
+} mm_tile;
+
+// tile_bounds gives tile t's bounds; tiles go down the weight rows first.
+static mm_tile tile_bounds(const ir_op *op, int64_t t, int64_t row_tiles) {
+    int64_t m = rows(&op->src[0]), n = rows(&op->src[1]);
+    mm_tile b = {.r0 = (t % row_tiles) * MM_ROWS, .c0 = (t / row_tiles) * MM_COLS};
+    b.r1 = b.r0 + MM_ROWS < m ? b.r0 + MM_ROWS : m;
+    b.c1 = b.c0 + MM_COLS < n ? b.c0 + MM_COLS : n;
+    return b;
+}
+
 // packed_tile computes tile t of a product whose weights are packed (one
 // panel per tile) from the activation rows xp laid out by ir_xpack_q8_0.
 static void packed_tile(const ir_op *op, int64_t t, int64_t row_tiles, const char *xp, int64_t prow) {
-    const ir_tensor *w = &op->src[0], *x = &op->src[1];
-    int64_t k = w->ne[0], m = rows(w), n = rows(x);
+    const ir_tensor *w = &op->src[0];
+    int64_t k = w->ne[0], m = rows(w);
     float *dst = op->dst.data;
-    int64_t r0 = (t % row_tiles) * MM_ROWS, c0 = (t / row_tiles) * MM_COLS;
-    int64_t c1 = c0 + MM_COLS < n ? c0 + MM_COLS : n;
-    int nr = m - r0 < IR_PACK_ROWS ? (int)(m - r0) : IR_PACK_ROWS;
-    const char *panel = (const char *)w->data + r0 / IR_PACK_ROWS * ir_pack_panel_bytes(w->type, k);
-    for (int64_t col = c0; col < c1; col += IR_PGEMM_COLS) {
-        int nc = c1 - col < IR_PGEMM_COLS ? (int)(c1 - col) : IR_PGEMM_COLS;
-        ir_pack[w->type].gemm((int)k, panel, xp + col * prow, (size_t)prow, nc, dst + col * m + r0, (size_t)m, nr);
+    mm_tile b = tile_bounds(op, t, row_tiles);
+    int nr = (int)(b.r1 - b.r0);  // a tile is one panel's rows
+    const char *panel = (const char *)w->data + b.r0 / IR_PACK_ROWS * ir_pack_panel_bytes(w->type, k);
+    for (int64_t col = b.c0; col < b.c1; col += IR_PGEMM_COLS) {
+        int nc = b.c1 - col < IR_PGEMM_COLS ? (int)(b.c1 - col) : IR_PGEMM_COLS;
+        ir_pack[w->type].gemm((int)k, panel, xp + col * prow, (size_t)prow, nc, dst + col * m + b.r0, (size_t)m, nr);
     }
 }
 
@@ -103,12 +117,11 @@ static void packed_tile(const ir_op *op, int64_t t, int64_t row_tiles, const cha
 // quantized their common input three times.
 static void add_bias(const ir_op *op, int64_t t, int64_t row_tiles) {
     const float *bias = op->src[2].data;
-    int64_t m = rows(&op->src[0]), n = rows(&op->src[1]);
-    int64_t r0 = (t % row_tiles) * MM_ROWS, c0 = (t / row_tiles) * MM_COLS;
-    int64_t r1 = r0 + MM_ROWS < m ? r0 + MM_ROWS : m, c1 = c0 + MM_COLS < n ? c0 + MM_COLS : n;
-    for (int64_t col = c0; col < c1; col++) {
+    int64_t m = rows(&op->src[0]);
+    mm_tile b = tile_bounds(op, t, row_tiles);
+    for (int64_t col = b.c0; col < b.c1; col++) {
         float *o = (float *)op->dst.data + col * m;
-        for (int64_t r = r0; r < r1; r++) o[r] += bias[r];
+        for (int64_t r = b.r0; r < b.r1; r++) o[r] += bias[r];
     }
 }
 
@@ -116,11 +129,11 @@ static void add_bias(const ir_op *op, int64_t t, int64_t row_tiles) {
 // prow are the prepared rows for kernels that take them.
 static void mul_mat_tile(const ir_op *op, const ir_type_traits *tr, int64_t t, int64_t row_tiles, const char *xq, int64_t xrow,
                          const char *xp, int64_t prow, int64_t wrow) {
-    const ir_tensor *w = &op->src[0], *x = &op->src[1];
-    int64_t k = w->ne[0], m = rows(w), n = rows(x);
+    const ir_tensor *w = &op->src[0];
+    int64_t k = w->ne[0], m = rows(w);
     float *dst = op->dst.data;
-    int64_t r0 = (t % row_tiles) * MM_ROWS, c0 = (t / row_tiles) * MM_COLS;
-    int64_t r1 = r0 + MM_ROWS < m ? r0 + MM_ROWS : m, c1 = c0 + MM_COLS < n ? c0 + MM_COLS : n;
+    mm_tile b = tile_bounds(op, t, row_tiles);
+    int64_t r0 = b.r0, r1 = b.r1, c0 = b.c0, c1 = b.c1;
     if (tr->mm2d && c1 - c0 > 1) {  // register tiles: activations reused across the tile's weight rows
         for (int64_t col = c0; col < c1; col += IR_MM2D_COLS) {
             int nc = c1 - col < IR_MM2D_COLS ? (int)(c1 - col) : IR_MM2D_COLS;
