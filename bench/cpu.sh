@@ -55,6 +55,10 @@ done
 CEILING=${CEILING:-0}
 MIN_STREAM=${MIN_STREAM:-0}
 WAIT=${WAIT:-600}
+if [ "$MIN_STREAM" != 0 ] && [ "$CEILING" != 1 ]; then
+	echo "$0: MIN_STREAM needs CEILING=1 (the wait measures the streaming rate)" >&2
+	exit 2
+fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
