@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ModelCard } from '../api';
 import { MemoryBackend } from '../testing/memory-backend';
 import { ChatsState, snippetParts } from './chats.svelte';
 
@@ -86,5 +87,24 @@ describe('progress that arrives out of order', () => {
     store.onProgress({ ...dl, id: 'd1', state: 'done', done: 100 });
     store.onProgress({ ...dl, id: 'd1', state: 'running', done: 90 });
     expect(store.downloads[0].state).toBe('done');
+  });
+});
+
+describe('model list loads that overlap', () => {
+  it('keeps the answer of the latest load, whichever comes back first', async () => {
+    const { ModelsState } = await import('./models.svelte');
+    const backend = new MemoryBackend();
+    const answers: Array<(m: ModelCard[]) => void> = [];
+    backend.listModels = () => new Promise((resolve) => answers.push(resolve));
+    const models = new ModelsState(backend);
+    const before = models.load(); // e.g. the Models view opening
+    const after = models.load(); // e.g. an import that just finished
+    const card = (await new MemoryBackend().listModels())[0];
+    answers[1]([card]);
+    await after;
+    answers[0]([]); // the older answer arrives last
+    await before;
+    expect(models.models.map((m) => m.name)).toEqual([card.name]);
+    expect(models.loaded).toBe(true);
   });
 });

@@ -20,6 +20,8 @@ export class ModelsState {
   error = $state<string | null>(null);
   loaded = $state(false);
 
+  private seq = 0; // of the latest load: an older answer may come after a newer one
+
   constructor(private backend: Backend) {}
 
   /** Follows import progress and library changes; returns the unsubscribe function. */
@@ -33,12 +35,15 @@ export class ModelsState {
   }
 
   async load(): Promise<void> {
+    const seq = ++this.seq;
     try {
       const [models, folders] = await Promise.all([this.backend.listModels(), this.backend.folders()]);
+      if (seq !== this.seq) return;
       this.models = models;
       this.folders = folders;
       this.error = null;
     } catch (err) {
+      if (seq !== this.seq) return;
       if (!isNoDataError(err)) this.error = errorMessage(err);
     }
     this.loaded = true;
