@@ -185,6 +185,18 @@ type refPrompt struct {
 	GreedyText string  `json:"greedy_text"`
 }
 
+// streamText runs ids through a stream decoder.
+func streamText(tok *Tokenizer, ids []int32, showSpecial bool) string {
+	d := tok.NewStreamDecoder()
+	d.ShowSpecial(showSpecial)
+	var sb strings.Builder
+	for _, id := range ids {
+		sb.WriteString(d.Add(id))
+	}
+	sb.WriteString(d.Flush())
+	return sb.String()
+}
+
 // TestReferencePrompts checks the tok512 SentencePiece vocabulary of
 // stories260K and the conf-tiny models against llama.cpp's prompt ids and
 // generated text.
@@ -224,16 +236,22 @@ func TestReferencePrompts(t *testing.T) {
 		if !slices.Equal(ids, r.PromptIDs) {
 			t.Errorf("%s: prompt ids\n got  %v\n want %v", filepath.Base(path), ids, r.PromptIDs)
 		}
-		// greedy_text is the raw pieces joined; JSON turned any invalid
-		// byte into U+FFFD, and so does the stream decoder.
-		d := tok.NewStreamDecoder()
-		var sb strings.Builder
-		for _, id := range r.GreedyIDs {
-			sb.WriteString(d.Add(id))
+		// greedy_text is the raw pieces joined, control tokens included;
+		// JSON turned any invalid byte into U+FFFD, and so does the stream
+		// decoder when it shows special tokens.
+		if got := streamText(tok, r.GreedyIDs, true); got != r.GreedyText {
+			t.Errorf("%s: streamed text with special tokens\n got  %q\n want %q", filepath.Base(path), got, r.GreedyText)
 		}
-		sb.WriteString(d.Flush())
-		if sb.String() != r.GreedyText {
-			t.Errorf("%s: streamed text\n got  %q\n want %q", filepath.Base(path), sb.String(), r.GreedyText)
+		// By default the decoder writes no control token, as llama-server
+		// does: the same text without their pieces.
+		want := r.GreedyText
+		for _, id := range r.GreedyIDs {
+			if tok.IsControl(id) {
+				want = strings.Replace(want, tok.Piece(id), "", 1)
+			}
+		}
+		if got := streamText(tok, r.GreedyIDs, false); got != want {
+			t.Errorf("%s: streamed text\n got  %q\n want %q", filepath.Base(path), got, want)
 		}
 	}
 	if len(toks) == 0 {
