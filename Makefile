@@ -36,7 +36,7 @@ export GOFLAGS := $(strip $(GOFLAGS) -buildvcs=false)
 XRUN := $(if $(DISPLAY),,xvfb-run -a -s "-screen 0 1280x800x24")
 
 .PHONY: build setup bindings frontend desktop desktop-dev ir run screenshot screenshot-chat \
-        test vet test-go test-ir-deps test-frontend test-e2e test-smoke test-api clean
+        test test-tidy vet test-go test-ir-deps test-frontend test-e2e test-smoke test-api clean
 
 build: desktop ir
 
@@ -81,7 +81,12 @@ screenshot: desktop
 screenshot-chat: desktop desktop-dev
 	e2e/screenshot-chat.sh $(DESKTOP) $(DEV) $(BIN)/chat.png
 
-test: vet test-go test-ir-deps test-frontend test-e2e test-smoke screenshot-chat test-api
+test: test-tidy vet test-go test-ir-deps test-frontend test-e2e test-smoke screenshot-chat test-api
+
+## test-tidy: go.mod and go.sum must be what `go mod tidy` makes them; on failure
+## it prints the diff, run `go mod tidy` to apply it
+test-tidy: setup
+	$(GO) mod tidy -diff
 
 vet: bindings
 	$(GO) vet -tags $(TAGS) ./...
