@@ -27,7 +27,7 @@ var catalogJSON []byte
 type CatalogModel struct {
 	ID          string          `json:"id"` // short name: "qwen2.5-0.5b-instruct"
 	Name        string          `json:"name"`
-	Family      string          `json:"family"` // GGUF architecture
+	Family      string          `json:"family"` // general.architecture of its files (must be registered with package model)
 	Params      string          `json:"params"` // "0.5B"
 	Repo        string          `json:"repo"`   // Hugging Face repository
 	License     string          `json:"license"`

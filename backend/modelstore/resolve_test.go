@@ -21,7 +21,8 @@ func TestCatalog(t *testing.T) {
 	for _, id := range []string{"smollm2-135m-instruct", "smollm2-360m-instruct", "smollm2-1.7b-instruct",
 		"qwen2.5-0.5b-instruct", "qwen2.5-1.5b-instruct", "qwen2.5-3b-instruct", "qwen2.5-7b-instruct",
 		"llama3.2-1b-instruct", "llama3.2-3b-instruct", "mistral-7b-instruct-v0.3", "phi-3.5-mini-instruct",
-		"gemma-2-2b-it", "stories260k"} {
+		"gemma-2-2b-it", "stories260k", "qwen3-0.6b", "qwen3-1.7b", "qwen3-4b", "qwen3-8b", "qwen3-30b-a3b",
+		"gemma-3-1b-it", "gemma-3-4b-it", "phi-4-mini-instruct"} {
 		m, ok := c.Find(id)
 		if !ok {
 			t.Errorf("catalog lacks %s", id)
@@ -31,8 +32,8 @@ func TestCatalog(t *testing.T) {
 			t.Errorf("%s is incomplete: %+v", id, m)
 		}
 	}
-	if got := c.Search("qwen 7b"); len(got) != 1 || got[0].ID != "qwen2.5-7b-instruct" {
-		t.Errorf("Search(qwen 7b) = %v", got)
+	if got := c.Search("qwen2.5 7b"); len(got) != 1 || got[0].ID != "qwen2.5-7b-instruct" {
+		t.Errorf("Search(qwen2.5 7b) = %v", got)
 	}
 	if got := c.Search(""); len(got) != len(c.Models) {
 		t.Errorf("Search(\"\") = %d models, want all %d", len(got), len(c.Models))
