@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"container/heap"
 	"strings"
+	"unicode"
 )
 
 // fragment is either raw text still to tokenize or an already-known token.
@@ -376,9 +377,24 @@ func (t *Tokenizer) encodeWPM(s string, out []int32) []int32 {
 	return out
 }
 
-// wpmWords normalises like BERT (lower-case, strip accents, drop control
-// characters) and splits on whitespace and around punctuation, ASCII
-// symbols and CJK ideographs.
+// wpmWords normalises and splits text the way llama.cpp's WordPiece session
+// does, which is close to Hugging Face's BasicTokenizer but not equal to it:
+//
+//   - accents are stripped by replacing each code point with the first code
+//     point of its canonical decomposition (so a Hangul syllable keeps only
+//     its leading consonant), and combining marks written on their own are
+//     kept, where Hugging Face would drop every Mn after a full NFD;
+//   - NUL, U+FFFD, controls, format characters, private use and surrogates
+//     are dropped, but unassigned code points and noncharacters (U+FDD0,
+//     U+10FFFF) stay in their word and usually make it [UNK], where Hugging
+//     Face drops them too;
+//   - White_Space splits words (so \v and \f do, which Hugging Face drops);
+//   - punctuation, ASCII symbols and CJK ideographs are words of their own,
+//     judged before lower-casing.
+//
+// llama.cpp always lower-cases and strips accents; the normalizer flags of
+// the vocabulary (Hugging Face's do_lower_case and strip_accents) can turn
+// either step off.
 func (t *Tokenizer) wpmWords(s string) []string {
 	var words []string
 	var cur []byte
@@ -397,16 +413,17 @@ func (t *Tokenizer) wpmWords(s string) []string {
 			flush()
 			continue
 		}
-		if c == 0 || c == 0xFFFD || f&flagControl != 0 {
+		// classify (like Go's unicode.C) counts unassigned code points as
+		// \p{C} too, but llama.cpp's flag table calls them "undefined",
+		// not "control".
+		if c == 0 || c == 0xFFFD || (f&flagControl != 0 && unicode.In(c, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs)) {
 			continue
 		}
-		if t.stripAccents && f&flagMark != 0 {
-			continue
-		}
+		alone := f.punct() || (c < 0x7F && f&flagSymbol != 0) || isCJK(c)
 		if t.lowercase {
 			c = toLower(c)
 		}
-		if f.punct() || (c < 0x7F && f&flagSymbol != 0) || isCJK(c) {
+		if alone {
 			flush()
 			cur = appendCodepoint(cur, c)
 			flush()

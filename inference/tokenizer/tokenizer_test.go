@@ -243,13 +243,15 @@ func appendRunes(cps []rune) []byte {
 	return b
 }
 
-func TestWordPiece(t *testing.T) {
+// bertVocab is a WordPiece vocabulary with BERT's special ids (0 and
+// 100-103) followed by the given pieces.
+func bertVocab(pieces ...string) Vocab {
 	v := Vocab{Model: "bert", IDs: map[string]int64{}, Flags: map[string]bool{}}
 	for i := 0; i < 104; i++ {
 		v.Tokens = append(v.Tokens, fmt.Sprintf("[unused%d]", i))
 	}
 	v.Tokens[0], v.Tokens[100], v.Tokens[101], v.Tokens[102] = "[PAD]", "[UNK]", "[CLS]", "[SEP]"
-	v.Tokens = append(v.Tokens, "▁hello", "▁un", "aff", "able", "▁,", "▁!", "▁cafe")
+	v.Tokens = append(v.Tokens, pieces...)
 	v.Types = make([]int32, len(v.Tokens))
 	for i := range v.Types {
 		v.Types[i] = TypeNormal
@@ -257,7 +259,11 @@ func TestWordPiece(t *testing.T) {
 			v.Types[i] = TypeControl
 		}
 	}
-	tok := mustNew(t, v)
+	return v
+}
+
+func TestWordPiece(t *testing.T) {
+	tok := mustNew(t, bertVocab("▁hello", "▁un", "aff", "able", "▁,", "▁!", "▁cafe"))
 	ids, _ := tok.Encode("Hello, unaffable CAFÉ! xyz", true, false)
 	want := []string{"[CLS]", "▁hello", "▁,", "▁un", "aff", "able", "▁cafe", "▁!", "[UNK]", "[SEP]"}
 	if got := pieces(tok, ids); !slices.Equal(got, want) {
