@@ -57,11 +57,31 @@ var ConformanceModels = []string{
 	"conf-tiny/tiny-qwen2-f32", "conf-tiny/tiny-qwen2-Q8_0", "conf-tiny/tiny-qwen2-Q4_0",
 }
 
+// FamilyModels are the reference models of the families added after llama
+// and qwen2 (one per architecture, in F32, Q8_0 and Q4_0), in the same form
+// as ConformanceModels.
+var FamilyModels = familyModels("phi3", "gemma", "gemma2", "gemma3", "qwen3", "qwen3moe")
+
+func familyModels(archs ...string) []string {
+	var models []string
+	for _, a := range archs {
+		for _, w := range []string{"f32", "Q8_0", "Q4_0"} {
+			models = append(models, "conf-tiny/tiny-"+a+"-"+w)
+		}
+	}
+	return models
+}
+
 // Cases loads every reference run of ConformanceModels from dir (the
 // shared models directory).
 func Cases(dir string) ([]Case, error) {
+	return CasesOf(dir, ConformanceModels)
+}
+
+// CasesOf loads every reference run (both prompts) of models from dir.
+func CasesOf(dir string, models []string) ([]Case, error) {
 	var cases []Case
-	for _, m := range ConformanceModels {
+	for _, m := range models {
 		refDir := filepath.Join(dir, filepath.Dir(m), "ref")
 		base := filepath.Base(m)
 		for _, p := range []string{"p1", "p2"} {
@@ -191,12 +211,17 @@ func topTwoGap(x []float32) (int, float64) {
 	return best, float64(x[best]) - second
 }
 
-// CheckCases runs every reference case of ../shared/models through eval,
+// CheckCases runs every reference case of ConformanceModels through eval,
 // which returns all rows of logits for c.Tokens, and checks them against the
 // MANIFEST tolerances. It skips t when the shared models are absent.
 func CheckCases(t *testing.T, eval func(t *testing.T, c Case) []float32) {
+	CheckModels(t, ConformanceModels, eval)
+}
+
+// CheckModels is CheckCases for the given models (e.g. FamilyModels).
+func CheckModels(t *testing.T, models []string, eval func(t *testing.T, c Case) []float32) {
 	dir := testshared.Dir(t, "models")
-	cases, err := Cases(dir)
+	cases, err := CasesOf(dir, models)
 	if err != nil {
 		t.Fatal(err)
 	}

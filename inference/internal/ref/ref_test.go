@@ -1,16 +1,18 @@
 package ref
 
 import (
+	"slices"
 	"testing"
 
 	"inferenceruntime/inference/gguf"
 )
 
-// TestConformance runs the oracle on every llama/qwen2 reference of
-// ../shared/models, teacher-forced one token at a time, and compares each
+// TestConformance runs the oracle on every reference of ../shared/models,
+// of every family, teacher-forced one token at a time, and compares each
 // row of logits with llama.cpp's within the MANIFEST tolerances.
 func TestConformance(t *testing.T) {
-	CheckCases(t, func(t *testing.T, c Case) []float32 {
+	models := append(slices.Clone(ConformanceModels), FamilyModels...)
+	CheckModels(t, models, func(t *testing.T, c Case) []float32 {
 		f, err := gguf.Open(c.ModelPath)
 		if err != nil {
 			t.Fatal(err)
