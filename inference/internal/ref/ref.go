@@ -109,22 +109,23 @@ type MLP struct {
 
 // RunState is the scratch memory of a forward pass, allocated once.
 type RunState struct {
-	x       []float32   // [dim] activation at the current position
-	xb      []float32   // [dim] normalized activation
-	xb2     []float32   // [dim]
-	moe     []float32   // [dim] sum of the chosen experts' outputs
-	q       []float32   // [n_heads*head_dim]
-	k, v    []float32   // [n_kv_heads*head_dim]
-	att     []float32   // [seq] attention scores of one head
-	atto    []float32   // [n_heads*head_dim] attention output
-	hb      []float32   // [hidden]
-	hb2     []float32   // [hidden]
-	router  []float32   // [experts] router probabilities
-	factors []float32   // [rope_dim/2] RoPE frequency divisors, or nil
-	row     []float32   // one dequantized weight row (the widest)
-	logits  []float32   // [vocab]
-	keys    [][]float32 // [layer][pos*kv_dim]: grows by one position per step
-	values  [][]float32 // [layer][pos*kv_dim]
+	x         []float32   // [dim] activation at the current position
+	xb        []float32   // [dim] normalized activation
+	xb2       []float32   // [dim]
+	moe       []float32   // [dim] sum of the chosen experts' outputs
+	q         []float32   // [n_heads*head_dim]
+	k, v      []float32   // [n_kv_heads*head_dim]
+	att       []float32   // [seq] attention scores of one head
+	atto      []float32   // [n_heads*head_dim] attention output
+	hb        []float32   // [hidden]
+	hb2       []float32   // [hidden]
+	router    []float32   // [experts] router probabilities
+	factors   []float32   // [rope_dim/2] RoPE frequency divisors, or nil
+	factorBuf []float32   // [rope_dim/2] where factors are dequantized
+	row       []float32   // one dequantized weight row (the widest)
+	logits    []float32   // [vocab]
+	keys      [][]float32 // [layer][pos*kv_dim]: grows by one position per step
+	values    [][]float32 // [layer][pos*kv_dim]
 }
 
 // Transformer is a loaded model with its run state.
@@ -259,6 +260,7 @@ func newTransformer(c Config, w Weights) *Transformer {
 	s.k, s.v = make([]float32, kvd), make([]float32, kvd)
 	s.hb, s.hb2 = make([]float32, hidden), make([]float32, hidden)
 	s.router = make([]float32, c.Experts)
+	s.factorBuf = make([]float32, c.RopeDim/2)
 	s.row = make([]float32, max(c.Dim, hidden, qd, c.RopeDim))
 	s.logits = make([]float32, c.VocabSize)
 	s.keys, s.values = make([][]float32, c.NLayers), make([][]float32, c.NLayers)
@@ -295,7 +297,7 @@ func (t *Transformer) Forward(token int32) ([]float32, error) {
 
 	for l := range c.NLayers {
 		lw := &w.Layers[l]
-		local := c.LocalLayers[l]
+		local := l < len(c.LocalLayers) && c.LocalLayers[l] // sliding window, local RoPE
 
 		// Attention: x += Wo · attention(rope(Wq·norm(x)), rope(Wk·norm(x)), Wv·norm(x))
 		if err := rmsnorm(s.xb, s.x, lw.AttnNorm, c.NormEps, s.row); err != nil {
@@ -489,7 +491,7 @@ func (t *Transformer) loadRopeFactors() error {
 		s.factors = nil
 		return nil
 	}
-	s.factors = make([]float32, c.RopeDim/2)
+	s.factors = s.factorBuf
 	if err := quant.Dequantize(f.Type, f.Data, s.factors); err != nil {
 		return fmt.Errorf("ref: %s: %w", f.Name, err)
 	}
