@@ -3,8 +3,6 @@ package ref
 import (
 	"slices"
 	"testing"
-
-	"inferenceruntime/inference/gguf"
 )
 
 // TestConformance runs the oracle on every reference of ../shared/models,
@@ -13,26 +11,10 @@ import (
 func TestConformance(t *testing.T) {
 	models := append(slices.Clone(ConformanceModels), FamilyModels...)
 	CheckModels(t, models, func(t *testing.T, c Case) []float32 {
-		f, err := gguf.Open(c.ModelPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		tr, err := New(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tr := openTransformer(t, c.ModelPath)
 		if tr.Config.VocabSize != c.NVocab {
 			t.Fatalf("vocabulary %d, reference has %d", tr.Config.VocabSize, c.NVocab)
 		}
-		var got []float32
-		for _, tok := range c.Tokens {
-			logits, err := tr.Forward(tok)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, logits...)
-		}
-		return got
+		return run(t, tr, c.Tokens)
 	})
 }
