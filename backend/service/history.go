@@ -391,7 +391,6 @@ func (c *Chats) start(ctx context.Context, conv history.Conversation, parentID i
 func (c *Chats) generate(ctx context.Context, cancel context.CancelFunc, conv history.Conversation, reply *history.Reply, req GenerateRequest) {
 	defer c.wg.Done()
 	defer cancel()
-	defer c.unreserve(conv.ID)
 	r := c.Runner()
 	loading := !isLoaded(r, conv.Model)
 	if loading {
@@ -450,6 +449,9 @@ func (c *Chats) generate(ctx context.Context, cancel context.CancelFunc, conv hi
 		msg = history.Message{ID: reply.ID(), ConversationID: conv.ID, Role: history.RoleAssistant,
 			Content: reply.Text(), State: history.StateError, Error: fmt.Sprintf("saving the reply failed: %v", ferr)}
 	}
+	// Released before "done": a client that answers "done" with the next
+	// message (the desktop app does) must find the conversation free.
+	c.unreserve(conv.ID)
 	c.emit.Emit(TopicChat, ChatEvent{Type: "done", ConversationID: conv.ID, MessageID: reply.ID(), Message: &msg})
 }
 

@@ -18,13 +18,15 @@ import (
 )
 
 // chatEvents collects TopicChat events and lets a test wait for a reply's
-// end; onToken, when set, runs inside the generation for each piece.
+// end; onToken, when set, runs inside the generation for each piece, and
+// onDone, when set, receives the "done" events instead of wait.
 type chatEvents struct {
 	mu      sync.Mutex
 	events  []ChatEvent
 	loads   []ModelLoadEvent
 	done    chan ChatEvent
 	onToken func(ChatEvent)
+	onDone  func(ChatEvent)
 }
 
 func (c *chatEvents) Emit(topic string, payload any) {
@@ -32,13 +34,17 @@ func (c *chatEvents) Emit(topic string, payload any) {
 	case ChatEvent:
 		c.mu.Lock()
 		c.events = append(c.events, ev)
-		f := c.onToken
+		f, d := c.onToken, c.onDone
 		c.mu.Unlock()
 		if ev.Type == "token" && f != nil {
 			f(ev)
 		}
 		if ev.Type == "done" {
-			c.done <- ev
+			if d != nil {
+				d(ev)
+			} else {
+				c.done <- ev
+			}
 		}
 	case ModelLoadEvent:
 		c.mu.Lock()
@@ -257,6 +263,51 @@ func TestChatsStopAndLimits(t *testing.T) {
 	lost, _ := c.History.Create(ctx, history.NewConversation{Model: "missing"})
 	if _, err := c.Send(ctx, lost.ID, 0, "hi"); !errors.Is(err, ErrModelNotFound) {
 		t.Errorf("unknown model: %v", err)
+	}
+}
+
+// TestChatsSendFromDone sends the next question from the "done" handler, as
+// the desktop app does: by the time a client hears "done", the conversation
+// must take a new message. Many turns, because the handler runs on the
+// goroutine that wrote the reply, right after it ends.
+func TestChatsSendFromDone(t *testing.T) {
+	const turns = 300
+	ctx := context.Background()
+	c, evs := chatsFixture(t)
+	conv, err := c.History.Create(ctx, history.NewConversation{Model: "tiny",
+		Params: history.Params{Temperature: ptr(0.0), MaxTokens: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	finished := make(chan error, 1)
+	n := 0
+	evs.mu.Lock()
+	evs.onDone = func(ev ChatEvent) {
+		n++
+		if ev.Message.State != history.StateDone {
+			finished <- fmt.Errorf("turn %d ended %s: %s", n, ev.Message.State, ev.Message.Error)
+			return
+		}
+		if n == turns {
+			finished <- nil
+			return
+		}
+		// Each question starts its own branch, so the context never fills.
+		if _, err := c.Send(ctx, conv.ID, 0, fmt.Sprintf("question %d", n+1)); err != nil {
+			finished <- fmt.Errorf("send from the done handler of turn %d: %w", n, err)
+		}
+	}
+	evs.mu.Unlock()
+	if _, err := c.Send(ctx, conv.ID, 0, "question 1"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-finished:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Minute):
+		t.Fatalf("%d turns did not finish", turns)
 	}
 }
 
