@@ -70,6 +70,7 @@ ir: setup
 
 ## run: open the desktop app (under Xvfb when there is no display)
 run: desktop
+	$(if $(DISPLAY),,@echo "make run: no display, so the window is on an invisible virtual display (Xvfb); Ctrl-C stops it, and 'make screenshot' shows it")
 	$(XRUN) ./$(DESKTOP)
 
 ## screenshot: start the app under Xvfb and save bin/screenshot.png
