@@ -237,7 +237,7 @@ func (l *Library) adopt(ctx context.Context, tmp, digest string, meta Meta, opts
 		return ImportResult{}, fmt.Errorf("stat blob: %w", err)
 	}
 	m := &Model{ID: newID(), Name: opts.Name, Digest: digest, Size: info.Size(), Location: InBlob,
-		Source: opts.Source, Meta: meta, AddedAt: l.now()}
+		Source: opts.Source, Meta: meta, AddedAt: l.now(), Support: SupportOf(meta)}
 	if m.Name == "" {
 		if m.Name, err = l.freeName(ctx, fallbackName); err != nil {
 			return ImportResult{}, err
@@ -263,7 +263,8 @@ func (l *Library) importInPlace(ctx context.Context, abs string, info os.FileInf
 		return ImportResult{Model: existing, Existing: true}, nil
 	}
 	m := &Model{ID: newID(), Name: opts.Name, Size: info.Size(), Location: InPlace, Path: abs,
-		FolderID: folderID, Source: opts.Source, Meta: meta, AddedAt: l.now(), mtime: info.ModTime().UnixNano()}
+		FolderID: folderID, Source: opts.Source, Meta: meta, AddedAt: l.now(), mtime: info.ModTime().UnixNano(),
+		Support: SupportOf(meta)}
 	if m.Name == "" {
 		var err error
 		if m.Name, err = l.freeName(ctx, NameFromFile(abs)); err != nil {

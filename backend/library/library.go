@@ -68,7 +68,10 @@ type Model struct {
 	AddedAt    time.Time `json:"addedAt"`
 	LastUsedAt time.Time `json:"lastUsedAt"` // zero when never used
 	Missing    bool      `json:"missing"`    // in-place file gone at the last check
-	mtime      int64
+	// Support says whether this build can run the model (its architecture
+	// is registered with the engine); worked out when the record is read.
+	Support Support `json:"support"`
+	mtime   int64
 }
 
 // Library is the model library. It is safe for concurrent use, and several
@@ -247,6 +250,7 @@ func (l *Library) scanModel(s scanner) (*Model, error) {
 		m.LastUsedAt = time.UnixMilli(used)
 	}
 	m.Missing = missing != 0
+	m.Support = SupportOf(m.Meta)
 	if m.Location == InBlob {
 		p, err := l.blobPath(m.Digest)
 		if err != nil {

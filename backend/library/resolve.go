@@ -173,7 +173,8 @@ func (l *Library) resolveFile(ctx context.Context, ref string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Model{Name: NameFromFile(abs), Size: info.Size(), Location: AdHoc, Path: abs, Source: abs, Meta: meta}, nil
+	return &Model{Name: NameFromFile(abs), Size: info.Size(), Location: AdHoc, Path: abs, Source: abs, Meta: meta,
+		Support: SupportOf(meta)}, nil
 }
 
 // check verifies that a model's file is there and unchanged.

@@ -124,10 +124,12 @@ const infoMaxArray = 16
 func infoWriteJSON(out io.Writer, s gguf.Summary, f *gguf.File, rec *library.Model) error {
 	doc := struct {
 		gguf.Summary
+		// "supported" and, when false, "reason": whether this build runs it.
+		library.Support
 		Library  *library.Model `json:"library,omitempty"` // for an installed model
 		Metadata []infoKV       `json:"metadata,omitempty"`
 		Tensors  []infoTensor   `json:"tensors,omitempty"`
-	}{Summary: s, Library: rec}
+	}{Summary: s, Support: library.ArchSupport(s.Architecture, s.Parameters), Library: rec}
 	if infoMetadata {
 		for _, kv := range f.KV {
 			row := infoKV{Key: kv.Key, Type: kv.Value.Type.String()}
@@ -176,6 +178,11 @@ func infoWriteText(out io.Writer, path string, s gguf.Summary, rec *library.Mode
 	row("file size", fmt.Sprintf("%s (%d bytes)", infoBytes(s.FileSize), s.FileSize))
 	row("gguf version", fmt.Sprint(s.Version))
 	row("architecture", orNone(s.Architecture))
+	runs := "yes"
+	if sup := library.ArchSupport(s.Architecture, s.Parameters); !sup.Supported {
+		runs = "no — " + sup.Reason
+	}
+	row("runs here", runs)
 	row("name", orNone(s.Name))
 	params := gguf.FormatCount(s.Parameters)
 	if s.Parameters >= 1000 {

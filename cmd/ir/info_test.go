@@ -434,3 +434,70 @@ func TestInfoControlCharacters(t *testing.T) {
 		t.Errorf("escaped strings missing:\n%s", text)
 	}
 }
+
+// TestInfoSupport checks that `ir info` says plainly whether this build can
+// run a file, naming an architecture it cannot run, in text and JSON, and
+// without failing.
+func TestInfoSupport(t *testing.T) {
+	write := func(arch string) string {
+		w := gguf.NewWriter()
+		for _, kv := range []struct {
+			k string
+			v any
+		}{
+			{"general.architecture", arch},
+			{arch + ".context_length", uint32(256)},
+			{arch + ".embedding_length", uint32(32)},
+			{arch + ".block_count", uint32(1)},
+		} {
+			if err := w.SetKV(kv.k, kv.v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.AddTensor("token_embd.weight", 0, []uint64{32, 4}, make([]byte, 32*4*4)); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), arch+".gguf")
+		if err := w.WriteFile(path); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	mamba, llama := write("mamba"), write("llama")
+
+	text, err := infoRun(t, mamba)
+	if err != nil {
+		t.Fatalf("ir info on an unsupported architecture failed: %v", err)
+	}
+	want := `runs here         no — architecture "mamba" is not supported (supported: `
+	if !strings.Contains(text, want) || !strings.Contains(text, "llama") {
+		t.Errorf("output lacks %q naming the supported ones:\n%s", want, text)
+	}
+	if text, err := infoRun(t, llama); err != nil || !strings.Contains(text, "runs here         yes\n") {
+		t.Errorf("llama file: %v\n%s", err, text)
+	}
+
+	js, err := infoRun(t, "--json", mamba)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Architecture string `json:"architecture"`
+		Supported    *bool  `json:"supported"`
+		Reason       string `json:"reason"`
+	}
+	if err := json.Unmarshal([]byte(js), &doc); err != nil {
+		t.Fatalf("--json: %v\n%s", err, js)
+	}
+	if doc.Architecture != "mamba" || doc.Supported == nil || *doc.Supported || !strings.Contains(doc.Reason, `architecture "mamba" is not supported`) {
+		t.Errorf("--json: architecture %q, supported %v, reason %q", doc.Architecture, doc.Supported, doc.Reason)
+	}
+	js, err = infoRun(t, "--json", llama)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc.Supported, doc.Reason = nil, ""
+	if err := json.Unmarshal([]byte(js), &doc); err != nil || doc.Supported == nil || !*doc.Supported || doc.Reason != "" {
+		t.Errorf("--json for llama: supported %v, reason %q (%v)", doc.Supported, doc.Reason, err)
+	}
+}
