@@ -1,6 +1,9 @@
+//go:build !bindings
+
 // Inference Runtime's desktop app: a Wails window over the same backend the
 // ir CLI uses. main wires the pieces together; App (app.go) is the facade
-// the frontend calls.
+// the frontend calls. Builds with -tags bindings have their own main
+// (bindings.go).
 package main
 
 import (
