@@ -10,6 +10,7 @@ import (
 	"embed"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/rs/zerolog"
 	"github.com/wailsapp/wails/v2"
@@ -17,6 +18,7 @@ import (
 	"github.com/wailsapp/wails/v2/pkg/options/assetserver"
 	"github.com/wailsapp/wails/v2/pkg/options/linux"
 	"github.com/wailsapp/wails/v2/pkg/options/mac"
+	"github.com/wailsapp/wails/v2/pkg/options/windows"
 
 	"inferenceruntime/backend/buildinfo"
 	"inferenceruntime/backend/config"
@@ -60,6 +62,10 @@ func run() error {
 	defer closeLog.Close()
 	info := buildinfo.Get()
 	log.Info().Str("version", info.Version).Str("commit", info.Commit).Str("dataDir", dataDir).Msg("starting")
+	webviewDir := filepath.Join(dataDir, "webview")
+	if err := keepWebviewData(webviewDir); err != nil {
+		log.Warn().Err(err).Msg("web view data")
+	}
 
 	app := NewApp(dataDir, log)
 	err = wails.Run(&options.App{
@@ -85,6 +91,7 @@ func run() error {
 			// stacks and under Xvfb; the UI needs none of it.
 			WebviewGpuPolicy: linux.WebviewGpuPolicyNever,
 		},
+		Windows: &windows.Options{WebviewUserDataPath: webviewDir},
 		Mac: &mac.Options{
 			About: &mac.AboutInfo{Title: "Inference Runtime", Message: "Version " + info.Version, Icon: icon},
 		},

@@ -9,7 +9,8 @@
 # screenshot again (for content that loads after start-up).
 #
 # Runs its own Xvfb (xvfb-run) and a temporary IR_HOME, so it works on a
-# headless CI machine and never touches the user's data.
+# headless CI machine and never touches the user's data; it fails when the
+# app writes into the XDG data or cache folder instead of IR_HOME.
 set -euo pipefail
 
 binary="$(realpath "${1:-bin/inference-runtime}")"
@@ -19,12 +20,23 @@ timeout_s="${SMOKE_TIMEOUT:-60}"
 if [ -z "${SMOKE_INNER:-}" ]; then
   [ -x "$binary" ] || { echo "smoke: $binary is not built" >&2; exit 1; }
   home="${SMOKE_HOME:-}"
+  # The user's XDG folders as the app sees them: nothing of the app's may
+  # land there, the web view's files included; they belong in its data folder.
+  xdg="$(mktemp -d)"
+  scratch=("$xdg")
   if [ -z "$home" ]; then
     home="$(mktemp -d)"
-    trap 'rm -rf "$home"' EXIT
+    scratch+=("$home")
   fi
+  trap 'rm -rf "${scratch[@]}"' EXIT
   mkdir -p "$(dirname "$shot")"
-  SMOKE_INNER=1 IR_HOME="$home" xvfb-run -a -s "-screen 0 1280x800x24" "$0" "$binary" "$shot"
+  SMOKE_INNER=1 IR_HOME="$home" XDG_DATA_HOME="$xdg/data" XDG_CACHE_HOME="$xdg/cache" \
+    xvfb-run -a -s "-screen 0 1280x800x24" "$0" "$binary" "$shot"
+  strays="$(find "$xdg" -mindepth 2 -maxdepth 2 -name 'inference-runtime*')"
+  if [ -n "$strays" ]; then
+    printf 'smoke: the app wrote outside its data folder (%s):\n%s\n' "$home" "$strays" >&2
+    exit 1
+  fi
   exit
 fi
 
