@@ -183,6 +183,13 @@ export interface Fit {
   exact: boolean;
 }
 
+/** Whether this build can run a model: its architecture is registered with the engine. */
+export interface Support {
+  supported: boolean;
+  /** Why not, naming the architecture; set when supported is false. */
+  reason?: string;
+}
+
 export interface ModelCard {
   id: string;
   name: string;
@@ -196,6 +203,8 @@ export interface ModelCard {
   addedAt: string;
   lastUsedAt: string;
   missing: boolean;
+  /** Absent from older backends: then the model is taken to run. */
+  support?: Support;
   fit: Fit;
   loaded: boolean;
 }
