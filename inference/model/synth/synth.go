@@ -1,7 +1,10 @@
 // Package synth writes random-weight GGUF models of real shapes (Llama 3.2
-// 1B, Qwen2.5 0.5B, and a tiny one for tests) in any weight type the quant
-// package can produce, with a working SentencePiece-style vocabulary of the
-// right size. They exercise the engine, the memory budget and the
+// 1B, Qwen2.5 0.5B, Qwen3 0.6B, Qwen3-30B-A3B, Gemma 2 2B, Gemma 3 1B,
+// Phi-3.5 mini, Phi-4-mini, and tiny ones of each family for tests) in any
+// weight type the quant package can produce, with a working
+// SentencePiece-style vocabulary of the right size. Each file has the
+// tensors and metadata keys llama.cpp's converter writes for its
+// architecture. They exercise the engine, the memory budget and the
 // benchmarks without downloading anything; their output is gibberish.
 //
 // A Plan lists the metadata and tensors before anything is written, so tests
@@ -26,11 +29,12 @@ import (
 // Shape is the architecture of a synthetic model.
 type Shape struct {
 	Name     string
-	Arch     string // "llama" or "qwen2"
+	Arch     string // general.architecture: llama, qwen2, qwen3, qwen3moe, gemma2, gemma3, phi3
 	Embd     int
 	Layers   int
 	Heads    int
 	KVHeads  int
+	HeadDim  int // per-head size; 0 = Embd/Heads (Gemma and Qwen3 differ)
 	FF       int
 	Vocab    int
 	Context  int
@@ -39,6 +43,40 @@ type Shape struct {
 	Tied     bool // no output.weight: the embedding doubles as the classifier
 	QKVBias  bool // q/k/v biases (qwen2)
 	Llama3   bool // rope_freqs.weight with Llama 3's long-context factors
+	QKNorm   bool // per-head RMS norms of q and k: attn_q_norm, attn_k_norm (qwen3, gemma3)
+	// PostNorms adds post_attention_norm and post_ffw_norm (gemma2, gemma3).
+	PostNorms bool
+	// Fused stores q, k and v as one attn_qkv, and the gate and up
+	// projections as one ffn_up of 2*FF rows (phi3).
+	Fused bool
+	// RopeDims is rope.dimension_count where only part of a head rotates
+	// (Phi-4-mini); 0 = the whole head.
+	RopeDims int
+	// Mixture of experts (qwen3moe): Experts of ExpertFF rows, ExpertsUsed
+	// per token, chosen by ffn_gate_inp.
+	Experts, ExpertsUsed, ExpertFF int
+	SlidingWindow                  int     // attention.sliding_window (gemma2, gemma3, phi3)
+	AttnSoftcap, FinalSoftcap      float32 // logit soft-capping (gemma2)
+	// OrigContext is rope.scaling.original_context_length (phi3); with
+	// LongRope the file has rope_factors_long/short and the attention factor.
+	OrigContext int
+	LongRope    bool
+}
+
+// headDim is the per-head size.
+func (s Shape) headDim() int {
+	if s.HeadDim > 0 {
+		return s.HeadDim
+	}
+	return s.Embd / s.Heads
+}
+
+// ropeDims is the number of rotated dimensions of a head.
+func (s Shape) ropeDims() int {
+	if s.RopeDims > 0 {
+		return s.RopeDims
+	}
+	return s.headDim()
 }
 
 // Shapes are the named shapes.
@@ -51,6 +89,34 @@ var Shapes = []Shape{
 		Context: 131072, RopeBase: 500000, Eps: 1e-5, Tied: true, Llama3: true},
 	{Name: "qwen2-0.5b", Arch: "qwen2", Embd: 896, Layers: 24, Heads: 14, KVHeads: 2, FF: 4864, Vocab: 151936,
 		Context: 32768, RopeBase: 1e6, Eps: 1e-6, Tied: true, QKVBias: true},
+
+	// Small ones of each newer family, for tests: head sizes other than
+	// Embd/Heads, a few experts, a short window.
+	{Name: "tiny-qwen3", Arch: "qwen3", Embd: 64, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 32, FF: 128, Vocab: 384,
+		Context: 512, RopeBase: 1e6, Eps: 1e-6, Tied: true, QKNorm: true},
+	{Name: "tiny-qwen3moe", Arch: "qwen3moe", Embd: 64, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 32, FF: 192, Vocab: 384,
+		Context: 512, RopeBase: 1e6, Eps: 1e-6, QKNorm: true, Experts: 8, ExpertsUsed: 2, ExpertFF: 32},
+	{Name: "tiny-gemma2", Arch: "gemma2", Embd: 64, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 32, FF: 128, Vocab: 384,
+		Context: 512, RopeBase: 10000, Eps: 1e-6, Tied: true, PostNorms: true, SlidingWindow: 16, AttnSoftcap: 50, FinalSoftcap: 30},
+	{Name: "tiny-gemma3", Arch: "gemma3", Embd: 64, Layers: 7, Heads: 4, KVHeads: 1, HeadDim: 32, FF: 128, Vocab: 384,
+		Context: 512, RopeBase: 1e6, Eps: 1e-6, Tied: true, QKNorm: true, PostNorms: true, SlidingWindow: 16},
+	{Name: "tiny-phi3", Arch: "phi3", Embd: 64, Layers: 2, Heads: 4, KVHeads: 2, FF: 128, Vocab: 384,
+		Context: 512, OrigContext: 128, RopeBase: 10000, Eps: 1e-5, Fused: true, RopeDims: 12, SlidingWindow: 512, LongRope: true},
+
+	// Real shapes of the newer families (from their config.json files).
+	{Name: "qwen3-0.6b", Arch: "qwen3", Embd: 1024, Layers: 28, Heads: 16, KVHeads: 8, HeadDim: 128, FF: 3072, Vocab: 151936,
+		Context: 40960, RopeBase: 1e6, Eps: 1e-6, Tied: true, QKNorm: true},
+	{Name: "qwen3moe-30b-a3b", Arch: "qwen3moe", Embd: 2048, Layers: 48, Heads: 32, KVHeads: 4, HeadDim: 128, FF: 6144, Vocab: 151936,
+		Context: 40960, RopeBase: 1e6, Eps: 1e-6, QKNorm: true, Experts: 128, ExpertsUsed: 8, ExpertFF: 768},
+	{Name: "gemma2-2b", Arch: "gemma2", Embd: 2304, Layers: 26, Heads: 8, KVHeads: 4, HeadDim: 256, FF: 9216, Vocab: 256000,
+		Context: 8192, RopeBase: 10000, Eps: 1e-6, Tied: true, PostNorms: true, SlidingWindow: 4096, AttnSoftcap: 50, FinalSoftcap: 30},
+	{Name: "gemma3-1b", Arch: "gemma3", Embd: 1152, Layers: 26, Heads: 4, KVHeads: 1, HeadDim: 256, FF: 6912, Vocab: 262144,
+		Context: 32768, RopeBase: 1e6, Eps: 1e-6, Tied: true, QKNorm: true, PostNorms: true, SlidingWindow: 512},
+	{Name: "phi3.5-mini", Arch: "phi3", Embd: 3072, Layers: 32, Heads: 32, KVHeads: 32, FF: 8192, Vocab: 32064,
+		Context: 131072, OrigContext: 4096, RopeBase: 10000, Eps: 1e-5, Fused: true, SlidingWindow: 262144, LongRope: true},
+	{Name: "phi4-mini", Arch: "phi3", Embd: 3072, Layers: 32, Heads: 24, KVHeads: 8, FF: 8192, Vocab: 200064,
+		Context: 131072, OrigContext: 4096, RopeBase: 10000, Eps: 1e-5, Tied: true, Fused: true, RopeDims: 96,
+		SlidingWindow: 262144, LongRope: true},
 }
 
 // ShapeByName finds a named shape.
@@ -94,6 +160,8 @@ const (
 	norm                  // 1 + small noise
 	bias                  // small noise
 	ropeFreqs             // Llama 3 factors
+	ropeLong              // LongRoPE factors past the original context (phi3)
+	ropeShort             // LongRoPE factors within it
 )
 
 // Plan is a model about to be written.
@@ -104,8 +172,9 @@ type Plan struct {
 }
 
 // Mixes are the weight-type names accepted besides plain types: llama.cpp's
-// Q4_K_M recipe, simplified (attn_v, ffn_down and the embedding in Q6_K,
-// the rest Q4_K).
+// Q4_K_M recipe, simplified (attn_v, ffn_down, the experts' ffn_down_exps
+// and the embedding in Q6_K, a fused attn_qkv in Q5_K, the rest Q4_K;
+// routers and norms stay F32).
 var Mixes = []string{"Q4_K_M"}
 
 // NewPlan plans a model of shape s whose matrices have the named type (a
@@ -121,27 +190,26 @@ func NewPlan(s Shape, typeName string) (*Plan, error) {
 		return nil, err
 	}
 	p := &Plan{Shape: s}
-	a := s.Arch
-	hd := s.Embd / s.Heads
-	p.KV = []KV{
-		{"general.architecture", a},
-		{"general.name", "synthetic " + s.Name + " " + typeName},
-		{"general.file_type", ftype},
-		{a + ".context_length", uint32(s.Context)},
-		{a + ".embedding_length", uint32(s.Embd)},
-		{a + ".block_count", uint32(s.Layers)},
-		{a + ".feed_forward_length", uint32(s.FF)},
-		{a + ".attention.head_count", uint32(s.Heads)},
-		{a + ".attention.head_count_kv", uint32(s.KVHeads)},
-		{a + ".rope.freq_base", s.RopeBase},
-		{a + ".rope.dimension_count", uint32(hd)},
-		{a + ".attention.layer_norm_rms_epsilon", s.Eps},
+	hd := s.headDim()
+	p.KV, err = archKVs(s, typeName, ftype)
+	if err != nil {
+		return nil, err
 	}
 	p.KV = append(p.KV, vocabKVs(s.Vocab)...)
 
-	mat := func(name string, cols, rows int) {
+	// mat adds a weight matrix (or a stack of them: the experts) of rows of
+	// cols, in ggml order {cols, rows, ...}.
+	mat := func(name string, cols int, rest ...int) {
 		t := fitType(pick(name), cols)
-		p.Tensors = append(p.Tensors, Tensor{Name: name, Type: t, Dims: []uint64{uint64(cols), uint64(rows)}, kind: matrix, fanIn: cols})
+		dims := []uint64{uint64(cols)}
+		for _, d := range rest {
+			dims = append(dims, uint64(d))
+		}
+		p.Tensors = append(p.Tensors, Tensor{Name: name, Type: t, Dims: dims, kind: matrix, fanIn: cols})
+	}
+	// f32 adds a matrix llama.cpp never quantizes (the expert router).
+	f32 := func(name string, cols, rows int) {
+		p.Tensors = append(p.Tensors, Tensor{Name: name, Type: quant.F32, Dims: []uint64{uint64(cols), uint64(rows)}, kind: matrix, fanIn: cols})
 	}
 	vec := func(name string, n int, k kind) {
 		p.Tensors = append(p.Tensors, Tensor{Name: name, Type: quant.F32, Dims: []uint64{uint64(n)}, kind: k})
@@ -154,25 +222,132 @@ func NewPlan(s Shape, typeName string) (*Plan, error) {
 	if s.Llama3 {
 		vec("rope_freqs.weight", hd/2, ropeFreqs)
 	}
+	if s.LongRope {
+		vec("rope_factors_long.weight", s.ropeDims()/2, ropeLong)
+		vec("rope_factors_short.weight", s.ropeDims()/2, ropeShort)
+	}
 	qd, kvd := s.Heads*hd, s.KVHeads*hd
 	for l := range s.Layers {
 		n := func(x string) string { return model.BlockName(l, x) }
 		vec(n("attn_norm.weight"), s.Embd, norm)
-		mat(n("attn_q.weight"), s.Embd, qd)
-		mat(n("attn_k.weight"), s.Embd, kvd)
-		mat(n("attn_v.weight"), s.Embd, kvd)
+		if s.Fused {
+			mat(n("attn_qkv.weight"), s.Embd, qd+2*kvd)
+		} else {
+			mat(n("attn_q.weight"), s.Embd, qd)
+			mat(n("attn_k.weight"), s.Embd, kvd)
+			mat(n("attn_v.weight"), s.Embd, kvd)
+		}
 		if s.QKVBias {
 			vec(n("attn_q.bias"), qd, bias)
 			vec(n("attn_k.bias"), kvd, bias)
 			vec(n("attn_v.bias"), kvd, bias)
 		}
+		if s.QKNorm {
+			vec(n("attn_q_norm.weight"), hd, norm)
+			vec(n("attn_k_norm.weight"), hd, norm)
+		}
 		mat(n("attn_output.weight"), qd, s.Embd)
+		if s.PostNorms {
+			vec(n("post_attention_norm.weight"), s.Embd, norm)
+		}
 		vec(n("ffn_norm.weight"), s.Embd, norm)
-		mat(n("ffn_gate.weight"), s.Embd, s.FF)
-		mat(n("ffn_up.weight"), s.Embd, s.FF)
-		mat(n("ffn_down.weight"), s.FF, s.Embd)
+		switch {
+		case s.Experts > 0:
+			f32(n("ffn_gate_inp.weight"), s.Embd, s.Experts)
+			mat(n("ffn_gate_exps.weight"), s.Embd, s.ExpertFF, s.Experts)
+			mat(n("ffn_up_exps.weight"), s.Embd, s.ExpertFF, s.Experts)
+			mat(n("ffn_down_exps.weight"), s.ExpertFF, s.Embd, s.Experts)
+		case s.Fused:
+			mat(n("ffn_up.weight"), s.Embd, 2*s.FF)
+			mat(n("ffn_down.weight"), s.FF, s.Embd)
+		default:
+			mat(n("ffn_gate.weight"), s.Embd, s.FF)
+			mat(n("ffn_up.weight"), s.Embd, s.FF)
+			mat(n("ffn_down.weight"), s.FF, s.Embd)
+		}
+		if s.PostNorms {
+			vec(n("post_ffw_norm.weight"), s.Embd, norm)
+		}
 	}
 	return p, nil
+}
+
+// archKVs are the hyper-parameter keys llama.cpp's converter writes for the
+// shape's architecture, with the values types it writes them in.
+func archKVs(s Shape, typeName string, ftype uint32) ([]KV, error) {
+	a := s.Arch
+	kv := []KV{
+		{"general.architecture", a},
+		{"general.name", "synthetic " + s.Name + " " + typeName},
+		{"general.file_type", ftype},
+		{a + ".context_length", uint32(s.Context)},
+		{a + ".embedding_length", uint32(s.Embd)},
+		{a + ".block_count", uint32(s.Layers)},
+		{a + ".feed_forward_length", uint32(s.FF)},
+		{a + ".attention.head_count", uint32(s.Heads)},
+		{a + ".attention.head_count_kv", uint32(s.KVHeads)},
+	}
+	add := func(key string, v any) { kv = append(kv, KV{a + "." + key, v}) }
+	eps := func() { add("attention.layer_norm_rms_epsilon", s.Eps) }
+	headSize := func() {
+		add("attention.key_length", uint32(s.headDim()))
+		add("attention.value_length", uint32(s.headDim()))
+	}
+	switch a {
+	case "llama", "qwen2":
+		add("rope.freq_base", s.RopeBase)
+		add("rope.dimension_count", uint32(s.ropeDims()))
+		eps()
+	case "qwen3", "qwen3moe":
+		// head_dim is in their config.json, so the converter writes it.
+		add("rope.freq_base", s.RopeBase)
+		eps()
+		if a == "qwen3moe" {
+			add("expert_count", uint32(s.Experts))
+			add("expert_used_count", uint32(s.ExpertsUsed))
+		}
+		headSize()
+		if a == "qwen3moe" {
+			add("expert_feed_forward_length", uint32(s.ExpertFF))
+		}
+	case "gemma2":
+		// No RoPE base: llama.cpp uses its default, 10000.
+		eps()
+		headSize()
+		add("attn_logit_softcapping", s.AttnSoftcap)
+		add("final_logit_softcapping", s.FinalSoftcap)
+		add("attention.sliding_window", uint32(s.SlidingWindow))
+	case "gemma3":
+		// The base of the global layers only: llama.cpp fixes the local
+		// (sliding-window) layers' base at 10000 and their pattern at
+		// five local layers to one global.
+		eps()
+		headSize()
+		add("rope.freq_base", s.RopeBase)
+		add("attention.sliding_window", uint32(s.SlidingWindow))
+	case "phi3":
+		add("rope.scaling.original_context_length", uint32(s.OrigContext))
+		eps()
+		add("rope.dimension_count", uint32(s.ropeDims()))
+		add("rope.freq_base", s.RopeBase)
+		add("attention.sliding_window", uint32(s.SlidingWindow))
+		if s.LongRope {
+			add("rope.scaling.attn_factor", longRopeAttnFactor(s.Context, s.OrigContext))
+		}
+	default:
+		return nil, fmt.Errorf("synth: no metadata recipe for architecture %q", a)
+	}
+	return kv, nil
+}
+
+// longRopeAttnFactor is the attention scaling of LongRoPE that the
+// converter writes: sqrt(1 + ln(scale)/ln(original context)).
+func longRopeAttnFactor(ctx, orig int) float32 {
+	scale := float64(ctx) / float64(orig)
+	if scale <= 1 {
+		return 1
+	}
+	return float32(math.Sqrt(1 + math.Log(scale)/math.Log(float64(orig))))
 }
 
 // typePicker maps a weight-type name to a per-tensor type choice.
@@ -183,10 +358,17 @@ func typePicker(name string) (func(tensor string) quant.Type, error) {
 				return nil, fmt.Errorf("synth: %s needs %s, which cannot be quantized yet", name, t)
 			}
 		}
+		qkv := quant.Q4_K
+		if quant.CanQuantize(quant.Q5_K) {
+			qkv = quant.Q5_K
+		}
 		return func(tensor string) quant.Type {
-			if strings.HasSuffix(tensor, "attn_v.weight") || strings.HasSuffix(tensor, "ffn_down.weight") ||
-				tensor == "token_embd.weight" || tensor == "output.weight" {
+			switch {
+			case strings.HasSuffix(tensor, "attn_v.weight") || strings.HasSuffix(tensor, "ffn_down.weight") ||
+				strings.HasSuffix(tensor, "ffn_down_exps.weight") || tensor == "token_embd.weight" || tensor == "output.weight":
 				return quant.Q6_K
+			case strings.HasSuffix(tensor, "attn_qkv.weight"):
+				return qkv
 			}
 			return quant.Q4_K
 		}, nil
@@ -443,9 +625,20 @@ func (g generator) fill(vals []float32, offset int, rng *rand.Rand) {
 			vals[i] = 0.1 * (2*rng.Float32() - 1)
 		}
 	case ropeFreqs:
-		hd := g.shape.Embd / g.shape.Heads
+		hd := g.shape.headDim()
 		for i := range vals {
 			vals[i] = llama3Factor(offset+i, hd, float64(g.shape.RopeBase))
+		}
+	case ropeLong, ropeShort:
+		n := max(1, int(g.t.Dims[0])-1)
+		for i := range vals {
+			x := float64(offset+i) / float64(n)
+			if g.t.kind == ropeLong {
+				// Slow the long wavelengths most, as Phi's published factors do.
+				vals[i] = float32(1 + 31*x*x)
+			} else {
+				vals[i] = float32(1 + 0.1*x)
+			}
 		}
 	}
 }
