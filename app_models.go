@@ -226,6 +226,17 @@ func (a *App) StoreList(search string) ([]service.StoreEntry, error) {
 	return svc.StoreList(a.context(), search, 0)
 }
 
+// RecommendedModel returns the catalog model to offer when none is
+// installed, chosen for this machine's free memory, and whether the store
+// can be reached right now.
+func (a *App) RecommendedModel() (service.Recommendation, error) {
+	svc, err := a.service()
+	if err != nil {
+		return service.Recommendation{}, err
+	}
+	return svc.Recommend(a.context())
+}
+
 // Pull starts a download (catalog "id:QUANT", "org/repo:QUANT" or a URL).
 func (a *App) Pull(ref string) (service.PullResult, error) {
 	svc, err := a.service()
