@@ -9,7 +9,10 @@
 // lists, Tuple for tuples and *Dict for dicts. A *Dict keeps its keys in
 // insertion order, which tojson and items() rely on; decode JSON with
 // ParseJSON to keep the order of the source. Plain Go maps are accepted too
-// (their keys are sorted, since Go maps have no order).
+// (their keys are sorted, since Go maps have no order). Strings marked safe
+// (|safe, |escape) behave as Jinja2's Markup with autoescape off: printed as
+// they are, but escaping plain text combined with them by +, % and
+// Markup's methods.
 //
 // Rendering is bounded: a template that recurses too deep, runs too many
 // steps or writes too much output fails with an error instead of hanging.

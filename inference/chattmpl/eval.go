@@ -676,6 +676,8 @@ func (r *renderer) evalBinary(n *binExpr, sc *scope) (any, error) {
 	switch x := v.(type) {
 	case string:
 		err = r.checkSize(len(x))
+	case markup:
+		err = r.checkSize(len(x))
 	case []any:
 		err = r.checkSize(len(x))
 	}
@@ -693,7 +695,7 @@ func (r *renderer) checkRepeat(a, b any) error {
 		return nil
 	}
 	size := 0
-	switch x := a.(type) {
+	switch x := plain(a).(type) {
 	case string:
 		size = len(x)
 	case []any:
@@ -736,9 +738,9 @@ func compare(op string, a, b any) (bool, error) {
 
 // contains is Python's "item in container".
 func contains(container, item any) (bool, error) {
-	switch c := container.(type) {
+	switch c := plain(container).(type) {
 	case string:
-		s, ok := item.(string)
+		s, ok := strOf(item)
 		if !ok {
 			if u, isU := item.(*undefinedValue); isU {
 				return false, u.err()
@@ -862,6 +864,13 @@ func sliceValue(obj, start, stop, step any) (any, error) {
 		}
 		return idx, nil
 	}
+	if m, ok := obj.(markup); ok {
+		v, err := sliceValue(string(m), start, stop, step)
+		if s, ok := v.(string); ok {
+			return markup(s), err
+		}
+		return v, err
+	}
 	switch x := obj.(type) {
 	case string:
 		runes := []rune(x)
@@ -945,7 +954,7 @@ func getItem(obj, key any) (any, error) {
 		if v, ok := x.GetKey(key); ok {
 			return v, nil
 		}
-	case []any, Tuple, string, rangeValue:
+	case []any, Tuple, string, markup, rangeValue:
 		if i, _, isFloat, ok := asNumber(key); ok && !isFloat {
 			var n int
 			var elem func(int) any
@@ -953,6 +962,9 @@ func getItem(obj, key any) (any, error) {
 			case string:
 				runes := []rune(s)
 				n, elem = len(runes), func(j int) any { return string(runes[j]) }
+			case markup:
+				runes := []rune(string(s))
+				n, elem = len(runes), func(j int) any { return markup(runes[j]) }
 			default:
 				seq, _ := iterate(s)
 				n, elem = len(seq), func(j int) any { return seq[j] }
@@ -966,7 +978,7 @@ func getItem(obj, key any) (any, error) {
 			return undefAttr(obj, key), nil
 		}
 	}
-	if s, ok := key.(string); ok {
+	if s, ok := strOf(key); ok {
 		if u, ok := obj.(*undefinedValue); ok {
 			return nil, u.err()
 		}
@@ -1019,10 +1031,11 @@ func (r *renderer) evalArgs(a argList, sc *scope) ([]any, *Dict, error) {
 			return nil, nil, typeErr("argument after ** must be a mapping, not %s", typeName(v))
 		}
 		for i, k := range d.keys {
-			if _, ok := k.(string); !ok {
+			name, ok := strOf(k)
+			if !ok {
 				return nil, nil, typeErr("keywords must be strings")
 			}
-			kw.SetKey(k, d.vals[i])
+			kw.SetKey(name, d.vals[i])
 		}
 	}
 	return args, kw, nil

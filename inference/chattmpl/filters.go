@@ -1,6 +1,7 @@
 package chattmpl
 
 import (
+	"html"
 	"math"
 	"regexp"
 	"strconv"
@@ -17,54 +18,62 @@ var filters map[string]filterFunc
 
 func init() {
 	filters = map[string]filterFunc{
-		"abs":         filterAbs,
-		"attr":        filterAttr,
-		"batch":       filterBatch,
-		"capitalize":  strFilter(pyCapitalize),
-		"center":      filterCenter,
-		"count":       filterLength,
-		"d":           filterDefault,
-		"default":     filterDefault,
-		"dictsort":    filterDictsort,
-		"e":           filterEscape,
-		"escape":      filterEscape,
-		"first":       filterFirst,
-		"float":       filterFloat,
-		"forceescape": filterEscape,
-		"format":      filterFormat,
-		"indent":      filterIndent,
-		"int":         filterInt,
-		"items":       filterItems,
-		"join":        filterJoin,
-		"last":        filterLast,
-		"length":      filterLength,
-		"list":        filterList,
-		"lower":       strFilter(strings.ToLower),
-		"map":         filterMap,
-		"max":         minMax(1),
-		"min":         minMax(-1),
-		"pprint":      func(_ *renderer, v any, _ []any, _ *Dict) (any, error) { return pyRepr(v) },
-		"reject":      selectFilter(false, false),
-		"rejectattr":  selectFilter(false, true),
-		"replace":     filterReplace,
-		"reverse":     filterReverse,
-		"round":       filterRound,
-		"safe":        func(_ *renderer, v any, _ []any, _ *Dict) (any, error) { return toStr(v) },
-		"select":      selectFilter(true, false),
-		"selectattr":  selectFilter(true, true),
-		"slice":       filterSlice,
-		"sort":        filterSort,
-		"string":      func(_ *renderer, v any, _ []any, _ *Dict) (any, error) { return toStr(v) },
-		"striptags":   filterStriptags,
-		"sum":         filterSum,
-		"title":       strFilter(jinjaTitle),
-		"tojson":      filterToJSON,
-		"trim":        filterTrim,
-		"truncate":    filterTruncate,
-		"unique":      filterUnique,
-		"upper":       strFilter(strings.ToUpper),
-		"wordcount":   filterWordcount,
+		"abs":        filterAbs,
+		"attr":       filterAttr,
+		"batch":      filterBatch,
+		"capitalize": strFilter(pyCapitalize),
+		"center":     filterCenter,
+		"count":      filterLength,
+		"d":          filterDefault,
+		"default":    filterDefault,
+		"dictsort":   filterDictsort,
+		"first":      filterFirst,
+		"float":      filterFloat,
+		"format":     filterFormat,
+		"indent":     filterIndent,
+		"int":        filterInt,
+		"items":      filterItems,
+		"join":       filterJoin,
+		"last":       filterLast,
+		"length":     filterLength,
+		"list":       filterList,
+		"lower":      strFilter(strings.ToLower),
+		"map":        filterMap,
+		"max":        minMax(1),
+		"min":        minMax(-1),
+		"pprint":     func(_ *renderer, v any, _ []any, _ *Dict) (any, error) { return pyRepr(v) },
+		"reject":     selectFilter(false, false),
+		"rejectattr": selectFilter(false, true),
+		"replace":    filterReplace,
+		"reverse":    filterReverse,
+		"round":      filterRound,
+		"select":     selectFilter(true, false),
+		"selectattr": selectFilter(true, true),
+		"slice":      filterSlice,
+		"sort":       filterSort,
+		"striptags":  filterStriptags,
+		"sum":        filterSum,
+		"title":      strFilter(jinjaTitle),
+		"tojson":     filterToJSON,
+		"trim":       filterTrim,
+		"truncate":   filterTruncate,
+		"unique":     filterUnique,
+		"upper":      strFilter(strings.ToUpper),
+		"wordcount":  filterWordcount,
 	}
+	for name, fn := range filters {
+		switch name {
+		case "default", "d", "attr", "pprint":
+		case "upper", "lower", "capitalize", "trim", "center", "indent", "reverse":
+			filters[name] = keepMarkup(fn)
+		default:
+			filters[name] = plainFilter(fn)
+		}
+	}
+	for name, fn := range markupFilters {
+		filters[name] = fn
+	}
+	filters["e"] = markupFilters["escape"]
 }
 
 func (r *renderer) applyFilter(f *filterExpr, v any, sc *scope) (any, error) {
@@ -243,20 +252,10 @@ func filterDictsort(_ *renderer, v any, args []any, kw *Dict) (any, error) {
 
 // foldCase lower-cases strings for case-insensitive comparisons.
 func foldCase(v any, caseSensitive bool) any {
-	if s, ok := v.(string); ok && !caseSensitive {
+	if s, ok := strOf(v); ok && !caseSensitive {
 		return strings.ToLower(s)
 	}
 	return v
-}
-
-var htmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;")
-
-func filterEscape(_ *renderer, v any, _ []any, _ *Dict) (any, error) {
-	s, err := toStr(v)
-	if err != nil {
-		return nil, err
-	}
-	return htmlEscaper.Replace(s), nil
 }
 
 func filterFirst(_ *renderer, v any, _ []any, _ *Dict) (any, error) {
@@ -758,15 +757,21 @@ func filterSort(_ *renderer, v any, args []any, kw *Dict) (any, error) {
 	return items, err
 }
 
-var tagRe = regexp.MustCompile(`(?s)<!--.*?-->|<[^>]*>`)
+// Markup.striptags removes all comments first, so that a tag inside a
+// comment cannot end it early, then tags, and finally unescapes entities
+// (the text is taken as HTML, markup or not).
+var (
+	commentRe = regexp.MustCompile(`(?s)<!--.*?-->`)
+	tagRe     = regexp.MustCompile(`(?s)<.*?>`)
+)
 
 func filterStriptags(_ *renderer, v any, _ []any, _ *Dict) (any, error) {
 	s, err := toStr(v)
 	if err != nil {
 		return nil, err
 	}
-	s = tagRe.ReplaceAllString(s, "")
-	return strings.Join(strings.FieldsFunc(s, pyIsSpace), " "), nil
+	s = tagRe.ReplaceAllString(commentRe.ReplaceAllString(s, ""), "")
+	return html.UnescapeString(strings.Join(strings.FieldsFunc(s, pyIsSpace), " ")), nil
 }
 
 func filterSum(_ *renderer, v any, args []any, kw *Dict) (any, error) {
@@ -820,8 +825,8 @@ func filterToJSON(_ *renderer, v any, args []any, kw *Dict) (any, error) {
 		if err != nil || len(parts) != 2 {
 			return nil, valueErr("separators must be a pair of strings")
 		}
-		is, ok1 := parts[0].(string)
-		ks, ok2 := parts[1].(string)
+		is, ok1 := strOf(parts[0])
+		ks, ok2 := strOf(parts[1])
 		if !ok1 || !ok2 {
 			return nil, typeErr("separators must be strings")
 		}
@@ -843,6 +848,12 @@ func filterTrim(_ *renderer, v any, args []any, kw *Dict) (any, error) {
 }
 
 func filterTruncate(_ *renderer, v any, args []any, kw *Dict) (any, error) {
+	return truncate(v, args, kw, false)
+}
+
+// truncate is the truncate filter; with escapeEnd the end is escaped once
+// the cut is made, as Markup's + does after Jinja measured the plain end.
+func truncate(v any, args []any, kw *Dict, escapeEnd bool) (any, error) {
 	a, err := bindArgs("truncate", args, kw, "length", "killwords", "end", "leeway")
 	if err != nil {
 		return nil, err
@@ -888,6 +899,9 @@ func filterTruncate(_ *renderer, v any, args []any, kw *Dict) (any, error) {
 	}
 	if cut > len(runes) {
 		cut = len(runes)
+	}
+	if escapeEnd {
+		end = htmlEscaper.Replace(end)
 	}
 	if truthy(orDefault(a[1], false)) {
 		return string(runes[:cut]) + end, nil
@@ -947,17 +961,23 @@ func filterWordcount(_ *renderer, v any, _ []any, _ *Dict) (any, error) {
 }
 
 func filterFormat(_ *renderer, v any, args []any, kw *Dict) (any, error) {
-	if len(args) > 0 && kw != nil && kw.Len() > 0 {
-		return nil, &Error{Kind: "FilterArgumentError", Msg: "can't handle positional and keyword arguments at the same time"}
-	}
 	s, err := toStr(v)
 	if err != nil {
 		return nil, err
 	}
-	if kw != nil && kw.Len() > 0 {
-		return percentFormat(s, kw)
+	return filterFormatWith(s, args, kw, false)
+}
+
+// filterFormatWith is format % (kwargs or args), escaping the arguments
+// when the format is markup.
+func filterFormatWith(s string, args []any, kw *Dict, escape bool) (any, error) {
+	if len(args) > 0 && kw != nil && kw.Len() > 0 {
+		return nil, &Error{Kind: "FilterArgumentError", Msg: "can't handle positional and keyword arguments at the same time"}
 	}
-	return percentFormat(s, Tuple(args))
+	if kw != nil && kw.Len() > 0 {
+		return percentFormat(s, kw, escape)
+	}
+	return percentFormat(s, Tuple(args), escape)
 }
 
 func filterIndent(_ *renderer, v any, args []any, kw *Dict) (any, error) {

@@ -139,6 +139,8 @@ func writeJSON(b *strings.Builder, v any, o jsonOptions, depth int) error {
 		b.WriteString(jsonFloat(x))
 	case string:
 		writeJSONString(b, x, o.ensureASCII)
+	case markup:
+		writeJSONString(b, string(x), o.ensureASCII)
 	case []any, Tuple:
 		items, _ := iterate(x)
 		if len(items) == 0 {
@@ -186,7 +188,7 @@ func writeJSON(b *strings.Builder, v any, o jsonOptions, depth int) error {
 			}
 			newline(depth + 1)
 			var key string
-			switch k := x.keys[i].(type) {
+			switch k := plain(x.keys[i]).(type) {
 			case string:
 				key = k
 			case int64:

@@ -56,8 +56,13 @@ func unsafeAttr(obj any, name string) *undefinedValue {
 		hint: "access to attribute '" + name + "' of '" + typeName(obj) + "' object is unsafe."}
 }
 
+// bound makes a method; markup arguments act as plain str in every method
+// (markup receivers are handled by markupMethod).
 func bound(name string, fn func(args []any, kw *Dict) (any, error)) *callable {
-	return &callable{name: name, fn: func(_ *renderer, args []any, kw *Dict) (any, error) { return fn(args, kw) }}
+	return &callable{name: name, fn: func(_ *renderer, args []any, kw *Dict) (any, error) {
+		args, kw = plainArgs(args, kw)
+		return fn(args, kw)
+	}}
 }
 
 // method returns the Python method name of obj, if it has one.
@@ -68,6 +73,8 @@ func method(obj any, name string) (any, bool) {
 	switch x := obj.(type) {
 	case string:
 		return strMethod(x, name)
+	case markup:
+		return markupMethod(x, name)
 	case *Dict:
 		return dictMethod(x, name)
 	case []any:
@@ -362,7 +369,7 @@ func prefixMatch(s string, arg any, fn string, match func(string, string) bool) 
 		return match(s, p), nil
 	case Tuple:
 		for _, e := range p {
-			ps, ok := e.(string)
+			ps, ok := strOf(e)
 			if !ok {
 				return nil, typeErr("tuple for %s must only contain str, not %s", fn, typeName(e))
 			}
@@ -622,7 +629,7 @@ func strMethod(s string, name string) (any, bool) {
 			}
 			parts := make([]string, len(items))
 			for i, it := range items {
-				p, ok := it.(string)
+				p, ok := strOf(it)
 				if !ok {
 					return nil, typeErr("sequence item %d: expected str instance, %s found", i, typeName(it))
 				}

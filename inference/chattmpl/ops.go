@@ -29,6 +29,9 @@ func binaryOp(op string, a, b any) (any, error) {
 	}
 	switch op {
 	case "+":
+		if v, ok, err := markupAdd(a, b); ok {
+			return v, err
+		}
 		switch x := a.(type) {
 		case string:
 			if y, ok := b.(string); ok {
@@ -66,6 +69,11 @@ func binaryOp(op string, a, b any) (any, error) {
 					return nil, &Error{Kind: "LimitError", Msg: "repetition too large"}
 				}
 				return strings.Repeat(x, n), nil
+			case markup:
+				if len(x)*n > maxRepeat {
+					return nil, &Error{Kind: "LimitError", Msg: "repetition too large"}
+				}
+				return markup(strings.Repeat(string(x), n)), nil
 			case []any:
 				if len(x)*n > maxRepeat {
 					return nil, &Error{Kind: "LimitError", Msg: "repetition too large"}
@@ -78,8 +86,11 @@ func binaryOp(op string, a, b any) (any, error) {
 			}
 		}
 	case "%":
-		if s, ok := a.(string); ok {
-			return percentFormat(s, b)
+		switch x := a.(type) {
+		case string:
+			return percentFormat(x, b, false)
+		case markup:
+			return percentFormat(string(x), b, true)
 		}
 	}
 	return nil, typeErr("unsupported operand type(s) for %s: '%s' and '%s'", op, typeName(a), typeName(b))
@@ -217,8 +228,10 @@ func floatOp(op string, a, b float64) (any, error) {
 }
 
 // percentFormat is Python's "format % args" for the common conversions
-// (%s %r %d %i %f %e %g %x %o %c %%) with flags, width and precision.
-func percentFormat(format string, arg any) (any, error) {
+// (%s %r %d %i %f %e %g %x %o %c %%) with flags, width and precision. With
+// escape it is Markup's %: the text of %s (unless already markup) and %r is
+// escaped, and the result is markup.
+func percentFormat(format string, arg any, escape bool) (any, error) {
 	var args []any
 	var mapping *Dict
 	// Python treats any subscriptable non-tuple argument as a possible
@@ -300,7 +313,7 @@ func percentFormat(format string, arg any) (any, error) {
 			val = args[next]
 			next++
 		}
-		s, err := formatOne(conv, flags, prec, val)
+		s, err := formatOne(conv, flags, prec, val, escape)
 		if err != nil {
 			return nil, err
 		}
@@ -327,12 +340,15 @@ func percentFormat(format string, arg any) (any, error) {
 	if mapping == nil && !subscriptable && next < len(args) {
 		return nil, typeErr("not all arguments converted during string formatting")
 	}
+	if escape {
+		return markup(b.String()), nil
+	}
 	return b.String(), nil
 }
 
 // formatChar is %c: an integer code point or a one-character string.
 func formatChar(v any) (string, error) {
-	if s, ok := v.(string); ok {
+	if s, ok := strOf(v); ok {
 		if n := utf8.RuneCountInString(s); n != 1 {
 			return "", typeErr("%%c requires an int or a unicode character, not a string of length %d", n)
 		}
@@ -351,7 +367,7 @@ func formatChar(v any) (string, error) {
 	return string(rune(i)), nil
 }
 
-func formatOne(conv byte, flags string, prec int, v any) (string, error) {
+func formatOne(conv byte, flags string, prec int, v any, escape bool) (string, error) {
 	sign := func(s string, neg bool) string {
 		if neg {
 			return "-" + s
@@ -374,11 +390,19 @@ func formatOne(conv byte, flags string, prec int, v any) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		if escape && (conv != 's' || !isMarkup(v)) {
+			s = htmlEscaper.Replace(s)
+		}
 		if prec >= 0 && prec < utf8Len(s) {
 			s = string([]rune(s)[:prec])
 		}
 		return s, nil
 	case 'c':
+		if escape {
+			// Markup % wraps each argument in a helper that is neither
+			// an int nor a character.
+			return "", typeErr("%%c requires int or char")
+		}
 		return formatChar(v)
 	case 'd', 'i', 'u', 'x', 'X', 'o':
 		i, f, isFloat, ok := asNumber(v)

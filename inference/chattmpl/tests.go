@@ -52,7 +52,7 @@ func init() {
 			}
 			return false
 		}),
-		"escaped": is(func(any) bool { return false }),
+		"escaped": is(isMarkup),
 		"lower":   casedTest(false),
 		"upper":   casedTest(true),
 		"odd":     parityTest(1),
@@ -85,10 +85,23 @@ func init() {
 		"filter": is(func(v any) bool { s, ok := v.(string); _, f := filters[s]; return ok && f }),
 		"test":   is(func(v any) bool { s, ok := v.(string); _, f := tests[s]; return ok && f }),
 	}
+	for name, fn := range tests {
+		if name != "escaped" {
+			tests[name] = plainTest(fn)
+		}
+	}
 	for _, op := range [][]string{{"==", "eq", "equalto"}, {"!=", "ne"}, {"<", "lt", "lessthan"}, {"<=", "le"}, {">", "gt", "greaterthan"}, {">=", "ge"}} {
 		for _, name := range op {
 			tests[name] = compareTest(op[0])
 		}
+	}
+}
+
+// plainTest wraps a test that treats markup as a plain str.
+func plainTest(fn testFunc) testFunc {
+	return func(r *renderer, v any, args []any, kw *Dict) (bool, error) {
+		args, kw = plainArgs(args, kw)
+		return fn(r, plain(v), args, kw)
 	}
 }
 

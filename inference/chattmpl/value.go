@@ -93,7 +93,7 @@ func undefName(name string) *undefinedValue {
 }
 
 func undefAttr(obj any, name any) *undefinedValue {
-	if s, ok := name.(string); ok {
+	if s, ok := strOf(name); ok {
 		return &undefinedValue{hint: fmt.Sprintf("%s has no attribute %s", quoteStr(objectTypeRepr(obj)), quoteStr(s))}
 	}
 	key, err := pyRepr(name)
@@ -149,6 +149,8 @@ func typeName(v any) string {
 		return "float"
 	case string:
 		return "str"
+	case markup:
+		return "Markup"
 	case []any:
 		return "list"
 	case Tuple:
@@ -186,6 +188,8 @@ func truthy(v any) bool {
 		return x != 0
 	case string:
 		return x != ""
+	case markup:
+		return x != ""
 	case []any:
 		return len(x) > 0
 	case Tuple:
@@ -210,10 +214,10 @@ const maxRepr = maxRepeat
 // toStr is Python's str(v) as Jinja prints it; a LimitError when the text
 // would exceed maxRepr.
 func toStr(v any) (string, error) {
-	switch x := v.(type) {
-	case string:
-		return x, nil
-	case *undefinedValue:
+	if s, ok := strOf(v); ok {
+		return s, nil
+	}
+	if _, ok := v.(*undefinedValue); ok {
 		return "", nil
 	}
 	return pyRepr(v)
@@ -327,6 +331,10 @@ func (w *reprWriter) write(v any, depth int) {
 		b.WriteString(formatFloat(x))
 	case string:
 		writeStrRepr(b, x)
+	case markup:
+		b.WriteString("Markup(")
+		writeStrRepr(b, string(x))
+		b.WriteString(")")
 	case []any:
 		w.seq("[", "]", seqKey(x), x, depth, false)
 	case Tuple:
@@ -484,6 +492,8 @@ func hashKey(k any) (string, bool) {
 		return "f" + strconv.FormatFloat(x, 'g', -1, 64), true
 	case string:
 		return "s" + x, true
+	case markup:
+		return "s" + string(x), true
 	case Tuple:
 		var b strings.Builder
 		b.WriteString("t(")
@@ -549,12 +559,13 @@ func (e *equality) equal(a, b any, depth int) bool {
 		}
 		return af == bf
 	}
+	if x, ok := strOf(a); ok {
+		y, ok := strOf(b)
+		return ok && x == y
+	}
 	switch x := a.(type) {
 	case nil:
 		return b == nil
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
 	case []any:
 		y, ok := b.([]any)
 		return ok && e.seq(x, y, depth)
@@ -622,11 +633,12 @@ func pyCompare(a, b any, op string) (int, error) {
 			return cmp3(af < bf, af > bf), nil
 		}
 	}
-	switch x := a.(type) {
-	case string:
-		if y, ok := b.(string); ok {
+	if x, ok := strOf(a); ok {
+		if y, ok := strOf(b); ok {
 			return strings.Compare(x, y), nil
 		}
+	}
+	switch x := a.(type) {
 	case []any:
 		if y, ok := b.([]any); ok {
 			return seqCompare(x, y, op)
@@ -703,7 +715,7 @@ func sortValues(items []any, key func(any) (any, error), reverse bool) error {
 
 // pyLen is Python's len(v).
 func pyLen(v any) (int, error) {
-	switch x := v.(type) {
+	switch x := plain(v).(type) {
 	case string:
 		return utf8.RuneCountInString(x), nil
 	case []any:
@@ -725,7 +737,7 @@ func pyLen(v any) (int, error) {
 // iterate is Python's list(iter(v)): strings yield characters, dicts their
 // keys, Undefined nothing; generators are consumed.
 func iterate(v any) ([]any, error) {
-	switch x := v.(type) {
+	switch x := plain(v).(type) {
 	case []any:
 		return x, nil
 	case Tuple:
@@ -755,7 +767,7 @@ func iterate(v any) ([]any, error) {
 // isIterable mirrors Jinja's iterable test.
 func isIterable(v any) bool {
 	switch v.(type) {
-	case []any, Tuple, string, *Dict, *generator, *undefinedValue, rangeValue, *dictView:
+	case []any, Tuple, string, markup, *Dict, *generator, *undefinedValue, rangeValue, *dictView:
 		return true
 	}
 	return false
