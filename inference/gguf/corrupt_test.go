@@ -154,6 +154,9 @@ var corruptCases = []struct {
 	{"tensor-name-past-end", "name of tensor 0: string length 300 runs past the end", func() []byte {
 		return header(1, 0).u64(300).bytes(make([]byte, 40)).b
 	}},
+	{"tensor-name-too-long", "tensor 0 has a name of 64 bytes, longer than the 63 GGUF allows", func() []byte {
+		return header(1, 0).tensor("blk.0."+strings.Repeat("x", 58), quant.F32, 0, 4).data(16).b
+	}},
 	{"tensor-empty-name", "tensor 0 has an empty name", func() []byte { return header(1, 0).tensor("", quant.F32, 0, 4).data(16).b }},
 	{"tensor-ndims-0", "tensor \"w\": 0 dimensions, want 1 to 4", func() []byte { return header(1, 0).tensor("w", quant.F32, 0).data(64).b }},
 	{"tensor-ndims-5", "tensor \"w\": 5 dimensions, want 1 to 4", func() []byte {

@@ -285,6 +285,7 @@ func TestWriterRejects(t *testing.T) {
 		{"5 dims", w.AddTensor("t", quant.F32, []uint64{1, 1, 1, 1, 1}, make([]byte, 4))},
 		{"zero dim", w.AddTensor("t", quant.F32, []uint64{0}, nil)},
 		{"unknown type", w.AddTensor("t", quant.Type(99), []uint64{1}, make([]byte, 4))},
+		{"name of 64 bytes", w.AddTensor(strings.Repeat("n", 64), quant.F32, []uint64{1}, make([]byte, 4))},
 	} {
 		if tc.err == nil {
 			t.Errorf("%s: no error", tc.name)
@@ -293,6 +294,19 @@ func TestWriterRejects(t *testing.T) {
 	must(t, w.AddTensor("t", quant.F32, []uint64{1}, make([]byte, 4)))
 	if err := w.AddTensor("t", quant.F32, []uint64{1}, make([]byte, 4)); err == nil {
 		t.Error("duplicate tensor accepted")
+	}
+}
+
+// TestTensorNameLimit: a name of 63 bytes is the longest llama.cpp loads;
+// the Writer makes it and the reader takes it (64 is a corrupt fixture).
+func TestTensorNameLimit(t *testing.T) {
+	w := NewWriter()
+	name := strings.Repeat("n", MaxTensorNameLen)
+	must(t, w.AddTensor(name, quant.F32, []uint64{1}, make([]byte, 4)))
+	f, err := Parse(writeBytes(t, w))
+	must(t, err)
+	if _, ok := f.Tensor(name); !ok {
+		t.Errorf("no tensor %q", name)
 	}
 }
 

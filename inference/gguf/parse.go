@@ -18,8 +18,12 @@ const (
 	// MaxArrayDepth is how deeply arrays may nest (an array of arrays of
 	// scalars has depth 2).
 	MaxArrayDepth = 8
-	// MaxKeyLen is the longest metadata key or tensor name accepted.
+	// MaxKeyLen is the longest metadata key accepted.
 	MaxKeyLen = 65535
+	// MaxTensorNameLen is the longest tensor name accepted. llama.cpp keeps
+	// names in a 64-byte buffer with a terminating NUL (GGML_MAX_NAME) and
+	// refuses a file with a longer one, so such a file is no model.
+	MaxTensorNameLen = 63
 	// MaxDims is the largest number of dimensions a tensor may have.
 	MaxDims = 4
 	// maxArrays bounds the number of array values in one file: nested
@@ -398,6 +402,10 @@ func (f *File) parseTensorInfos(d *decoder, n int) ([]int, error) {
 		}
 		if name == "" {
 			return nil, errorAt(at, "tensor %d has an empty name", i)
+		}
+		if len(name) > MaxTensorNameLen {
+			return nil, errorAt(at, "tensor %d has a name of %d bytes, longer than the %d GGUF allows: %q...",
+				i, len(name), MaxTensorNameLen, name[:MaxTensorNameLen])
 		}
 		if _, dup := f.tensorIndex[name]; dup {
 			return nil, errorAt(at, "duplicate tensor name %q", name)

@@ -62,8 +62,8 @@ func (w *Writer) SetKV(key string, v any) error {
 // AddTensor appends a tensor. dims are in ggml order (dims[0] = row length);
 // data must be exactly the size the type and shape imply.
 func (w *Writer) AddTensor(name string, t quant.Type, dims []uint64, data []byte) error {
-	if name == "" || len(name) > MaxKeyLen {
-		return fmt.Errorf("gguf writer: tensor name length %d, want 1 to %d", len(name), MaxKeyLen)
+	if name == "" || len(name) > MaxTensorNameLen {
+		return fmt.Errorf("gguf writer: tensor name length %d, want 1 to %d", len(name), MaxTensorNameLen)
 	}
 	if w.names[name] {
 		return fmt.Errorf("gguf writer: duplicate tensor %q", name)
