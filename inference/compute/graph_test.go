@@ -64,11 +64,7 @@ func TestBuilderErrors(t *testing.T) {
 	cache := leaf(t, F32, Shape{8, 2, 16})
 	other := NewGraph()
 	foreign := other.Float32s(make([]float32, 64), Shape{64})
-	cases := []struct {
-		name  string
-		build func(g *Graph) *Tensor
-		want  string
-	}{
+	cases := []builderCase{
 		{"id out of range", func(g *Graph) *Tensor { return g.GetRows(w, g.Int32s([]int32{3, 10})) }, "outside"},
 		{"negative id", func(g *Graph) *Tensor { return g.GetRows(w, g.Int32s([]int32{-1})) }, "outside"},
 		{"row length", func(g *Graph) *Tensor { return g.MulMat(w, g.Float32s(make([]float32, 32), Shape{32})) }, "row lengths"},
@@ -107,6 +103,18 @@ func TestBuilderErrors(t *testing.T) {
 			return g.Copy(g.Scale(a, 2), a)
 		}, "leaf"},
 	}
+	expectBuildErrors(t, cases)
+}
+
+// builderCase is a graph that a builder must refuse with an error that
+// contains want.
+type builderCase struct {
+	name  string
+	build func(g *Graph) *Tensor
+	want  string
+}
+
+func expectBuildErrors(t *testing.T, cases []builderCase) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			g := NewGraph()
@@ -224,4 +232,70 @@ func TestFreeSpans(t *testing.T) {
 			t.Fatalf("step %d: live and free spans cover %d bytes of %d", step, used, total)
 		}
 	}
+}
+
+// TestMoEBuilders checks the shapes of a mixture-of-experts block and every
+// refusal of its builders.
+func TestMoEBuilders(t *testing.T) {
+	const nIn, nOut, nExpert, k, n = 64, 32, 6, 2, 3
+	gate := leaf(t, quant.Q4_0, Shape{nIn, nOut, nExpert})
+	down := leaf(t, quant.Q8_0, Shape{nOut, nIn, nExpert})
+	router := leaf(t, F32, Shape{nIn, nExpert})
+	g := NewGraph()
+	x := g.Float32s(make([]float32, nIn*n), Shape{nIn, n})
+	ids, weights := g.TopKExperts(g.MulMat(router, x), k, true)
+	h := g.MulMatID(gate, x, ids)
+	d := g.MulMatID(down, h, ids)
+	out := g.WeightedSum(d, weights)
+	if g.Err() != nil {
+		t.Fatal(g.Err())
+	}
+	for _, c := range []struct {
+		t    *Tensor
+		dt   DType
+		want Shape
+	}{{ids, I32, Shape{k, n, 1, 1}}, {weights, F32, Shape{k, n, 1, 1}}, {h, F32, Shape{nOut, k, n, 1}},
+		{d, F32, Shape{nIn, k, n, 1}}, {out, F32, Shape{nIn, n, 1, 1}}} {
+		if c.t.DType() != c.dt || c.t.Shape() != c.want {
+			t.Errorf("%v: want %s %v", c.t, c.dt, c.want)
+		}
+	}
+	if weights.Param() != MoEWeightsFloor {
+		t.Errorf("normalised weights have floor %v", weights.Param())
+	}
+	if _, w := NewGraph().TopKExperts(g.Float32s(make([]float32, 12), Shape{6, 2}), 2, false); w.Param() != 0 {
+		t.Errorf("weights that are not normalised have floor %v", w.Param())
+	}
+
+	input := func(g *Graph, nIn int) *Tensor { return g.Float32s(make([]float32, nIn*n), Shape{nIn, n}) }
+	topk := func(g *Graph, experts int) *Tensor {
+		ids, _ := g.TopKExperts(g.Float32s(make([]float32, experts*n), Shape{experts, n}), k, true)
+		return ids
+	}
+	ints := func(g *Graph, vals ...int32) *Tensor { return g.Reshape(g.Int32s(vals), Shape{k, n}) }
+	expectBuildErrors(t, []builderCase{
+		{"k zero", func(g *Graph) *Tensor { i, _ := g.TopKExperts(input(g, nExpert), 0, true); return i }, "experts"},
+		{"k above n_expert", func(g *Graph) *Tensor { i, _ := g.TopKExperts(input(g, nExpert), nExpert+1, true); return i }, "experts"},
+		{"3-D logits", func(g *Graph) *Tensor {
+			i, _ := g.TopKExperts(g.Float32s(make([]float32, 8), Shape{2, 2, 2}), 1, true)
+			return i
+		}, "[n_expert, n]"},
+		{"id too large", func(g *Graph) *Tensor { return g.MulMatID(gate, input(g, nIn), ints(g, 0, 1, 2, 3, 4, 6)) }, "outside"},
+		{"negative id", func(g *Graph) *Tensor { return g.MulMatID(gate, input(g, nIn), ints(g, 0, -1, 2, 3, 4, 5)) }, "outside"},
+		{"ids over more experts", func(g *Graph) *Tensor { return g.MulMatID(gate, input(g, nIn), topk(g, nExpert+1)) }, "choose among"},
+		{"ids not I32", func(g *Graph) *Tensor { return g.MulMatID(gate, input(g, nIn), input(g, k)) }, "I32"},
+		{"row length", func(g *Graph) *Tensor { return g.MulMatID(gate, input(g, nIn+32), topk(g, nExpert)) }, "row lengths"},
+		{"tokens", func(g *Graph) *Tensor {
+			return g.MulMatID(gate, g.Float32s(make([]float32, nIn*(n+1)), Shape{nIn, n + 1}), topk(g, nExpert))
+		}, "must be"},
+		{"slots", func(g *Graph) *Tensor {
+			return g.MulMatID(gate, g.Float32s(make([]float32, nIn*(k+1)*n), Shape{nIn, k + 1, n}), topk(g, nExpert))
+		}, "must be"},
+		{"4-D weight", func(g *Graph) *Tensor {
+			return g.MulMatID(leaf(t, F32, Shape{nIn, 2, 2, 2}), input(g, nIn), topk(g, 2))
+		}, "n_expert"},
+		{"weighted sum shapes", func(g *Graph) *Tensor {
+			return g.WeightedSum(g.Float32s(make([]float32, nIn*k*n), Shape{nIn, k, n}), input(g, k+1))
+		}, "weights"},
+	})
 }

@@ -25,11 +25,16 @@ const (
 	OpSoftmax
 	OpSoftcap
 	OpCopy
+	OpTopK          // mixture of experts (moe.go): ids of the k best experts per token
+	OpExpertWeights // the routing weights of the chosen experts
+	OpMulMatID      // products with the chosen experts only
+	OpWeightedSum   // the experts' outputs mixed by their weights
 	numOps
 )
 
 var opNames = [...]string{"leaf", "input", "view", "get_rows", "mul_mat", "add", "mul", "scale",
-	"rms_norm", "rope", "attention", "swiglu", "geglu", "softmax", "softcap", "copy"}
+	"rms_norm", "rope", "attention", "swiglu", "geglu", "softmax", "softcap", "copy",
+	"top_k", "expert_weights", "mul_mat_id", "weighted_sum"}
 
 // String returns the op's name.
 func (o Op) String() string {
@@ -81,7 +86,7 @@ type Tensor struct {
 	buf    Buffer // OpLeaf
 	offset int64  // OpLeaf: byte offset in buf; OpView: byte offset in src[0]
 
-	f      float32 // eps (RMSNorm), scale (Scale), cap (Softcap)
+	f      float32 // eps (RMSNorm), scale (Scale), cap (Softcap), floor of the sum (ExpertWeights)
 	rope   RopeParams
 	attn   AttentionParams
 	data   []byte  // OpInput host bytes
@@ -145,8 +150,9 @@ func (t *Tensor) Buffer() (Buffer, int64) { return t.buf, t.offset }
 // ViewOffset is the byte offset of a view inside its source.
 func (t *Tensor) ViewOffset() int64 { return t.offset }
 
-// Param is the scalar parameter of RMSNorm (eps), Scale (factor) and
-// Softcap (cap).
+// Param is the scalar parameter of RMSNorm (eps), Scale (factor), Softcap
+// (cap) and ExpertWeights (the least sum the weights are divided by; 0 when
+// they keep their probabilities).
 func (t *Tensor) Param() float32 { return t.f }
 
 // RopeParams are the parameters of a Rope node.

@@ -22,7 +22,8 @@ var opCodes = map[compute.Op]C.int32_t{
 	compute.OpMul: C.IR_OP_MUL, compute.OpScale: C.IR_OP_SCALE, compute.OpRMSNorm: C.IR_OP_RMS_NORM,
 	compute.OpRope: C.IR_OP_ROPE, compute.OpAttention: C.IR_OP_ATTENTION, compute.OpSwiGLU: C.IR_OP_SWIGLU,
 	compute.OpGeGLU: C.IR_OP_GEGLU, compute.OpSoftmax: C.IR_OP_SOFTMAX, compute.OpSoftcap: C.IR_OP_SOFTCAP,
-	compute.OpCopy: C.IR_OP_COPY,
+	compute.OpCopy: C.IR_OP_COPY, compute.OpTopK: C.IR_OP_TOP_K, compute.OpExpertWeights: C.IR_OP_EXPERT_WEIGHTS,
+	compute.OpMulMatID: C.IR_OP_MUL_MAT_ID, compute.OpWeightedSum: C.IR_OP_WEIGHTED_SUM,
 }
 
 // opCode is opCodes as an array (0: no C op), for the per-node lookups of
@@ -244,6 +245,13 @@ func (b *backend) Compute(g *compute.Graph) error {
 				op.i[0] = 1
 			}
 			quantized = a
+		case compute.OpMulMatID:
+			// Gate and up share their input and ids: they group and convert it once.
+			a := activationsOf(n)
+			if a == quantized {
+				op.i[0] = 1
+			}
+			quantized = a
 		case compute.OpAttention, compute.OpCopy:
 			quantized = activations{} // they write the work buffer or leaves
 		}
@@ -313,6 +321,17 @@ func (b *backend) params(op *C.ir_op, n *compute.Tensor) (int64, error) {
 			return 0, fmt.Errorf("cpu: %v: row length %d is not a whole number of %s blocks", n, x.Shape()[0], compute.DType(vdt))
 		}
 		return size, nil
+	case compute.OpMulMatID:
+		w, ids := n.Src(0), n.Src(2)
+		s := w.Shape()
+		vdt := kernelsOf(w.DType()).vdt
+		size := int64(C.ir_mul_mat_id_work(C.int(vdt), C.int64_t(s[0]), C.int64_t(ids.Shape().Elements()), C.int64_t(s[2]), C.int(b.threads)))
+		if size < 0 {
+			return 0, fmt.Errorf("cpu: %v: row length %d is not a whole number of %s blocks", n, s[0], vdt)
+		}
+		return size, nil
+	case compute.OpExpertWeights:
+		op.f[0] = C.float(n.Param())
 	case compute.OpGetRows:
 		if C.ir_row_size(C.int(n.Src(0).DType()), C.int64_t(n.Src(0).Shape()[0])) < 0 {
 			return 0, fmt.Errorf("cpu: %v: bad row length", n)
@@ -353,6 +372,9 @@ func graphCost(nodes []*compute.Tensor) int64 {
 		switch n.Op() {
 		case compute.OpMulMat:
 			cost += n.Src(0).Shape().Elements() * n.Src(1).Shape().Rows()
+		case compute.OpMulMatID: // each (token, slot) pair with one expert's matrix
+			w := n.Src(0).Shape()
+			cost += int64(w[0]) * int64(w[1]) * n.Src(2).Shape().Elements()
 		case compute.OpAttention:
 			q := n.Src(0).Shape()
 			cost += 2 * q.Elements() * int64(maxPosition(n.Src(5))+1)
@@ -450,21 +472,28 @@ func overlap(a unsafe.Pointer, na int64, b unsafe.Pointer, nb int64) bool {
 	return uintptr(a) < uintptr(b)+uintptr(nb) && uintptr(b) < uintptr(a)+uintptr(na)
 }
 
-// activations identifies the quantized input of a MulMat: the bytes it was
-// made from (a root tensor and an offset, never reused within a graph while
-// alive) and the type it was converted to.
+// activations identifies the quantized input of a MulMat or MulMatID: the
+// bytes it was made from (a root tensor and an offset, never reused within
+// a graph while alive), the type it was converted to and, for MulMatID, the
+// ids that ordered its rows.
 type activations struct {
 	root   *compute.Tensor
 	off    int64
 	shape  compute.Shape
 	vdt    compute.DType
 	packed bool // laid out for packed weights' kernels
+	ids    *compute.Tensor
+	idsOff int64
 }
 
 func activationsOf(n *compute.Tensor) activations {
 	x := n.Src(1)
 	root, off := x.Root()
-	return activations{root: root, off: off, shape: x.Shape(), vdt: kernelsOf(n.Src(0).DType()).vdt}
+	a := activations{root: root, off: off, shape: x.Shape(), vdt: kernelsOf(n.Src(0).DType()).vdt}
+	if n.Op() == compute.OpMulMatID {
+		a.ids, a.idsOff = n.Src(2).Root()
+	}
+	return a
 }
 
 // usePacked points op's weights at their packed copy where the weights are

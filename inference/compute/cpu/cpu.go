@@ -117,7 +117,7 @@ func (*device) Supports(op compute.Op, dt compute.DType) bool {
 	switch op {
 	case compute.OpGetRows:
 		return kernelsOf(dt).toFloat
-	case compute.OpMulMat:
+	case compute.OpMulMat, compute.OpMulMatID:
 		return kernelsOf(dt).dot
 	case compute.OpCopy:
 		return dt == compute.F32 || dt == compute.F16
@@ -126,7 +126,8 @@ func (*device) Supports(op compute.Op, dt compute.DType) bool {
 	case compute.OpInput:
 		return dt == compute.F32 || dt == compute.I32
 	case compute.OpAdd, compute.OpMul, compute.OpScale, compute.OpRMSNorm, compute.OpRope,
-		compute.OpAttention, compute.OpSwiGLU, compute.OpGeGLU, compute.OpSoftmax, compute.OpSoftcap:
+		compute.OpAttention, compute.OpSwiGLU, compute.OpGeGLU, compute.OpSoftmax, compute.OpSoftcap,
+		compute.OpTopK, compute.OpExpertWeights, compute.OpWeightedSum:
 		return dt == compute.F32
 	}
 	return false

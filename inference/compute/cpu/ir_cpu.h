@@ -274,7 +274,8 @@ int ir_vnni_peak(ir_pool *p, int64_t rounds);
 // --- graph execution -------------------------------------------------------
 enum {
     IR_OP_GET_ROWS = 3, IR_OP_MUL_MAT, IR_OP_ADD, IR_OP_MUL, IR_OP_SCALE, IR_OP_RMS_NORM,
-    IR_OP_ROPE, IR_OP_ATTENTION, IR_OP_SWIGLU, IR_OP_GEGLU, IR_OP_SOFTMAX, IR_OP_SOFTCAP, IR_OP_COPY
+    IR_OP_ROPE, IR_OP_ATTENTION, IR_OP_SWIGLU, IR_OP_GEGLU, IR_OP_SOFTMAX, IR_OP_SOFTCAP, IR_OP_COPY,
+    IR_OP_TOP_K, IR_OP_EXPERT_WEIGHTS, IR_OP_MUL_MAT_ID, IR_OP_WEIGHTED_SUM
 };
 
 // A contiguous tensor: data, type, sizes in ggml order.
@@ -292,11 +293,18 @@ typedef struct {
     ir_tensor src[6];
     float f[4];    // eps / scale / cap; rope: base, freq_scale; attention: scale, softcap
     int32_t i[4];  // rope: mode, dims; attention: window; mul_mat: i[0] 1 = x already quantized in work, i[1] 1 = src[0] is packed;
-                   // mul_mat with n_src 3: dst = src[0]·src[1] + src[2], a bias of one float per row
+                   // mul_mat with n_src 3: dst = src[0]·src[1] + src[2], a bias of one float per row;
+                   // mul_mat_id: i[0] 1 = the previous mul_mat_id left x, grouped by the same ids, in work
+                   // expert_weights: f[0] > 0 = divide by the sum, at least f[0]
 } ir_op;
 
+// Work bytes of a mul_mat_id with pairs (token, slot) rows of k elements
+// and ne experts on nth threads: the activations grouped by expert, then
+// each thread's grouping. -1 if k is not whole blocks of vdt.
+int64_t ir_mul_mat_id_work(int vdt, int64_t k, int64_t pairs, int64_t ne, int nth);
+
 // Per-op profile (see ops.c), filled only while ir_prof_on is set.
-#define IR_PROF_OPS 16
+#define IR_PROF_OPS 20
 extern int ir_prof_on;
 extern int64_t ir_prof_ns[IR_PROF_OPS][IR_NTYPES];
 extern int64_t ir_prof_calls[IR_PROF_OPS][IR_NTYPES];

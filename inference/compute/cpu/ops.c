@@ -125,45 +125,119 @@ static void add_bias(const ir_op *op, int64_t t, int64_t row_tiles) {
     }
 }
 
-// mul_mat_tile computes tile t (row tiles first) of the output; xp and
-// prow are the prepared rows for kernels that take them.
-static void mul_mat_tile(const ir_op *op, const ir_type_traits *tr, int64_t t, int64_t row_tiles, const char *xq, int64_t xrow,
-                         const char *xp, int64_t prow, int64_t wrow) {
-    const ir_tensor *w = &op->src[0];
-    int64_t k = w->ne[0], m = rows(w);
-    float *dst = op->dst.data;
-    mm_tile b = tile_bounds(op, t, row_tiles);
-    int64_t r0 = b.r0, r1 = b.r1, c0 = b.c0, c1 = b.c1;
-    if (tr->mm2d && c1 - c0 > 1) {  // register tiles: activations reused across the tile's weight rows
-        for (int64_t col = c0; col < c1; col += IR_MM2D_COLS) {
-            int nc = c1 - col < IR_MM2D_COLS ? (int)(c1 - col) : IR_MM2D_COLS;
-            for (int64_t r = r0; r < r1; r += IR_MM2D_ROWS) {
-                int nr = r1 - r < IR_MM2D_ROWS ? (int)(r1 - r) : IR_MM2D_ROWS;
-                tr->mm2d((int)k, (const char *)w->data + r * wrow, (size_t)wrow, nr, xq + col * xrow, (size_t)xrow, nc,
-                         dst + col * m + r, (size_t)m);
+// mm_block computes the dots of nr weight rows w + r*wrow with nc activation
+// rows xq + c*xrow (xp + c*prow, prepared, for kernels that take them) into
+// out[c*ldo + r]: a tile of a product, wherever its rows and columns lie.
+static void mm_block(const ir_type_traits *tr, int64_t k, const char *w, int64_t wrow, int64_t nr, const char *xq, int64_t xrow,
+                     const char *xp, int64_t prow, int64_t nc, float *out, int64_t ldo) {
+    if (tr->mm2d && nc > 1) {  // register tiles: activations reused across the tile's weight rows
+        for (int64_t col = 0; col < nc; col += IR_MM2D_COLS) {
+            int ncols = nc - col < IR_MM2D_COLS ? (int)(nc - col) : IR_MM2D_COLS;
+            for (int64_t r = 0; r < nr; r += IR_MM2D_ROWS) {
+                int nrows = nr - r < IR_MM2D_ROWS ? (int)(nr - r) : IR_MM2D_ROWS;
+                tr->mm2d((int)k, w + r * wrow, (size_t)wrow, nrows, xq + col * xrow, (size_t)xrow, ncols, out + col * ldo + r, (size_t)ldo);
             }
         }
         return;
     }
     const char *xk = tr->prepared ? xp : xq;  // what mm and mv take
     int64_t krow = tr->prepared ? prow : xrow;
-    if (tr->mv && c1 - c0 == 1) {  // one activation row (decode): several weight rows at a time
-        for (int64_t r = r0; r < r1; r += IR_MV_ROWS) {
-            int nr = r1 - r < IR_MV_ROWS ? (int)(r1 - r) : IR_MV_ROWS;
-            tr->mv((int)k, (const char *)w->data + r * wrow, (size_t)wrow, nr, xk + c0 * krow, dst + c0 * m + r);
+    if (tr->mv && nc == 1) {  // one activation row (decode): several weight rows at a time
+        for (int64_t r = 0; r < nr; r += IR_MV_ROWS) {
+            int nrows = nr - r < IR_MV_ROWS ? (int)(nr - r) : IR_MV_ROWS;
+            tr->mv((int)k, w + r * wrow, (size_t)wrow, nrows, xk, out + r);
         }
         return;
     }
-    for (int64_t r = r0; r < r1; r++) {
-        const char *wr = (const char *)w->data + r * wrow;
-        int64_t col = c0;
+    for (int64_t r = 0; r < nr; r++) {
+        const char *wr = w + r * wrow;
+        int64_t col = 0;
         if (tr->mm)
-            for (; col + 1 < c1; col += IR_MM_COLS) {
-                int nc = c1 - col < IR_MM_COLS ? (int)(c1 - col) : IR_MM_COLS;
-                tr->mm((int)k, wr, xk + col * krow, (size_t)krow, nc, dst + col * m + r, (size_t)m);
+            for (; col + 1 < nc; col += IR_MM_COLS) {
+                int ncols = nc - col < IR_MM_COLS ? (int)(nc - col) : IR_MM_COLS;
+                tr->mm((int)k, wr, xk + col * krow, (size_t)krow, ncols, out + col * ldo + r, (size_t)ldo);
             }
-        for (; col < c1; col++) tr->vec_dot((int)k, dst + col * m + r, wr, xq + col * xrow);
+        for (; col < nc; col++) tr->vec_dot((int)k, out + col * ldo + r, wr, xq + col * xrow);
     }
+}
+
+// The activations of a product as its tiles read them: quantized rows xq
+// (or the float rows themselves), and prepared rows xp for kernels that
+// take them (NULL where the type has none).
+typedef struct {
+    const char *xq, *xp;
+    int64_t xrow, prow;
+} mm_acts;
+
+// mm_job is one thread's view of a product, for its tiles.
+typedef struct {
+    const ir_op *op;
+    const ir_type_traits *tr;
+    int64_t row_tiles, wrow;
+    mm_acts x;
+    const struct mmid_groups *groups;  // mul_mat_id only
+} mm_job;
+
+static const char *prepared_cols(const mm_acts *x, int64_t c0) { return x->xp ? x->xp + c0 * x->prow : NULL; }
+
+// mul_mat_tile computes tile t (row tiles first) of a product's output.
+static void mul_mat_tile(const mm_job *j, int64_t t) {
+    const ir_op *op = j->op;
+    int64_t m = rows(&op->src[0]);
+    mm_tile b = tile_bounds(op, t, j->row_tiles);
+    if (op->i[1]) packed_tile(op, t, j->row_tiles, j->x.xp, j->x.prow);
+    else
+        mm_block(j->tr, op->src[0].ne[0], (const char *)op->src[0].data + b.r0 * j->wrow, j->wrow, b.r1 - b.r0, j->x.xq + b.c0 * j->x.xrow,
+                 j->x.xrow, prepared_cols(&j->x, b.c0), j->x.prow, b.c1 - b.c0, (float *)op->dst.data + b.c0 * m + b.r0, m);
+    if (op->n_src > 2) add_bias(op, t, j->row_tiles);
+}
+
+typedef void (*tile_fn)(const mm_job *j, int64_t t);
+
+// run_tiles computes tiles [0, tiles) of op i with tile(). In prompt batches
+// (batch set) the threads go down the weight rows together, so each tile
+// of weights is read from memory once per 64 activations.
+//
+// Otherwise (decode and small batches) each thread streams its own
+// contiguous share of the weight rows (interleaved tiles defeat the
+// hardware prefetchers and halved the two-thread decode speed), then helps
+// the others with what is left of theirs, which balances a loaded machine.
+// Tiles are claimed a sixteenth of a share at a time: a claim is a locked
+// instruction, which waits for every load in flight, and one per tile
+// cost small models 7% of their decode time.
+static void run_tiles(graph_ctx *c, int i, int64_t tiles, int batch, tile_fn tile, const mm_job *j, int ith, int nth) {
+    if (batch) {
+        for (;;) {
+            int64_t t = atomic_fetch_add(&c->counters[i], 1);
+            if (t >= tiles) break;
+            tile(j, t);
+        }
+        return;
+    }
+    for (int v = 0; v < nth; v++) {
+        int o = (ith + v) % nth;
+        int64_t a, b;
+        split(tiles, o, nth, &a, &b);
+        int64_t step = (b - a) / 16 > 1 ? (b - a) / 16 : 1;
+        for (;;) {
+            int64_t t = a + atomic_fetch_add(&c->own[((int64_t)i * nth + o) * IR_OWN_STRIDE], (int)step);
+            if (t >= b) break;
+            for (int64_t end = t + step < b ? t + step : b; t < end; t++) tile(j, t);
+        }
+    }
+}
+
+// convert_row puts activation row src (k floats) at row r of the
+// activations x, converted to the weight's vec_dot type vdt and prepared
+// with prep where there is one.
+static void convert_row(const mm_acts *x, int vdt, ir_prep_fn prep, const float *src, int64_t k, int64_t r) {
+    char *xq = (char *)x->xq + r * x->xrow;
+    if (vdt == IR_F32) {
+        memcpy(xq, src, (size_t)k * 4);
+        return;
+    }
+    ir_quantize[vdt](src, xq, (int)k);
+    if (x->xp) prep(xq, (char *)x->xp + r * x->prow, (int)k);
 }
 
 // Phase 0 converts the activations to the weight's vec_dot type; phase 1
@@ -172,68 +246,248 @@ static void op_mul_mat(graph_ctx *c, int i, const ir_op *op, int phase, int ith,
     const ir_tensor *w = &op->src[0], *x = &op->src[1];
     const ir_type_traits *tr = &ir_traits[w->type];
     int64_t k = w->ne[0], m = rows(w), n = rows(x), a, b;
-    int64_t wrow = ir_row_size(w->type, k);
     int vdt = tr->vec_dot_type;
-    const char *xq = x->data;
-    int64_t xrow = k * 4;
-    const char *xp = NULL;
-    int64_t prow = 0;
+    mm_job j = {.op = op, .tr = tr, .row_tiles = (m + MM_ROWS - 1) / MM_ROWS, .wrow = ir_row_size(w->type, k),
+                .x = {.xq = x->data, .xrow = k * 4}};
     const int packed = op->i[1];  // Go packs only types with a packed kernel (ir_has_pgemm)
     ir_prep_fn prep = packed ? ir_xpack[vdt] : ir_prep[vdt];
     if (vdt != IR_F32) {
-        xq = c->work;
-        xrow = ir_row_size(vdt, k);
+        j.x.xq = c->work;
+        j.x.xrow = ir_row_size(vdt, k);
         if (prep) {
-            xp = c->work + prep_offset(vdt, k, n);
-            prow = packed ? ir_xpack_row_size(vdt, k) : ir_prep_size(vdt, k);
+            j.x.xp = c->work + prep_offset(vdt, k, n);
+            j.x.prow = packed ? ir_xpack_row_size(vdt, k) : ir_prep_size(vdt, k);
         }
     } else if (packed) {  // float activations as they are
-        xp = x->data;
-        prow = k * 4;
+        j.x.xp = x->data;
+        j.x.prow = k * 4;
     }
     if (phase == 0) {
         if (vdt == IR_F32 || op->i[0]) return;  // i[0]: the previous op left x quantized (and laid out) in work
         split(n, ith, nth, &a, &b);
+        for (int64_t r = a; r < b; r++) convert_row(&j.x, vdt, prep, (const float *)x->data + r * k, k, r);
+        return;
+    }
+    int64_t col_tiles = (n + MM_COLS - 1) / MM_COLS;
+    run_tiles(c, i, j.row_tiles * col_tiles, col_tiles > 1, mul_mat_tile, &j, ith, nth);
+}
+
+// --- mixture of experts ------------------------------------------------------
+//
+// mul_mat_id: src[0] holds ne expert matrices (ne0 = k, ne1 = m, ne2 = ne),
+// src[1] the activations (F32, one row per token shared by its slots, or one
+// per slot), src[2] the ids (I32 [kk, n]); dst is F32 [m, kk, n]. Phase 0
+// groups the (token, slot) pairs by expert and converts their activation
+// rows in that order into work; phase 1 computes tiles of each chosen
+// expert's rows against its group of rows, so each chosen expert's weights
+// are read once a step and the others not at all.
+
+// mmid_groups is one thread's grouping of the pairs by expert. Every thread
+// builds its own (it is a few thousand integers at most), so no thread waits
+// for another's before it converts its share of the rows.
+typedef struct mmid_groups {
+    int64_t *tiles;   // [ne + 1] tiles of the active experts before active expert a
+    float *out;       // [MM_COLS * MM_ROWS] a tile of outputs before they go to their rows
+    int32_t *start;   // [ne + 1] grouped row of each expert's first pair
+    int32_t *next;    // [ne] while grouping: where each expert's next pair goes
+    int32_t *order;   // [pairs] grouped row -> pair t*kk + j
+    int32_t *active;  // [ne] experts with at least one pair, ascending
+    int64_t n_active;
+} mmid_groups;
+
+static int64_t align64(int64_t n) { return (n + 63) / 64 * 64; }
+
+static int64_t mmid_act_bytes(int vdt, int64_t k, int64_t pairs) { return vdt == IR_F32 ? pairs * k * 4 : ir_work_size(vdt, k, pairs); }
+
+static int64_t mmid_thread_bytes(int64_t ne, int64_t pairs) {
+    return align64(8 * (ne + 1) + 4 * MM_COLS * MM_ROWS + 4 * (ne + 1) + 4 * ne + 4 * pairs + 4 * ne);
+}
+
+int64_t ir_mul_mat_id_work(int vdt, int64_t k, int64_t pairs, int64_t ne, int nth) {
+    int64_t act = mmid_act_bytes(vdt, k, pairs);
+    if (act < 0) return -1;
+    return align64(act) + nth * mmid_thread_bytes(ne, pairs);
+}
+
+// mmid_scratch returns the start of the threads' groupings and the bytes
+// between them.
+static char *mmid_scratch(const graph_ctx *c, const ir_op *op, int64_t *stride) {
+    const ir_tensor *w = &op->src[0], *ids = &op->src[2];
+    int64_t pairs = ids->ne[0] * ids->ne[1];
+    *stride = mmid_thread_bytes(w->ne[2], pairs);
+    return c->work + align64(mmid_act_bytes(ir_traits[w->type].vec_dot_type, w->ne[0], pairs));
+}
+
+// mmid_group groups the pairs of op by expert in the scratch of thread ith;
+// it returns 0 when an id is outside [0, ne).
+static int mmid_group(const graph_ctx *c, const ir_op *op, int ith, mmid_groups *g) {
+    const ir_tensor *w = &op->src[0], *ids = &op->src[2];
+    const int32_t *id = ids->data;
+    int64_t ne = w->ne[2], pairs = ids->ne[0] * ids->ne[1], stride;
+    int64_t row_tiles = (w->ne[1] + MM_ROWS - 1) / MM_ROWS;
+    char *p = mmid_scratch(c, op, &stride) + ith * stride;
+    g->tiles = (int64_t *)p;
+    g->out = (float *)(g->tiles + ne + 1);
+    g->start = (int32_t *)(g->out + MM_COLS * MM_ROWS);
+    g->next = g->start + ne + 1;
+    g->order = g->next + ne;
+    g->active = g->order + pairs;
+    memset(g->start, 0, (size_t)(ne + 1) * 4);
+    for (int64_t q = 0; q < pairs; q++) {
+        if (id[q] < 0 || id[q] >= ne) return 0;
+        g->start[id[q] + 1]++;
+    }
+    g->n_active = 0;
+    g->tiles[0] = 0;
+    for (int64_t e = 0; e < ne; e++) {
+        int32_t count = g->start[e + 1];
+        g->start[e + 1] += g->start[e];
+        g->next[e] = g->start[e];
+        if (count) {
+            g->active[g->n_active] = (int32_t)e;
+            g->tiles[g->n_active + 1] = g->tiles[g->n_active] + row_tiles * ((count + MM_COLS - 1) / MM_COLS);
+            g->n_active++;
+        }
+    }
+    for (int64_t q = 0; q < pairs; q++) g->order[g->next[id[q]]++] = (int32_t)q;
+    return 1;
+}
+
+// mmid_tile computes tile t: the tiles of each active expert in turn, row
+// tiles first within an expert. The outputs go from the thread's tile to
+// the rows of their pairs.
+static void mmid_tile(const mm_job *j, int64_t t) {
+    const ir_op *op = j->op;
+    const mmid_groups *g = j->groups;
+    int64_t lo = 0, hi = g->n_active - 1;
+    while (lo < hi) {  // the active expert whose tiles hold t
+        int64_t mid = (lo + hi + 1) / 2;
+        if (g->tiles[mid] <= t) lo = mid;
+        else hi = mid - 1;
+    }
+    int32_t e = g->active[lo];
+    int64_t m = op->src[0].ne[1], local = t - g->tiles[lo];
+    int64_t r0 = local % j->row_tiles * MM_ROWS, c0 = g->start[e] + local / j->row_tiles * MM_COLS;
+    int64_t nr = m - r0 < MM_ROWS ? m - r0 : MM_ROWS, nc = g->start[e + 1] - c0 < MM_COLS ? g->start[e + 1] - c0 : MM_COLS;
+    const char *we = (const char *)op->src[0].data + (e * m + r0) * j->wrow;
+    mm_block(j->tr, op->src[0].ne[0], we, j->wrow, nr, j->x.xq + c0 * j->x.xrow, j->x.xrow, prepared_cols(&j->x, c0), j->x.prow, nc, g->out,
+             MM_ROWS);
+    for (int64_t col = 0; col < nc; col++)
+        memcpy((float *)op->dst.data + g->order[c0 + col] * m + r0, g->out + col * MM_ROWS, (size_t)nr * 4);
+}
+
+static void op_mul_mat_id(graph_ctx *c, int i, const ir_op *op, int phase, int ith, int nth) {
+    const ir_tensor *w = &op->src[0], *x = &op->src[1], *ids = &op->src[2];
+    const ir_type_traits *tr = &ir_traits[w->type];
+    int64_t k = w->ne[0], kk = ids->ne[0], pairs = kk * ids->ne[1], a, b;
+    int vdt = tr->vec_dot_type;
+    mmid_groups g;
+    if (!mmid_group(c, op, ith, &g)) {  // again in phase 1: cheaper than keeping the pointers and count
+        fail(c, i, "expert id out of range");
+        return;
+    }
+    mm_job j = {.op = op, .tr = tr, .row_tiles = (w->ne[1] + MM_ROWS - 1) / MM_ROWS, .wrow = ir_row_size(w->type, k),
+                .x = {.xq = c->work, .xrow = vdt == IR_F32 ? k * 4 : ir_row_size(vdt, k)}, .groups = &g};
+    if (vdt != IR_F32 && ir_prep[vdt]) {
+        j.x.xp = c->work + prep_offset(vdt, k, pairs);
+        j.x.prow = ir_prep_size(vdt, k);
+    }
+    if (phase == 0) {
+        if (op->i[0]) return;
+        // One row per pair: with shared activations the pair's token's row.
+        int64_t per_pair = rows(x) == pairs;
+        split(pairs, ith, nth, &a, &b);
         for (int64_t r = a; r < b; r++) {
-            ir_quantize[vdt]((const float *)x->data + r * k, c->work + r * xrow, (int)k);
-            if (xp) prep(c->work + r * xrow, c->work + (xp - c->work) + r * prow, (int)k);
+            int64_t q = g.order[r], src = per_pair ? q : q / kk;
+            convert_row(&j.x, vdt, ir_prep[vdt], (const float *)x->data + src * k, k, r);
         }
         return;
     }
-    int64_t row_tiles = (m + MM_ROWS - 1) / MM_ROWS, col_tiles = (n + MM_COLS - 1) / MM_COLS;
-    int64_t tiles = row_tiles * col_tiles;
-    if (col_tiles > 1) {
-        // Prompt batches: the threads go down the weight rows together, so
-        // each tile of weights is read from memory once per 64 activations.
-        for (;;) {
-            int64_t t = atomic_fetch_add(&c->counters[i], 1);
-            if (t >= tiles) break;
-            if (packed) packed_tile(op, t, row_tiles, xp, prow);
-            else mul_mat_tile(op, tr, t, row_tiles, xq, xrow, xp, prow, wrow);
-            if (op->n_src > 2) add_bias(op, t, row_tiles);
-        }
+    int batch = 0;  // an expert with more rows than a tile: share tiles dynamically
+    for (int64_t e = 0; e < g.n_active; e++) batch |= g.start[g.active[e] + 1] - g.start[g.active[e]] > MM_COLS;
+    run_tiles(c, i, g.tiles[g.n_active], batch, mmid_tile, &j, ith, nth);
+}
+
+// top_k: the ids of the kk largest of each row of ne probabilities (src[0]),
+// best first, equal ones by lowest id. NaNs rank below every number, so a
+// row of NaNs still yields kk distinct ids in range.
+static float rank_key(float p) { return p != p ? -INFINITY : p; }
+
+static void op_top_k(graph_ctx *c, int i, const ir_op *op, int ith, int nth) {
+    const ir_tensor *pr = &op->src[0];
+    int64_t ne = pr->ne[0], kk = op->dst.ne[0], a, b;
+    if (kk > ne) {
+        fail(c, i, "more experts chosen than there are");
         return;
     }
-    // Decode and small batches: each thread streams its own contiguous share
-    // of the weight rows (interleaved tiles defeat the hardware prefetchers
-    // and halved the two-thread decode speed), then helps the others with
-    // what is left of theirs, which balances a loaded machine. Tiles are
-    // claimed a sixteenth of a share at a time: a claim is a locked
-    // instruction, which waits for every load in flight, and one per tile
-    // cost small models 7% of their decode time.
-    for (int v = 0; v < nth; v++) {
-        int o = (ith + v) % nth;
-        split(tiles, o, nth, &a, &b);
-        int64_t step = (b - a) / 16 > 1 ? (b - a) / 16 : 1;
-        for (;;) {
-            int64_t t = a + atomic_fetch_add(&c->own[((int64_t)i * nth + o) * IR_OWN_STRIDE], (int)step);
-            if (t >= b) break;
-            for (int64_t end = t + step < b ? t + step : b; t < end; t++) {
-                if (packed) packed_tile(op, t, row_tiles, xp, prow);
-                else mul_mat_tile(op, tr, t, row_tiles, xq, xrow, xp, prow, wrow);
-                if (op->n_src > 2) add_bias(op, t, row_tiles);
+    split(pr->ne[1], ith, nth, &a, &b);
+    for (int64_t t = a; t < b; t++) {
+        const float *p = (const float *)pr->data + t * ne;
+        int32_t *ids = (int32_t *)op->dst.data + t * kk;
+        float prev = INFINITY;
+        int64_t prev_id = -1;
+        for (int64_t j = 0; j < kk; j++) {  // the best that ranks after the previous pick
+            int64_t best = -1;
+            float bk = -INFINITY;
+            for (int64_t e = 0; e < ne; e++) {
+                float v = rank_key(p[e]);
+                if ((v < prev || (v == prev && e > prev_id)) && (best < 0 || v > bk)) {
+                    best = e;
+                    bk = v;
+                }
             }
+            ids[j] = (int32_t)best;
+            prev = bk;
+            prev_id = best;
         }
+    }
+}
+
+// expert_weights: the probabilities (src[0], [ne, n]) of the chosen ids
+// (src[1], [kk, n]); with f[0] > 0, divided by their sum (a double sum,
+// clamped to [f[0], inf] as ggml_clamp does) as llama.cpp divides them.
+static void op_expert_weights(graph_ctx *c, int i, const ir_op *op, int ith, int nth) {
+    const ir_tensor *pr = &op->src[0];
+    int64_t ne = pr->ne[0], kk = op->dst.ne[0], a, b;
+    float floor = op->f[0];
+    split(pr->ne[1], ith, nth, &a, &b);
+    for (int64_t t = a; t < b; t++) {
+        const float *p = (const float *)pr->data + t * ne;
+        const int32_t *ids = (const int32_t *)op->src[1].data + t * kk;
+        float *o = (float *)op->dst.data + t * kk;
+        double sum = 0;
+        for (int64_t j = 0; j < kk; j++) {
+            if (ids[j] < 0 || ids[j] >= ne) {
+                fail(c, i, "expert id out of range");
+                return;
+            }
+            o[j] = p[ids[j]];
+            sum += o[j];
+        }
+        if (floor > 0) {
+            float s = (float)sum;
+            s = s < INFINITY ? s : INFINITY;
+            s = s > floor ? s : floor;
+            for (int64_t j = 0; j < kk; j++) o[j] /= s;
+        }
+    }
+}
+
+// weighted_sum: dst[:, t] = sum over j of w[j, t] * a[:, j, t], each
+// product rounded and then added in slot order (llama.cpp multiplies, then
+// adds the slots' views one after another).
+static void op_weighted_sum(const ir_op *op, int ith, int nth) {
+    int64_t d = op->src[0].ne[0], kk = op->src[0].ne[1], a, b;
+    split(op->src[0].ne[2], ith, nth, &a, &b);
+    for (int64_t t = a; t < b; t++) {
+        const float *x = (const float *)op->src[0].data + t * kk * d, *w = (const float *)op->src[1].data + t * kk;
+        float *o = (float *)op->dst.data + t * d;
+        for (int64_t e = 0; e < d; e++) o[e] = w[0] * x[e];
+        for (int64_t j = 1; j < kk; j++)
+            for (int64_t e = 0; e < d; e++) {
+                float prod = w[j] * x[j * d + e];
+                o[e] += prod;
+            }
     }
 }
 
@@ -589,7 +843,7 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
 
 static int phases(const ir_op *op) {
     if (op->op == IR_OP_ATTENTION) return use_attn_split(op->src[0].ne[0], op->src[0].ne[2]) ? 3 : 2;
-    return op->op == IR_OP_MUL_MAT ? 2 : 1;
+    return op->op == IR_OP_MUL_MAT || op->op == IR_OP_MUL_MAT_ID ? 2 : 1;
 }
 
 static void run_phase(graph_ctx *c, int i, int phase, int ith, int nth) {
@@ -608,6 +862,10 @@ static void run_phase(graph_ctx *c, int i, int phase, int ith, int nth) {
     case IR_OP_ROPE: op_rope(c, op, ith, nth); break;
     case IR_OP_ATTENTION: op_attention(c, i, op, phase, ith, nth); break;
     case IR_OP_COPY: op_copy(op, ith, nth); break;
+    case IR_OP_MUL_MAT_ID: op_mul_mat_id(c, i, op, phase, ith, nth); break;
+    case IR_OP_TOP_K: op_top_k(c, i, op, ith, nth); break;
+    case IR_OP_EXPERT_WEIGHTS: op_expert_weights(c, i, op, ith, nth); break;
+    case IR_OP_WEIGHTED_SUM: op_weighted_sum(op, ith, nth); break;
     default:
         if (ith == 0) fail(c, i, "unknown op");
     }
@@ -678,6 +936,31 @@ static int accesses(const graph_ctx *c, const ir_op *op, int ph, access *a) {
         else a[n++] = acc_all(s1->data, tensor_bytes(s1), 0);
         if (op->n_src > 2) a[n++] = acc_all(op->src[2].data, tensor_bytes(&op->src[2]), 0);  // bias
         a[n++] = acc_all(d->data, tensor_bytes(d), 1);
+        return n;
+    }
+    case IR_OP_MUL_MAT_ID: {
+        // Each thread's grouping is its own: row-local, one row per thread.
+        int64_t stride;
+        char *groups = mmid_scratch(c, op, &stride);
+        int64_t act = groups - c->work;
+        a[n++] = acc_all(op->src[2].data, tensor_bytes(&op->src[2]), 0);
+        a[n++] = acc_rows(groups, c->nth, stride, 1);
+        if (ph == 0) {
+            if (op->i[0]) return n;
+            a[n++] = acc_all(s1->data, tensor_bytes(s1), 0);
+            a[n++] = acc_all(c->work, (size_t)act, 1);
+            return n;
+        }
+        a[n++] = acc_all(c->work, (size_t)act, 0);
+        a[n++] = acc_all(d->data, tensor_bytes(d), 1);
+        return n;
+    }
+    case IR_OP_TOP_K:
+    case IR_OP_EXPERT_WEIGHTS:
+    case IR_OP_WEIGHTED_SUM: {  // one row per token in every operand
+        int64_t nt = d->ne[1] * d->ne[2] * d->ne[3];
+        for (int j = 0; j < op->n_src; j++) a[n++] = acc_rows(op->src[j].data, nt, (int64_t)tensor_bytes(&op->src[j]) / nt, 0);
+        a[n++] = acc_rows(d->data, nt, d->ne[0] * 4, 1);
         return n;
     }
     case IR_OP_ATTENTION:
