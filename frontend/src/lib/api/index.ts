@@ -22,6 +22,7 @@ import type {
   Params,
   Progress,
   PullResult,
+  Recommendation,
   ScanReport,
   SendResult,
   Settings,
@@ -74,6 +75,8 @@ export interface Backend {
 
   // store
   storeList(search: string): Promise<StoreEntry[]>;
+  /** The catalog model that suits this machine, and whether the store answers. */
+  recommendedModel(): Promise<Recommendation>;
   pull(ref: string): Promise<PullResult>;
   downloads(): Promise<Download[]>;
   pauseDownload(id: string): Promise<boolean>;
@@ -149,6 +152,7 @@ export const wails: Backend = {
   rescanFolders: () => plain(App.RescanFolders()),
 
   storeList: (search) => list(App.StoreList(search)),
+  recommendedModel: () => plain(App.RecommendedModel()),
   pull: (ref) => plain(App.Pull(ref)),
   downloads: () => list(App.Downloads()),
   pauseDownload: (id) => App.PauseDownload(id),

@@ -273,6 +273,17 @@ export interface StoreEntry {
   variants: StoreVariant[];
 }
 
+/** The catalog model offered when none is installed (service.Recommendation). */
+export interface Recommendation {
+  /** Unset when no catalog model fits this machine. */
+  model?: CatalogModel;
+  variant?: StoreVariant;
+  /** Free memory in bytes; -1 when unknown. */
+  available: number;
+  /** Why the store cannot be reached; empty when it can. */
+  offline: string;
+}
+
 export interface Download {
   id: string;
   name: string;

@@ -1,7 +1,15 @@
 // The model store: the curated catalog with search, and downloads with
 // their progress (from 'progress' events of kind "download").
 
-import { errorMessage, isNoDataError, type Backend, type Download, type Progress, type StoreEntry } from '../api';
+import {
+  errorMessage,
+  isNoDataError,
+  type Backend,
+  type Download,
+  type Progress,
+  type Recommendation,
+  type StoreEntry,
+} from '../api';
 
 /** A download as the Store view shows it. */
 export interface DownloadItem {
@@ -27,6 +35,9 @@ export class StoreState {
   loading = $state(false);
   /** The quant picked per catalog model id. */
   chosen = $state<Record<string, string>>({});
+  /** The model offered on the empty Chats screen; null until asked. */
+  recommendation = $state<Recommendation | null>(null);
+  checking = $state(false);
 
   private seq = 0;
 
@@ -66,6 +77,24 @@ export class StoreState {
     } catch (err) {
       if (!isNoDataError(err)) this.error = errorMessage(err);
     }
+  }
+
+  /** Asks which catalog model suits this machine and whether the store answers. */
+  async recommend(): Promise<void> {
+    this.checking = true;
+    try {
+      this.recommendation = await this.backend.recommendedModel();
+      this.error = null;
+    } catch (err) {
+      if (!isNoDataError(err)) this.error = errorMessage(err);
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  /** The download of a library name, if one is under way or just ended. */
+  downloadOf(name: string): DownloadItem | undefined {
+    return this.downloads.find((d) => d.name === name);
   }
 
   /** Starts downloading a catalog model's chosen quant (or any pull reference). */

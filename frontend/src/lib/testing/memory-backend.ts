@@ -18,6 +18,7 @@ import type {
   Params,
   Progress,
   PullResult,
+  Recommendation,
   ScanReport,
   SendResult,
   Settings,
@@ -66,6 +67,8 @@ export class MemoryBackend implements Backend {
   messages: Message[] = [];
   models: ModelCard[] = [modelCard('tiny')];
   catalog: StoreEntry[] = [];
+  /** What recommendedModel answers: by default the first catalog entry, online. */
+  recommendation: Recommendation | null = null;
   downloadList: Download[] = [];
   pulls: string[] = [];
   stopped: number[] = [];
@@ -300,6 +303,13 @@ export class MemoryBackend implements Backend {
     this.fail();
     const q = search.toLowerCase();
     return structuredClone(this.catalog.filter((e) => !q || e.model.name.toLowerCase().includes(q)));
+  }
+  async recommendedModel(): Promise<Recommendation> {
+    this.fail();
+    if (this.recommendation) return structuredClone(this.recommendation);
+    const e = this.catalog[0];
+    const variant = e?.variants.find((v) => v.quant === e.model.default);
+    return { model: e && structuredClone(e.model), variant: variant && structuredClone(variant), available: 8e9, offline: '' };
   }
   async pull(ref: string): Promise<PullResult> {
     this.fail();

@@ -2,6 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ChatsState } from '../../state/chats.svelte';
 import { ModelsState } from '../../state/models.svelte';
+import { StoreState } from '../../state/store.svelte';
 import { MemoryBackend } from '../../testing/memory-backend';
 import ChatsView from '../chat/ChatsView.svelte';
 import { byText, press, render, settle, typeInto, until, type Mounted } from './helpers';
@@ -16,7 +17,7 @@ beforeEach(async () => {
   const models = new ModelsState(backend);
   chats = new ChatsState(backend, () => models.models[0]?.name ?? '');
   off = chats.subscribe();
-  view = render(ChatsView, { chats, models, backend });
+  view = render(ChatsView, { chats, models, store: new StoreState(backend), backend });
   await settle();
 });
 
