@@ -12,7 +12,7 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openBrowser, openSection, startApp, tempDir } from './harness.mjs';
+import { freePort, openBrowser, openSection, startApp, tempDir } from './harness.mjs';
 
 let home; // temporary IR_HOME
 let app;
@@ -21,7 +21,8 @@ let page;
 
 before(async () => {
   home = await tempDir('ir-e2e-home-');
-  app = await startApp(home);
+  // A store nobody answers at: the first-run offer must say so.
+  app = await startApp(home, { IR_STORE_URL: `http://127.0.0.1:${await freePort()}` });
   browser = await openBrowser();
   page = browser.page;
   await page.goto(app.baseURL + '/');
@@ -46,6 +47,14 @@ test('the window title is Inference Runtime', async () => {
 test('Chats is the first section and shows its empty state', async () => {
   await page.getByRole('heading', { level: 1, name: 'Chats' }).waitFor();
   await page.getByRole('heading', { name: 'No conversations yet' }).waitFor();
+  assert.equal(await page.getByText('No conversations yet').count(), 1);
+});
+
+test('with no model, Chats offers one that suits this machine and says there is no network', async () => {
+  const offer = page.getByTestId('first-model');
+  await offer.getByRole('button', { name: /^Download .+ \(\d/ }).waitFor();
+  assert.match(await offer.getByTestId('first-model-size').innerText(), /^\d+(\.\d)? [MG]B$/);
+  assert.match(await offer.getByTestId('offline').innerText(), /^No network: 127\.0\.0\.1:\d+ cannot be reached/);
 });
 
 test('Models, Store and Settings each open', async () => {

@@ -110,6 +110,12 @@ const replies = () => page.locator('[data-role="assistant"]');
 const questions = () => page.locator('[data-role="user"]');
 const replyText = (i) => replies().nth(i).locator('[data-testid="reply-text"]').innerText();
 
+test('with no model, Chats offers a download and finds the store online', async () => {
+  const offer = page.getByTestId('first-model');
+  await offer.getByRole('button', { name: /^Download / }).waitFor();
+  assert.equal(await offer.getByTestId('offline').count(), 0);
+});
+
 test('dropping a model file imports it with progress; a bad file fails clearly', async () => {
   const bad = path.join(work, 'notes.gguf');
   await writeFile(bad, 'this is not a GGUF file at all');

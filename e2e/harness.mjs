@@ -21,7 +21,8 @@ export function tempDir(prefix) {
   return mkdtemp(path.join(tmpdir(), prefix));
 }
 
-function freePort() {
+/** A loopback port nothing listens on (until someone takes it). */
+export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
