@@ -58,10 +58,12 @@ func (s *Service) Recommend(ctx context.Context) (Recommendation, error) {
 	return r, nil
 }
 
-// recommend returns, among the catalog's chat models, the largest whose
-// default quant needs at most half of the available memory (the machine
-// keeps running everything else while it chats) and downloads in minutes;
-// failing that, the smallest that fits at all; failing that, none.
+// recommend returns, among the catalog's chat models, the one with the most
+// parameters (the most capable) whose default quant needs at most half of
+// the available memory (the machine keeps running everything else while it
+// chats) and downloads in minutes; failing that, the one needing the least
+// memory that fits at all; failing that, none. Parameters rank, not memory:
+// a model with a large KV cache needs more memory without being better.
 func recommend(entries []StoreEntry, available int64) Recommendation {
 	r := Recommendation{Available: available}
 	budget := available
@@ -76,7 +78,7 @@ func recommend(entries []StoreEntry, available int64) Recommendation {
 		if !ok || paramCount(e.Model.Params) < minChatParams {
 			continue
 		}
-		if v.Fit.Total <= budget/2 && v.Size <= maxFirstDownload && (best == nil || v.Fit.Total > bestV.Fit.Total) {
+		if v.Fit.Total <= budget/2 && v.Size <= maxFirstDownload && (best == nil || better(*e, v, *best, bestV)) {
 			best, bestV = e, v
 		}
 		if v.Fit.Total <= budget && (smallest == nil || v.Fit.Total < smallestV.Fit.Total) {
@@ -90,6 +92,12 @@ func recommend(entries []StoreEntry, available int64) Recommendation {
 		r.Model, r.Variant = &best.Model, &bestV
 	}
 	return r
+}
+
+// better ranks by parameters, then by less memory.
+func better(e StoreEntry, v StoreVariant, than StoreEntry, thanV StoreVariant) bool {
+	p, q := paramCount(e.Model.Params), paramCount(than.Model.Params)
+	return p > q || p == q && v.Fit.Total < thanV.Fit.Total
 }
 
 func defaultVariant(e StoreEntry) (StoreVariant, bool) {
@@ -136,7 +144,7 @@ func (s *Service) StoreReachable(ctx context.Context) error {
 	var dnsErr *net.DNSError
 	switch {
 	case errors.As(err, &dnsErr):
-		return fmt.Errorf("%s cannot be looked up; this computer seems to have no network", host)
+		return fmt.Errorf("%s cannot be looked up", host)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s did not answer within %s", host, reachTimeout)
 	default:

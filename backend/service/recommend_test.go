@@ -28,14 +28,16 @@ func TestRecommendByFreeMemory(t *testing.T) {
 		entry("small", "135M", gb/10, gb/5),
 		entry("mid", "1.5B", 11*gb/10, 3*gb/2),
 		entry("big", "7.6B", 47*gb/10, 11*gb/2),
-		entry("huge", "70B", 40*gb, 45*gb), // a download of hours
+		entry("kv-heavy", "3.8B", 24*gb/10, 6*gb), // needs more memory than big, yet is smaller
+		entry("huge", "70B", 40*gb, 45*gb),        // a download of hours
 	}
 	for _, c := range []struct {
 		available int64
 		want      string
 	}{
 		{64 * gb, "big"},
-		{12 * gb, "big"},
+		{12 * gb, "big"}, // kv-heavy fits too
+		{11 * gb, "big"},
 		{8 * gb, "mid"},   // big needs 5.5 GB: more than half of 8
 		{2 * gb, "small"}, // mid needs 1.5 GB: more than half of 2
 		{gb / 4, "small"}, // nothing within half: the smallest that fits at all

@@ -65,7 +65,7 @@ describe('the first-run offer on the empty Chats screen', () => {
   it('says plainly when there is no network, and checks again on request', async () => {
     backend.recommendation = {
       model: qwen.model, variant: qwen.variants[0], available: 12e9,
-      offline: 'huggingface.co cannot be looked up; this computer seems to have no network',
+      offline: 'huggingface.co cannot be looked up',
     };
     await open();
     const note = () => offer().querySelector('[data-testid="offline"]');
