@@ -324,7 +324,8 @@ func (g *Graph) Rope(x, pos *Tensor, p RopeParams) *Tensor {
 // each query head (q F32 [head_dim, n_heads, n_tokens]) as F32
 // [head_dim*n_heads, n_tokens]. The positions must be distinct. A query at
 // position p attends to cache positions 0..p (or the last Window of them),
-// which must have been written by this or earlier steps. Query head h reads kv head h/(n_heads/n_kv_heads).
+// which must have been written by this or earlier steps; with NonCausal,
+// every query attends to positions 0..max(pos). Query head h reads kv head h/(n_heads/n_kv_heads).
 func (g *Graph) Attention(q, k, v, kCache, vCache, pos *Tensor, p AttentionParams) *Tensor {
 	if !g.check("Attention", q, k, v, kCache, vCache, pos) {
 		return placeholder
@@ -356,6 +357,9 @@ func (g *Graph) Attention(q, k, v, kCache, vCache, pos *Tensor, p AttentionParam
 	}
 	if !(p.Scale > 0) || p.Softcap < 0 || p.Window < 0 {
 		return g.fail("Attention", "parameters %+v", p)
+	}
+	if p.NonCausal && p.Window > 0 {
+		return g.fail("Attention", "a sliding window needs causal attention: %+v", p)
 	}
 	if !g.positions("Attention", pos, nt, int64(kCache.shape[2])) {
 		return placeholder

@@ -29,12 +29,14 @@ const (
 	OpExpertWeights // the routing weights of the chosen experts
 	OpMulMatID      // products with the chosen experts only
 	OpWeightedSum   // the experts' outputs mixed by their weights
+	OpLayerNorm     // norm.go: rows to zero mean and unit variance (BERT, ViT)
+	OpGELU          // norm.go: plain GELU, the MLP activation of BERT and ViT
 	numOps
 )
 
 var opNames = [...]string{"leaf", "input", "view", "get_rows", "mul_mat", "add", "mul", "scale",
 	"rms_norm", "rope", "attention", "swiglu", "geglu", "softmax", "softcap", "copy",
-	"top_k", "expert_weights", "mul_mat_id", "weighted_sum"}
+	"top_k", "expert_weights", "mul_mat_id", "weighted_sum", "layer_norm", "gelu"}
 
 // String returns the op's name.
 func (o Op) String() string {
@@ -70,6 +72,10 @@ type AttentionParams struct {
 	Scale   float32 // multiplies q·k, usually 1/sqrt(head_dim)
 	Softcap float32 // if > 0, scores become Softcap*tanh(score/Softcap) (gemma2)
 	Window  int     // if > 0, a query at position p sees keys p-Window+1..p (sliding window)
+	// NonCausal lets every query of the batch see cache positions 0..the
+	// batch's largest position, later ones included: encoders (BERT, ViT)
+	// see the whole input at once. It excludes Window.
+	NonCausal bool
 }
 
 // Tensor is a typed, shaped view of bytes: a leaf in a Buffer, or a node of
@@ -86,7 +92,7 @@ type Tensor struct {
 	buf    Buffer // OpLeaf
 	offset int64  // OpLeaf: byte offset in buf; OpView: byte offset in src[0]
 
-	f      float32 // eps (RMSNorm), scale (Scale), cap (Softcap), floor of the sum (ExpertWeights)
+	f      float32 // eps (RMSNorm, LayerNorm), scale (Scale), cap (Softcap), floor of the sum (ExpertWeights)
 	rope   RopeParams
 	attn   AttentionParams
 	data   []byte  // OpInput host bytes

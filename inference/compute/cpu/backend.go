@@ -24,6 +24,7 @@ var opCodes = map[compute.Op]C.int32_t{
 	compute.OpGeGLU: C.IR_OP_GEGLU, compute.OpSoftmax: C.IR_OP_SOFTMAX, compute.OpSoftcap: C.IR_OP_SOFTCAP,
 	compute.OpCopy: C.IR_OP_COPY, compute.OpTopK: C.IR_OP_TOP_K, compute.OpExpertWeights: C.IR_OP_EXPERT_WEIGHTS,
 	compute.OpMulMatID: C.IR_OP_MUL_MAT_ID, compute.OpWeightedSum: C.IR_OP_WEIGHTED_SUM,
+	compute.OpLayerNorm: C.IR_OP_LAYER_NORM, compute.OpGELU: C.IR_OP_GELU,
 }
 
 // opCode is opCodes as an array (0: no C op), for the per-node lookups of
@@ -336,7 +337,7 @@ func (b *backend) params(op *C.ir_op, n *compute.Tensor) (int64, error) {
 		if C.ir_row_size(C.int(n.Src(0).DType()), C.int64_t(n.Src(0).Shape()[0])) < 0 {
 			return 0, fmt.Errorf("cpu: %v: bad row length", n)
 		}
-	case compute.OpScale, compute.OpRMSNorm, compute.OpSoftcap:
+	case compute.OpScale, compute.OpRMSNorm, compute.OpSoftcap, compute.OpLayerNorm:
 		op.f[0] = C.float(n.Param())
 	case compute.OpRope:
 		p := n.RopeParams()
@@ -349,6 +350,9 @@ func (b *backend) params(op *C.ir_op, n *compute.Tensor) (int64, error) {
 		p := n.AttentionParams()
 		op.f[0], op.f[1] = C.float(p.Scale), C.float(p.Softcap)
 		op.i[0] = C.int32_t(p.Window)
+		if p.NonCausal { // Graph.Attention checked the positions against the cache
+			op.i[1] = C.int32_t(maxPosition(n.Src(5)) + 1)
+		}
 		q, capacity := n.Src(0).Shape(), int64(n.Src(3).Shape()[2])
 		hd, group := int64(q[0]), int64(q[1]/n.Src(1).Shape()[1])
 		perThread := int64(C.ir_attn_work_floats(C.int64_t(hd), C.int64_t(group), C.int64_t(capacity)))

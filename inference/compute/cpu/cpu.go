@@ -127,7 +127,7 @@ func (*device) Supports(op compute.Op, dt compute.DType) bool {
 		return dt == compute.F32 || dt == compute.I32
 	case compute.OpAdd, compute.OpMul, compute.OpScale, compute.OpRMSNorm, compute.OpRope,
 		compute.OpAttention, compute.OpSwiGLU, compute.OpGeGLU, compute.OpSoftmax, compute.OpSoftcap,
-		compute.OpTopK, compute.OpExpertWeights, compute.OpWeightedSum:
+		compute.OpTopK, compute.OpExpertWeights, compute.OpWeightedSum, compute.OpLayerNorm, compute.OpGELU:
 		return dt == compute.F32
 	}
 	return false

@@ -134,7 +134,10 @@ typedef struct ir_attn_args {
     const int32_t *pos;
     float scale, softcap;
     float *out;            // [hd*nh, tokens]
+    int64_t all;           // > 0: non-causal, every token sees positions [0, all)
 } ir_attn_args;
+// ir_attn_last is the last cache position token t attends to.
+static inline int64_t ir_attn_last(const ir_attn_args *a, int64_t t) { return a->all > 0 ? a->all - 1 : a->pos[t]; }
 int64_t ir_attn_block_floats(int64_t hd, int64_t group, int64_t cap);
 int64_t ir_attn_work_floats(int64_t hd, int64_t group, int64_t cap);  // per thread, either way
 int64_t ir_attn_partial_floats(int64_t hd, int64_t nh, int64_t cap, int64_t nt);  // after all threads' scratch
@@ -180,6 +183,10 @@ int ir_has_to_float(int type);
 int ir_to_float_row(int type, const void *w, float *y, int n);
 int ir_dot_row(int type, const void *w, const void *x, int n, float *s);
 int ir_quantize_row(int vdt, const float *x, void *y, int n);
+
+// Rows of the encoder ops (norm.c).
+void ir_layer_norm_row(float *o, const float *x, int64_t n, float eps);
+float ir_gelu(float x);
 
 // Portable kernels (quants_generic.c); the SIMD files override entries.
 void ir_init_generic(void);
@@ -275,7 +282,7 @@ int ir_vnni_peak(ir_pool *p, int64_t rounds);
 enum {
     IR_OP_GET_ROWS = 3, IR_OP_MUL_MAT, IR_OP_ADD, IR_OP_MUL, IR_OP_SCALE, IR_OP_RMS_NORM,
     IR_OP_ROPE, IR_OP_ATTENTION, IR_OP_SWIGLU, IR_OP_GEGLU, IR_OP_SOFTMAX, IR_OP_SOFTCAP, IR_OP_COPY,
-    IR_OP_TOP_K, IR_OP_EXPERT_WEIGHTS, IR_OP_MUL_MAT_ID, IR_OP_WEIGHTED_SUM
+    IR_OP_TOP_K, IR_OP_EXPERT_WEIGHTS, IR_OP_MUL_MAT_ID, IR_OP_WEIGHTED_SUM, IR_OP_LAYER_NORM, IR_OP_GELU
 };
 
 // A contiguous tensor: data, type, sizes in ggml order.
@@ -292,7 +299,7 @@ typedef struct {
     ir_tensor dst;
     ir_tensor src[6];
     float f[4];    // eps / scale / cap; rope: base, freq_scale; attention: scale, softcap
-    int32_t i[4];  // rope: mode, dims; attention: window; mul_mat: i[0] 1 = x already quantized in work, i[1] 1 = src[0] is packed;
+    int32_t i[4];  // rope: mode, dims; attention: window, i[1] > 0 = non-causal over positions [0, i[1]); mul_mat: i[0] 1 = x already quantized in work, i[1] 1 = src[0] is packed;
                    // mul_mat with n_src 3: dst = src[0]·src[1] + src[2], a bias of one float per row;
                    // mul_mat_id: i[0] 1 = the previous mul_mat_id left x, grouped by the same ids, in work
                    // expert_weights: f[0] > 0 = divide by the sum, at least f[0]
@@ -304,7 +311,7 @@ typedef struct {
 int64_t ir_mul_mat_id_work(int vdt, int64_t k, int64_t pairs, int64_t ne, int nth);
 
 // Per-op profile (see ops.c), filled only while ir_prof_on is set.
-#define IR_PROF_OPS 20
+#define IR_PROF_OPS 24
 extern int ir_prof_on;
 extern int64_t ir_prof_ns[IR_PROF_OPS][IR_NTYPES];
 extern int64_t ir_prof_calls[IR_PROF_OPS][IR_NTYPES];

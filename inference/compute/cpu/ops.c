@@ -564,10 +564,6 @@ void ir_init_float_generic(void) {
     ir_fk = (ir_float_kernels){axpy_f32, axpy_f16, exp_sum, swiglu, ir_attn_scores_generic, ir_attn_values_generic};
 }
 
-static float gelu(float x) {
-    const float k = 0.79788456080286535588f;  // sqrt(2/pi)
-    return 0.5f * x * (1.0f + tanhf(k * x * (1.0f + 0.044715f * x * x)));
-}
 
 static void softmax_row(float *o, const float *x, int64_t n) {
     float max = -INFINITY;
@@ -602,13 +598,19 @@ static void op_rowwise(const ir_op *op, int ith, int nth) {
             for (int64_t j = 0; j < d; j++) o[j] = x[j] * s;
             break;
         }
+        case IR_OP_LAYER_NORM:
+            ir_layer_norm_row(o, x, d, f);
+            break;
+        case IR_OP_GELU:
+            for (int64_t j = 0; j < d; j++) o[j] = ir_gelu(x[j]);
+            break;
         case IR_OP_SWIGLU: {
             ir_fk.swiglu((int)d, o, x, (const float *)op->src[1].data + r * d);
             break;
         }
         case IR_OP_GEGLU: {
             const float *u = (const float *)op->src[1].data + r * d;
-            for (int64_t j = 0; j < d; j++) o[j] = gelu(x[j]) * u[j];
+            for (int64_t j = 0; j < d; j++) o[j] = ir_gelu(x[j]) * u[j];
             break;
         }
         }
@@ -758,7 +760,11 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
     int window = op->i[0];
     int64_t group = nh / nkv;
     float *scratch = (float *)(c->work + (size_t)ith * (size_t)ir_attn_work_floats(hd, group, cap) * 4);
-    ir_attn_args A = {q->data, kc->data, vc->data, kf16, vf16, kes, ves, hd, nh, group, kvrow, cap, window, pos, scale, cap_s, op->dst.data};
+    ir_attn_args A = {q->data, kc->data, vc->data, kf16, vf16, kes, ves, hd, nh, group, kvrow, cap, window, pos, scale, cap_s, op->dst.data, op->i[1]};
+    if (A.all > cap) {
+        fail(c, i, "non-causal attention past the cache");
+        return;
+    }
     if (use_attn_block(hd, nt)) {  // a prompt batch: blocks of tokens, later (longer) ones first
         int64_t nblk = (nt + IR_ATTN_BLOCK - 1) / IR_ATTN_BLOCK, tasks = nblk * nkv;
         for (;;) {
@@ -783,7 +789,7 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
         if (phase == 2) {  // combine the chunks of (token, head) rows
             split(nt * nh, ith, nth, &a, &b);
             for (int64_t r = a; r < b; r++) {
-                int64_t t = r / nh, p = pos[t];
+                int64_t t = r / nh, p = ir_attn_last(&A, t);
                 int64_t j0 = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0, n = (p - j0) / ATTN_CHUNK + 1;
                 const float *pr = part + r * nch * (hd + 2);
                 float m = -INFINITY, l = 0, *o = (float *)op->dst.data + r * hd;
@@ -803,7 +809,7 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
         for (;;) {
             int64_t task = atomic_fetch_add(&c->counters[i], 1);
             if (task >= tasks) break;
-            int64_t t = task / (nkv * nch), kvh = task / nch % nkv, ch = task % nch, p = pos[t];
+            int64_t t = task / (nkv * nch), kvh = task / nch % nkv, ch = task % nch, p = ir_attn_last(&A, t);
             if (p < 0 || p >= cap) {
                 fail(c, i, "position outside the cache");
                 return;
@@ -825,7 +831,7 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
     // that share it, so each cache row is read once per group.
     split(nt * nkv, ith, nth, &a, &b);
     for (int64_t r = a; r < b; r++) {
-        int64_t t = r / nkv, kvh = r % nkv, p = pos[t];
+        int64_t t = r / nkv, kvh = r % nkv, p = ir_attn_last(&A, t);
         if (p < 0 || p >= cap) {
             fail(c, i, "position outside the cache");
             return;
@@ -857,6 +863,8 @@ static void run_phase(graph_ctx *c, int i, int phase, int ith, int nth) {
     case IR_OP_SOFTCAP:
     case IR_OP_SOFTMAX:
     case IR_OP_RMS_NORM:
+    case IR_OP_LAYER_NORM:
+    case IR_OP_GELU:
     case IR_OP_SWIGLU:
     case IR_OP_GEGLU: op_rowwise(op, ith, nth); break;
     case IR_OP_ROPE: op_rope(c, op, ith, nth); break;
@@ -993,6 +1001,8 @@ static int accesses(const graph_ctx *c, const ir_op *op, int ph, access *a) {
     case IR_OP_SOFTCAP:
     case IR_OP_SOFTMAX:
     case IR_OP_RMS_NORM:
+    case IR_OP_LAYER_NORM:
+    case IR_OP_GELU:
     case IR_OP_SWIGLU:
     case IR_OP_GEGLU:
     case IR_OP_ROPE: {  // rope: rows of head_dim, tables in per-thread scratch

@@ -282,27 +282,9 @@ func testAttention(t *testing.T, isa string) {
 		t.Run(isa+"/"+c.name, func(t *testing.T) {
 			dev, be := newCPU(t, 3)
 			r := rand.New(rand.NewPCG(5, 6))
-			size, _ := compute.ByteSize(c.cache, compute.Shape{hd, nkv, capacity})
-			var caches [2]*compute.Tensor
-			for i := range caches {
-				buf, err := dev.Alloc(size)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer buf.Free()
-				caches[i], _ = compute.NewTensor(buf, 0, c.cache, compute.Shape{hd, nkv, capacity})
-			}
+			caches := kvCaches(t, dev, c.cache, compute.Shape{hd, nkv, capacity})
 			var keys, vals [][]float32
-			round := func(v []float32) []float32 {
-				if c.cache != compute.F16 {
-					return v
-				}
-				out := make([]float32, len(v))
-				for i, x := range v {
-					out[i] = quant.FP16ToFloat32(quant.Float32ToFP16(x))
-				}
-				return out
-			}
+			round := func(v []float32) []float32 { return roundTo(c.cache, v) }
 			// A prompt (batches go in blocks of 16), then shorter steps.
 			next := 0
 			for _, n := range c.steps {
