@@ -24,7 +24,10 @@ import (
 
 	// The architectures and backends this package can run.
 	_ "inferenceruntime/inference/compute/cpu"
+	_ "inferenceruntime/inference/model/gemma"
 	_ "inferenceruntime/inference/model/llama"
+	_ "inferenceruntime/inference/model/phi3"
+	_ "inferenceruntime/inference/model/qwen3"
 )
 
 // Request, Token and Stats are the engine's types; see package engine.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -40,12 +41,13 @@ func openSession(t *testing.T, path string, o inference.Options, so inference.Se
 	return m, s
 }
 
-// TestConformance runs every llama/qwen2 reference of ../shared/models
+// TestConformance runs every reference of ../shared/models, all families,
 // through the engine on the CPU backend, teacher-forced as one batch, and
 // compares each row of logits with llama.cpp's within the MANIFEST
 // tolerances.
 func TestConformance(t *testing.T) {
-	ref.CheckCases(t, func(t *testing.T, c ref.Case) []float32 {
+	models := append(slices.Clone(ref.ConformanceModels), ref.FamilyModels...)
+	ref.CheckModels(t, models, func(t *testing.T, c ref.Case) []float32 {
 		_, s := openSession(t, c.ModelPath, inference.Options{Threads: 2}, inference.SessionOptions{})
 		got, err := s.Logits(context.Background(), c.Tokens)
 		if err != nil {

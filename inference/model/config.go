@@ -42,6 +42,7 @@ const (
 	maxFF        = 1 << 20
 	maxContext   = 1 << 24
 	maxVocab     = 1 << 24
+	maxExperts   = 1 << 12
 )
 
 // Config holds the hyper-parameters of a decoder-only transformer as read
@@ -67,9 +68,52 @@ type Config struct {
 	RopeBase      float32   // rope.freq_base (theta)
 	RopeFreqScale float32   // 1 / rope.scaling.factor for linear scaling, else 1
 
+	// RopeAttnFactor (rope.scaling.attn_factor, else 1) multiplies the
+	// rotated q and k, as ggml's rope does: Phi-3's LongRoPE sets it.
+	RopeAttnFactor float32
+	// RopeOrigContext (rope.scaling.original_context_length, else the
+	// context length) is the context a long-context model was pre-trained
+	// at; Phi-3 uses its long RoPE factors above it.
+	RopeOrigContext int
+
+	// Sliding-window attention, for the families that use it. Which layers
+	// slide is the family's choice; these are the keys it reads.
+	SlidingWindow  int     // attention.sliding_window, 0 when absent
+	SlidingPattern Pattern // attention.sliding_window_pattern
+	RopeBaseSWA    float32 // rope.freq_base_swa, 0 when absent
+
+	AttnSoftcap  float32 // attn_logit_softcapping, 0 when absent
+	FinalSoftcap float32 // final_logit_softcapping, 0 when absent
+
+	// Mixture of experts (0 for dense models).
+	ExpertCount     int // expert_count
+	ExpertUsedCount int // expert_used_count: experts each token goes through
+	ExpertFFLength  int // expert_feed_forward_length: hidden size of one expert
+
 	// Special token ids (-1 when the file has none), all checked to be inside
 	// the vocabulary.
 	BOS, EOS, EOT int32
+}
+
+// Pattern is attention.sliding_window_pattern: either a period (layer l
+// slides when l % Period < Period-1, llama.cpp's set_swa_pattern) or one
+// flag per layer. The zero Pattern means the key is absent.
+type Pattern struct {
+	Period int
+	Layers []bool
+}
+
+// Sliding reports whether layer l uses the sliding window under p, with
+// period def when the file gives no pattern.
+func (p Pattern) Sliding(l, def int) bool {
+	if p.Layers != nil {
+		return l < len(p.Layers) && p.Layers[l]
+	}
+	period := p.Period
+	if period == 0 {
+		period = def
+	}
+	return period > 0 && l%period < period-1
 }
 
 // QueryDim is the width of the concatenated query heads.
@@ -82,12 +126,13 @@ func (c *Config) KVDim() int { return c.HeadCountKV * c.HeadDim }
 // adjacent-pair one. As in llama.cpp, the layout is a property of the
 // architecture, not a metadata key.
 var ropeStyles = map[string]RopeStyle{
-	"qwen2":  RopeNeoX,
-	"qwen3":  RopeNeoX,
-	"phi3":   RopeNeoX,
-	"gemma":  RopeNeoX,
-	"gemma2": RopeNeoX,
-	"gemma3": RopeNeoX,
+	"qwen2":    RopeNeoX,
+	"qwen3":    RopeNeoX,
+	"qwen3moe": RopeNeoX,
+	"phi3":     RopeNeoX,
+	"gemma":    RopeNeoX,
+	"gemma2":   RopeNeoX,
+	"gemma3":   RopeNeoX,
 }
 
 // specialTokenKeys are the tokenizer metadata keys that hold a token id.
@@ -155,6 +200,10 @@ func ReadConfig(f *gguf.File) (Config, error) {
 		return Config{}, err
 	}
 	if c.RopeFreqScale, err = r.ropeScale(); err != nil {
+		return Config{}, err
+	}
+
+	if err := r.readExtras(&c); err != nil {
 		return Config{}, err
 	}
 
@@ -277,4 +326,63 @@ func (r *configReader) ropeScale() (float32, error) {
 	default:
 		return 0, fmt.Errorf("model: %s.rope.scaling.type %q is not supported", r.arch, kind)
 	}
+}
+
+// readExtras reads the optional keys of long-context RoPE, sliding windows,
+// soft-capping and experts: generic names, each used by some families only.
+func (r *configReader) readExtras(c *Config) error {
+	var err error
+	if c.RopeAttnFactor, err = r.float("rope.scaling.attn_factor", 1, 1e-3, 1e3); err != nil {
+		return err
+	}
+	c.RopeOrigContext = r.count("rope.scaling.original_context_length", false, c.ContextLength, maxContext)
+	c.SlidingWindow = r.count("attention.sliding_window", false, 0, maxContext)
+	if r.err != nil {
+		return r.err
+	}
+	if c.SlidingPattern, err = r.pattern(c.BlockCount); err != nil {
+		return err
+	}
+	if c.RopeBaseSWA, err = r.float("rope.freq_base_swa", 0, 1, 1e12); err != nil {
+		return err
+	}
+	if c.AttnSoftcap, err = r.float("attn_logit_softcapping", 0, 0, 1e6); err != nil {
+		return err
+	}
+	if c.FinalSoftcap, err = r.float("final_logit_softcapping", 0, 0, 1e6); err != nil {
+		return err
+	}
+	c.ExpertCount = r.count("expert_count", false, 0, maxExperts)
+	c.ExpertUsedCount = r.count("expert_used_count", false, 0, maxExperts)
+	c.ExpertFFLength = r.count("expert_feed_forward_length", false, 0, maxFF)
+	if r.err != nil {
+		return r.err
+	}
+	if c.ExpertUsedCount > c.ExpertCount {
+		return fmt.Errorf("model: %s.expert_used_count = %d is larger than expert_count = %d", r.arch, c.ExpertUsedCount, c.ExpertCount)
+	}
+	return nil
+}
+
+// pattern reads attention.sliding_window_pattern, a period or one flag per
+// layer.
+func (r *configReader) pattern(layers int) (Pattern, error) {
+	full := r.arch + ".attention.sliding_window_pattern"
+	v, present := r.f.Get(full)
+	if !present {
+		return Pattern{}, nil
+	}
+	if v.Type == gguf.Array {
+		if v.ElemType() != gguf.Bool || v.Len() != layers {
+			return Pattern{}, fmt.Errorf("model: %s must be a number or %d booleans, not %s", full, layers, v)
+		}
+		flags := make([]bool, layers)
+		for i := range flags {
+			e, _ := v.Index(i)
+			flags[i], _ = e.AsBool()
+		}
+		return Pattern{Layers: flags}, nil
+	}
+	n := r.count("attention.sliding_window_pattern", false, 0, maxLayers)
+	return Pattern{Period: n}, r.err
 }

@@ -171,3 +171,19 @@ func blockIndex(name string) (int, bool) {
 func BlockName(layer int, suffix string) string {
 	return "blk." + strconv.Itoa(layer) + "." + suffix
 }
+
+// Slice returns rows [start, start+n) of a matrix as a matrix of its own,
+// sharing its bytes: the parts of a fused weight (Phi-3's attn_qkv holds q,
+// k and v one after the other). nil, and a range outside the rows, give nil.
+func (t *Tensor) Slice(start, n int, suffix string) *Tensor {
+	if t == nil || len(t.Shape) != 2 || start < 0 || n <= 0 || start+n > t.Shape[1] {
+		return nil
+	}
+	rb := t.RowBytes()
+	return &Tensor{
+		Name:  t.Name + suffix,
+		Type:  t.Type,
+		Shape: []int{t.Shape[0], n},
+		Data:  t.Data[start*rb : (start+n)*rb],
+	}
+}

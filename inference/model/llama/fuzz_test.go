@@ -6,6 +6,7 @@ import (
 	"inferenceruntime/inference/compute"
 	"inferenceruntime/inference/gguf"
 	"inferenceruntime/inference/model"
+	"inferenceruntime/inference/model/modeltest"
 )
 
 // FuzzOpen mutates a valid synthetic model: whatever the reader and the
@@ -38,6 +39,6 @@ func FuzzOpen(f *testing.F) {
 			return
 		}
 		defer m.Close()
-		forward(t, m, []int32{1, 2, 3}, 3)
+		modeltest.Forward(t, m, []int32{1, 2, 3}, 3)
 	})
 }

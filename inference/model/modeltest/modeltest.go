@@ -1,18 +1,20 @@
-package llama_test
+// Package modeltest runs models of package model in tests: a forward pass
+// over a token sequence on the CPU backend, in batches of a chosen size.
+package modeltest
 
 import (
 	"testing"
 
 	"inferenceruntime/inference/compute"
-	"inferenceruntime/inference/gguf"
-	"inferenceruntime/inference/internal/ref"
+	_ "inferenceruntime/inference/compute/cpu" // the backend Forward runs on
 	"inferenceruntime/inference/kvcache"
 	"inferenceruntime/inference/model"
 )
 
-// forward runs tokens through m as one graph per batch of size batch and
-// returns every row of logits.
-func forward(t *testing.T, m model.Model, tokens []int32, batch int) []float32 {
+// Forward runs tokens through m as one graph per batch of size batch, with
+// a cache of the model's full context that grows in chunks of 16 (so that
+// batches straddle them), and returns every row of logits.
+func Forward(t testing.TB, m model.Model, tokens []int32, batch int) []float32 {
 	t.Helper()
 	dev, err := compute.FirstDevice("cpu")
 	if err != nil {
@@ -57,27 +59,4 @@ func forward(t *testing.T, m model.Model, tokens []int32, batch int) []float32 {
 		out = append(out, rows...)
 	}
 	return out
-}
-
-// TestForwardConformance runs the llama.cpp references of ../shared/models
-// through Forward on the CPU backend in batches of 7 (so that the cache grows
-// across chunks of 16 and batches straddle them).
-func TestForwardConformance(t *testing.T) {
-	dev, err := compute.FirstDevice("cpu")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref.CheckCases(t, func(t *testing.T, c ref.Case) []float32 {
-		f, err := gguf.Open(c.ModelPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		m, err := model.Open(f, dev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer m.Close()
-		return forward(t, m, c.Tokens, 7)
-	})
 }
