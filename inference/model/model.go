@@ -26,4 +26,7 @@ type Batch struct {
 	Tokens    []int32
 	Positions []int32 // one per token
 	LastOnly  bool    // compute logits for the last token only
+	// Hidden asks for the final hidden states, F32 [n_embd, rows], after
+	// the output norm and before the classifier (embeddings; see Embed).
+	Hidden bool
 }
