@@ -260,6 +260,8 @@ func (s *Server) routes() http.Handler {
 	// Ollama.
 	mux.HandleFunc("POST /api/generate", s.handleOllamaGenerate)
 	mux.HandleFunc("POST /api/chat", s.handleOllamaChat)
+	mux.HandleFunc("POST /api/embed", s.handleOllamaEmbed)
+	mux.HandleFunc("POST /api/embeddings", s.handleOllamaEmbeddings)
 	mux.HandleFunc("GET /api/tags", s.handleOllamaTags)
 	mux.HandleFunc("POST /api/show", s.handleOllamaShow)
 	mux.HandleFunc("GET /api/ps", s.handleOllamaPs)
@@ -270,6 +272,7 @@ func (s *Server) routes() http.Handler {
 	// OpenAI.
 	mux.HandleFunc("POST /v1/chat/completions", s.handleOpenAIChat)
 	mux.HandleFunc("POST /v1/completions", s.handleOpenAICompletion)
+	mux.HandleFunc("POST /v1/embeddings", s.handleOpenAIEmbeddings)
 	mux.HandleFunc("GET /v1/models", s.handleOpenAIModels)
 	mux.HandleFunc("GET /v1/models/{model...}", s.handleOpenAIModel)
 
