@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"inferenceruntime/inference/model"
 	"inferenceruntime/inference/sample"
 	"inferenceruntime/inference/tokenizer"
 )
@@ -25,6 +26,17 @@ type Request struct {
 	// Stop ends generation when the output contains one of these strings;
 	// the stop string itself is not emitted.
 	Stop []string
+	// Adapters are the LoRA adapters applied for this request, with their
+	// scales; changing them between requests empties the cache.
+	Adapters []model.AdapterUse
+	// Constraint, when set, limits the reply to what it allows (a grammar
+	// or JSON schema); a reply it cannot finish in the tokens left is an
+	// error rather than a truncated text.
+	Constraint Constraint
+	// Logprobs asks for each token's Logprobs, with the TopLogprobs most
+	// likely alternatives (0 to sample.MaxTopLogprobs).
+	Logprobs    bool
+	TopLogprobs int
 }
 
 // Token is one piece of streamed output.
@@ -36,6 +48,24 @@ type Token struct {
 	// Text is the text this token completes; it may be empty while a
 	// multi-byte character or a possible stop string is pending.
 	Text string
+	// Logprobs is set when Request.Logprobs asked for it (not on ID -1).
+	Logprobs *Logprobs
+}
+
+// Logprobs are a sampled token's log-probability and the most likely
+// alternatives, under the distribution the sampler chose from (see
+// sample.Sampler.Logprobs): after constraints and penalties.
+type Logprobs struct {
+	Token Logprob
+	Top   []Logprob
+}
+
+// Logprob is a token, its text (bytes; possibly part of a character) and
+// its natural-log probability.
+type Logprob struct {
+	ID      int32
+	Text    string
+	Logprob float32
 }
 
 // Stop reasons reported in Stats.StopReason.
@@ -87,6 +117,9 @@ func (s *Sequence) Generate(ctx context.Context, tok *tokenizer.Tokenizer, req R
 	if err := req.Sampling.Validate(); err != nil {
 		return st, fmt.Errorf("engine: sampling: %w", err)
 	}
+	if req.TopLogprobs < 0 || req.TopLogprobs > sample.MaxTopLogprobs {
+		return st, fmt.Errorf("engine: %d top logprobs (0 to %d)", req.TopLogprobs, sample.MaxTopLogprobs)
+	}
 	st.PromptTokens = len(prompt)
 	if len(prompt) > s.ContextLength() {
 		return st, fmt.Errorf("prompt of %d tokens does not fit the context of %d", len(prompt), s.ContextLength())
@@ -94,6 +127,7 @@ func (s *Sequence) Generate(ctx context.Context, tok *tokenizer.Tokenizer, req R
 
 	// Reuse the cached prefix, but always evaluate at least the last prompt
 	// token: its logits choose the first reply token.
+	s.SetAdapters(req.Adapters)
 	keep := commonPrefix(s.tokens, prompt)
 	keep = min(keep, len(prompt)-1)
 	s.Truncate(keep)
@@ -112,7 +146,10 @@ func (s *Sequence) Generate(ctx context.Context, tok *tokenizer.Tokenizer, req R
 	out := newStopFilter(tok, req.Stop)
 	decodeStart := time.Now()
 	for {
-		id := sampler.Sample(logits)
+		id, err := s.pick(sampler, logits, req, st.GeneratedTokens)
+		if err != nil {
+			return s.finishText(st, StopCancelled, err, out, emit, decodeStart)
+		}
 		sampler.Accept(id)
 		if tok.IsEOG(id) {
 			return s.finishText(st, StopEOG, nil, out, emit, decodeStart)
@@ -123,7 +160,7 @@ func (s *Sequence) Generate(ctx context.Context, tok *tokenizer.Tokenizer, req R
 			st.TimeToFirst = time.Since(start)
 		}
 		if text != "" || !hit {
-			if err := emit(Token{ID: id, Text: text}); err != nil {
+			if err := emit(Token{ID: id, Text: text, Logprobs: logprobsOf(tok, sampler, req, logits, id)}); err != nil {
 				return s.finishText(st, StopCancelled, err, nil, emit, decodeStart)
 			}
 		}
@@ -137,6 +174,20 @@ func (s *Sequence) Generate(ctx context.Context, tok *tokenizer.Tokenizer, req R
 			return s.finishText(st, StopCancelled, err, out, emit, decodeStart)
 		}
 	}
+}
+
+// logprobsOf reports id's logprobs when req asks for them. logits are the
+// ones the sampler chose id from.
+func logprobsOf(tok *tokenizer.Tokenizer, s *sample.Sampler, req Request, logits []float32, id int32) *Logprobs {
+	if !req.Logprobs {
+		return nil
+	}
+	lp, top := s.Logprobs(logits, id, req.TopLogprobs)
+	out := &Logprobs{Token: Logprob{ID: id, Text: tok.Piece(id), Logprob: lp}}
+	for _, t := range top {
+		out.Top = append(out.Top, Logprob{ID: t.ID, Text: tok.Piece(t.ID), Logprob: t.Logprob})
+	}
+	return out
 }
 
 // finishText releases held-back text (when out is set), then the stats.

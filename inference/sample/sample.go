@@ -90,6 +90,7 @@ type Sampler struct {
 	rng     *rand.Rand
 	history []int32 // accepted tokens, at most RepeatLastN of them when that is >= 0
 	cands   []candidate
+	lpCands []candidate // Logprobs' own, so that it leaves Sample's alone
 }
 
 type candidate struct {
@@ -132,19 +133,8 @@ func (s *Sampler) Sample(logits []float32) int32 {
 	if len(logits) == 0 {
 		return -1
 	}
-	c := s.cands[:0]
-	for i, l := range logits {
-		x := float64(l)
-		switch {
-		case l != l:
-			x = math.Inf(-1)
-		case math.IsInf(x, 1):
-			x = math.MaxFloat32 // keeps the softmax finite
-		}
-		c = append(c, candidate{id: int32(i), logit: x})
-	}
+	c := s.penalised(s.cands[:0], logits)
 	s.cands = c
-	s.applyPenalties(c)
 	if s.p.Temperature <= 0 {
 		return argmax(c)
 	}
@@ -155,6 +145,23 @@ func (s *Sampler) Sample(logits []float32) int32 {
 		c[i].logit /= float64(s.p.Temperature)
 	}
 	return s.draw(c)
+}
+
+// penalised fills c with logits, NaN as impossible and +Inf as the largest
+// float (so that the softmax stays finite), then applies the penalties.
+func (s *Sampler) penalised(c []candidate, logits []float32) []candidate {
+	for i, l := range logits {
+		x := float64(l)
+		switch {
+		case l != l:
+			x = math.Inf(-1)
+		case math.IsInf(x, 1):
+			x = math.MaxFloat32
+		}
+		c = append(c, candidate{id: int32(i), logit: x})
+	}
+	s.applyPenalties(c)
+	return c
 }
 
 // applyPenalties changes the logits of recently accepted tokens, as
