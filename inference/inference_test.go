@@ -13,6 +13,7 @@ import (
 	"inferenceruntime/inference"
 	"inferenceruntime/inference/gguf"
 	"inferenceruntime/inference/internal/ref"
+	"inferenceruntime/inference/model"
 	"inferenceruntime/inference/model/synth"
 	"inferenceruntime/inference/sample"
 	"inferenceruntime/internal/testshared"
@@ -335,5 +336,61 @@ func TestLoadRefuses(t *testing.T) {
 		if !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s %+v: error %q, want it to mention %q", tc.path, tc.opts, err, tc.want)
 		}
+	}
+}
+
+// TestAdaptersPerRequest generates greedily with a LoRA adapter at half
+// scale, without it, and with it again through one session: with the
+// adapter the reply is llama.cpp's (the reference run's greedy ids), and the
+// cache computed with other adapters is never reused.
+func TestAdaptersPerRequest(t *testing.T) {
+	cases, err := ref.LoRACases(testshared.Dir(t, "models"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c ref.Case
+	for _, lc := range cases {
+		if lc.Name == "tiny-llama-f32+lora-tiny-llama@0.5.p2" {
+			c = lc
+		}
+	}
+	if c.ModelPath == "" {
+		t.Fatal("no reference run of tiny-llama-f32 with lora-tiny-llama at 0.5")
+	}
+	m, s := openSession(t, c.ModelPath, inference.Options{Threads: 2}, inference.SessionOptions{})
+	a, err := m.LoadAdapter(c.Adapters[0].Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	// c.Tokens is the prompt and all but the last greedy id: generate the
+	// last few of them from the prompt and the ones before.
+	const n = 6
+	prompt, want := c.Tokens[:len(c.Tokens)-n+1], c.Tokens[len(c.Tokens)-n+1:]
+	reply := func(uses ...model.AdapterUse) []int32 {
+		t.Helper()
+		var ids []int32
+		req := inference.Request{Tokens: prompt, Sampling: greedy(), MaxTokens: len(want), Adapters: uses}
+		if _, err := s.Generate(context.Background(), req, func(tok inference.Token) error {
+			if tok.ID >= 0 {
+				ids = append(ids, tok.ID)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	half := reply(a.Use(0.5))
+	base := reply()
+	again := reply(a.Use(0.5))
+	if !slices.Equal(half, want) {
+		t.Errorf("with the adapter at 0.5: %v, llama.cpp %v", half, want)
+	}
+	if slices.Equal(half, base) {
+		t.Errorf("the adapter changed nothing: %v", base)
+	}
+	if !slices.Equal(half, again) {
+		t.Errorf("the adapter again after a request without it: %v, first %v", again, half)
 	}
 }

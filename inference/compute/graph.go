@@ -12,7 +12,18 @@ import (
 type Graph struct {
 	nodes []*Tensor
 	err   error
+
+	// extend, when set, adds to every product of a weight (a leaf) with
+	// activations; extending stops it from extending its own products.
+	extend    func(g *Graph, w, x, y *Tensor) *Tensor
+	extending bool
 }
+
+// ExtendProducts makes every later MulMat of a weight w (a leaf tensor)
+// return f(g, w, x, w·x) instead of w·x. LoRA adapters use it to add their
+// low-rank product beside each weight they target, in any model, without
+// the model knowing; products that f builds are not extended again.
+func (g *Graph) ExtendProducts(f func(g *Graph, w, x, y *Tensor) *Tensor) { g.extend = f }
 
 // NewGraph returns an empty graph.
 func NewGraph() *Graph { return &Graph{} }
@@ -181,7 +192,13 @@ func (g *Graph) MulMat(w, x *Tensor) *Tensor {
 	}
 	s := x.shape
 	s[0] = int(m)
-	return g.add(&Tensor{op: OpMulMat, dtype: F32, shape: s}, w, x)
+	y := g.add(&Tensor{op: OpMulMat, dtype: F32, shape: s}, w, x)
+	if g.extend != nil && !g.extending && w.op == OpLeaf {
+		g.extending = true
+		y = g.extend(g, w, x, y)
+		g.extending = false
+	}
+	return y
 }
 
 // binary checks the operands of Add and Mul: a is F32, b is F32 and either

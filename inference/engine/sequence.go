@@ -7,6 +7,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"inferenceruntime/inference/compute"
 	"inferenceruntime/inference/kvcache"
@@ -34,6 +35,9 @@ type Sequence struct {
 	batch  int
 	tokens []int32 // the tokens whose keys and values are in the cache
 	logits []float32
+	// adapters are the LoRA adapters the cached keys and values were
+	// computed with.
+	adapters []model.AdapterUse
 }
 
 // NewSequence opens a backend on dev and an empty cache for m.
@@ -83,6 +87,17 @@ func (s *Sequence) CacheBytes() int64 { return s.cache.Bytes() }
 
 // Tokens returns the tokens in the cache (do not modify).
 func (s *Sequence) Tokens() []int32 { return s.tokens }
+
+// SetAdapters applies the LoRA adapters uses to the tokens evaluated from
+// now on. The cache, computed with other adapters or scales, is emptied
+// when they differ from the current ones.
+func (s *Sequence) SetAdapters(uses []model.AdapterUse) {
+	if slices.Equal(uses, s.adapters) {
+		return
+	}
+	s.Truncate(0)
+	s.adapters = slices.Clone(uses)
+}
 
 // Truncate forgets the tokens from position n on.
 func (s *Sequence) Truncate(n int) {
@@ -151,6 +166,7 @@ func (s *Sequence) step(tokens []int32, dst []float32, lastOnly bool) error {
 		pos[i] = int32(n0 + i)
 	}
 	g := compute.NewGraph()
+	model.UseAdapters(g, s.adapters)
 	logits, err := s.m.Forward(g, model.Batch{Tokens: tokens, Positions: pos, LastOnly: lastOnly || dst == nil}, s.cache)
 	if err != nil {
 		return fmt.Errorf("engine: building the graph: %w", err)

@@ -22,6 +22,7 @@ type edit struct {
 	kv      map[string]any    // set (nil value: delete)
 	tensors map[string][]byte // set (nil: delete); new names are F32 vectors
 	split   map[string][]part // replace a fused matrix by its parts
+	renames map[string]string // tensor names
 }
 
 // part is a row range of a fused matrix, stored under its own name.
@@ -30,10 +31,16 @@ type part struct {
 	start, rows int
 }
 
-// rewrite reads a shared conf-tiny model and writes it again with e applied.
+// testPath is a file of the shared models.
+func testPath(t *testing.T, elem ...string) string {
+	return filepath.Join(append([]string{testshared.Dir(t, "models")}, elem...)...)
+}
+
+// rewrite reads a shared model (a path relative to conf-tiny) and writes it
+// again with e applied.
 func rewrite(t *testing.T, file string, e edit) *gguf.File {
 	t.Helper()
-	src, err := gguf.Open(filepath.Join(testshared.Dir(t, "models"), "conf-tiny", file))
+	src, err := gguf.Open(testPath(t, "conf-tiny", file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +79,11 @@ func rewrite(t *testing.T, file string, e edit) *gguf.File {
 			}
 			data = v
 		}
-		add(t, w, ti.Name, ti.Type, ti.Dims, bytes.Clone(data))
+		name := ti.Name
+		if n, ok := e.renames[name]; ok {
+			name = n
+		}
+		add(t, w, name, ti.Type, ti.Dims, bytes.Clone(data))
 	}
 	for name, data := range e.tensors {
 		if _, ok := src.Tensor(name); !ok && data != nil {

@@ -16,6 +16,10 @@ type Model interface {
 	// tensor [vocab, rows]: one row per token, or only the last token's when
 	// b.LastOnly. The caller has reserved room in the cache for the batch.
 	Forward(g *compute.Graph, b Batch, cache *kvcache.Cache) (*compute.Tensor, error)
+	// Products returns the shapes of the weight matrices the model
+	// multiplies activations by, by tensor name: what a LoRA adapter can
+	// target. A matrix the model splits (a fused q/k/v) is not among them.
+	Products() map[string]compute.Shape
 	// Close releases the device buffers that hold the weights.
 	Close() error
 }

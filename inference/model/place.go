@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"math"
 
@@ -14,9 +15,10 @@ import (
 // so that they can be freed together. Like Binder it records the first
 // error; Err returns it.
 type Placer struct {
-	dev  compute.Device
-	bufs []compute.Buffer
-	err  error
+	dev      compute.Device
+	bufs     []compute.Buffer
+	err      error
+	products map[string]compute.Shape
 }
 
 // NewPlacer returns a Placer for dev.
@@ -41,8 +43,19 @@ func (p *Placer) Matrix(t *Tensor, ops ...compute.Op) *compute.Tensor {
 		return nil
 	}
 	p.bufs = append(p.bufs, buf)
-	return p.tensor(t, buf)
+	ct := p.tensor(t, buf)
+	if ct != nil && slices.Contains(ops, compute.OpMulMat) {
+		if p.products == nil {
+			p.products = map[string]compute.Shape{}
+		}
+		p.products[t.Name] = ct.Shape()
+	}
+	return ct
 }
+
+// Products returns the shapes of the matrices placed for OpMulMat, by
+// tensor name: the weights a LoRA adapter can target.
+func (p *Placer) Products() map[string]compute.Shape { return p.products }
 
 // Vector places a small tensor (norm weight, bias, rope factors) as F32,
 // converting it when the file stores another type.

@@ -25,7 +25,14 @@ type Case struct {
 	Tokens    []int32 // prompt_ids + greedy_ids[:-1]: teacher forcing
 	NVocab    int
 	Tol       Tolerance
+	Adapters  []LoRA // LoRA adapters applied (the lora/ references)
 	logits    string
+}
+
+// LoRA is an adapter file of a reference run and its scale.
+type LoRA struct {
+	Path  string
+	Scale float32
 }
 
 // Tolerance is the MANIFEST's bound for one kind of weights.
@@ -220,11 +227,61 @@ func CheckCases(t *testing.T, eval func(t *testing.T, c Case) []float32) {
 
 // CheckModels is CheckCases for the given models (e.g. FamilyModels).
 func CheckModels(t *testing.T, models []string, eval func(t *testing.T, c Case) []float32) {
-	dir := testshared.Dir(t, "models")
-	cases, err := CasesOf(dir, models)
+	cases, err := CasesOf(testshared.Dir(t, "models"), models)
 	if err != nil {
 		t.Fatal(err)
 	}
+	check(t, cases, eval)
+}
+
+// LoRACases loads the reference runs with LoRA adapters of dir/lora: the
+// base model, the adapters with their scales, and the tolerance of the
+// base's weight type.
+func LoRACases(dir string) ([]Case, error) {
+	stems, _ := filepath.Glob(filepath.Join(dir, "lora", "*.p?.json"))
+	if len(stems) == 0 {
+		return nil, fmt.Errorf("no LoRA references in %s", filepath.Join(dir, "lora"))
+	}
+	var cases []Case
+	for _, js := range stems {
+		stem := strings.TrimSuffix(js, ".json")
+		raw, err := os.ReadFile(js)
+		if err != nil {
+			return nil, err
+		}
+		var j struct {
+			Model    string `json:"model"`
+			Adapters []struct {
+				File  string  `json:"file"`
+				Scale float32 `json:"scale"`
+			} `json:"lora_adapters"`
+		}
+		if err := json.Unmarshal(raw, &j); err != nil {
+			return nil, fmt.Errorf("%s: %w", js, err)
+		}
+		c, err := loadCase(filepath.Join(dir, "conf-tiny", j.Model), stem)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range j.Adapters {
+			c.Adapters = append(c.Adapters, LoRA{Path: filepath.Join(dir, "lora", a.File), Scale: a.Scale})
+		}
+		cases = append(cases, c)
+	}
+	return cases, nil
+}
+
+// CheckLoRA is CheckCases for the references with LoRA adapters.
+func CheckLoRA(t *testing.T, eval func(t *testing.T, c Case) []float32) {
+	cases, err := LoRACases(testshared.Dir(t, "models"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, cases, eval)
+}
+
+// check evaluates every case and compares it with its reference.
+func check(t *testing.T, cases []Case, eval func(t *testing.T, c Case) []float32) {
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			got := eval(t, c)

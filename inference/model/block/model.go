@@ -110,6 +110,9 @@ func (b *Base) Config() *model.Config { return &b.Cfg }
 // Close frees the device buffers of the weights.
 func (b *Base) Close() error { return b.Placer.Free() }
 
+// Products returns the shapes of the weights multiplied by activations.
+func (b *Base) Products() map[string]compute.Shape { return b.Placer.Products() }
+
 // MLP is a feed-forward network of a layer: FeedForward or MoE.
 type MLP interface {
 	Forward(g *compute.Graph, x *compute.Tensor) *compute.Tensor

@@ -13,8 +13,9 @@ import (
 
 // Forward runs tokens through m as one graph per batch of size batch, with
 // a cache of the model's full context that grows in chunks of 16 (so that
-// batches straddle them), and returns every row of logits.
-func Forward(t testing.TB, m model.Model, tokens []int32, batch int) []float32 {
+// batches straddle them), and returns every row of logits. Each prepare
+// function sees every graph before the model builds into it.
+func Forward(t testing.TB, m model.Model, tokens []int32, batch int, prepare ...func(*compute.Graph)) []float32 {
 	t.Helper()
 	dev, err := compute.FirstDevice("cpu")
 	if err != nil {
@@ -42,6 +43,9 @@ func Forward(t testing.TB, m model.Model, tokens []int32, batch int) []float32 {
 			t.Fatal(err)
 		}
 		g := compute.NewGraph()
+		for _, p := range prepare {
+			p(g)
+		}
 		logits, err := m.Forward(g, model.Batch{Tokens: chunk, Positions: pos}, cache)
 		if err != nil {
 			t.Fatal(err)
