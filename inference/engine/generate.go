@@ -146,6 +146,10 @@ func (s *Sequence) Generate(ctx context.Context, tok *tokenizer.Tokenizer, req R
 	out := newStopFilter(tok, req.Stop)
 	decodeStart := time.Now()
 	for {
+		var dist *sample.Distribution
+		if req.Logprobs { // before pick advances the constraint
+			dist = sampler.Logprobs(logits, allower(req.Constraint), req.TopLogprobs)
+		}
 		id, err := s.pick(sampler, logits, req, st.GeneratedTokens)
 		if err != nil {
 			return s.finishText(st, StopCancelled, err, out, emit, decodeStart)
@@ -160,7 +164,7 @@ func (s *Sequence) Generate(ctx context.Context, tok *tokenizer.Tokenizer, req R
 			st.TimeToFirst = time.Since(start)
 		}
 		if text != "" || !hit {
-			if err := emit(Token{ID: id, Text: text, Logprobs: logprobsOf(tok, sampler, req, logits, id)}); err != nil {
+			if err := emit(Token{ID: id, Text: text, Logprobs: logprobsOf(tok, dist, id)}); err != nil {
 				return s.finishText(st, StopCancelled, err, nil, emit, decodeStart)
 			}
 		}
@@ -176,18 +180,24 @@ func (s *Sequence) Generate(ctx context.Context, tok *tokenizer.Tokenizer, req R
 	}
 }
 
-// logprobsOf reports id's logprobs when req asks for them. logits are the
-// ones the sampler chose id from.
-func logprobsOf(tok *tokenizer.Tokenizer, s *sample.Sampler, req Request, logits []float32, id int32) *Logprobs {
-	if !req.Logprobs {
+// logprobsOf reports id's logprobs under dist (nil when not asked for).
+func logprobsOf(tok *tokenizer.Tokenizer, dist *sample.Distribution, id int32) *Logprobs {
+	if dist == nil {
 		return nil
 	}
-	lp, top := s.Logprobs(logits, id, req.TopLogprobs)
-	out := &Logprobs{Token: Logprob{ID: id, Text: tok.Piece(id), Logprob: lp}}
-	for _, t := range top {
+	out := &Logprobs{Token: Logprob{ID: id, Text: tok.Piece(id), Logprob: dist.Logprob(id)}}
+	for _, t := range dist.Top() {
 		out.Top = append(out.Top, Logprob{ID: t.ID, Text: tok.Piece(t.ID), Logprob: t.Logprob})
 	}
 	return out
+}
+
+// allower is c as the sampler's Logprobs takes it (nil stays nil).
+func allower(c Constraint) sample.Allower {
+	if c == nil {
+		return nil
+	}
+	return c
 }
 
 // finishText releases held-back text (when out is set), then the stats.

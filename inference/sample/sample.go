@@ -91,6 +91,7 @@ type Sampler struct {
 	history []int32 // accepted tokens, at most RepeatLastN of them when that is >= 0
 	cands   []candidate
 	lpCands []candidate // Logprobs' own, so that it leaves Sample's alone
+	lpOrder []candidate
 }
 
 type candidate struct {
