@@ -43,26 +43,47 @@ func (o ollamaOptions) params() params {
 
 // ollamaCommon are the fields /api/generate and /api/chat share.
 type ollamaCommon struct {
-	Model     string          `json:"model"`
-	Stream    *bool           `json:"stream"`
-	Format    json.RawMessage `json:"format"`
-	Options   ollamaOptions   `json:"options"`
-	KeepAlive keepAlive       `json:"keep_alive"`
+	Model   string          `json:"model"`
+	Stream  *bool           `json:"stream"`
+	Format  json.RawMessage `json:"format"`
+	Options ollamaOptions   `json:"options"`
+	// Grammar is GBNF, as llama-server takes it.
+	Grammar     string    `json:"grammar"`
+	KeepAlive   keepAlive `json:"keep_alive"`
+	Logprobs    bool      `json:"logprobs"`
+	TopLogprobs *int      `json:"top_logprobs"`
 }
 
-// check refuses what this server cannot do rather than ignoring it.
-func (c ollamaCommon) check() error {
-	if f := strings.TrimSpace(string(c.Format)); f != "" && f != "null" && f != `""` {
-		return badRequest("format", "structured output (format) is not supported by this server")
+// logprobs collects each token's logprobs for the response when the
+// request asks for them: stream chunks take those of their tokens, the
+// final message the rest (or all of them, not streamed).
+func (c ollamaCommon) logprobs(sreq *service.GenerateRequest) func(service.GenerateResult, bool) []tokenLogprob {
+	lps := &logprobsCollector{}
+	if sreq.Options.Logprobs {
+		sreq.OnLogprobs = lps.add
 	}
-	return nil
+	return func(res service.GenerateResult, final bool) []tokenLogprob {
+		switch {
+		case !sreq.Options.Logprobs:
+			return nil
+		case final && !c.streaming():
+			return tokenLogprobs(res.Logprobs)
+		}
+		return tokenLogprobs(lps.take())
+	}
 }
 
 func (c ollamaCommon) streaming() bool { return c.Stream == nil || *c.Stream }
 
 // options converts the request's options with Ollama's defaults.
 func (c ollamaCommon) options() (service.GenerateOptions, error) {
-	return c.Options.params().options(ollamaFields, sample.DefaultParams(), 100, -2)
+	on, top, err := logprobsWanted(c.Logprobs, c.TopLogprobs, "top_logprobs")
+	if err != nil {
+		return service.GenerateOptions{}, err
+	}
+	o, err := c.Options.params().options(ollamaFields, sample.DefaultParams(), 100, -2)
+	o.Logprobs, o.TopLogprobs = on, top
+	return o, err
 }
 
 type ollamaGenerateRequest struct {
@@ -94,6 +115,7 @@ type ollamaToolCall struct {
 type ollamaChatRequest struct {
 	ollamaCommon
 	Messages []ollamaMessage `json:"messages"`
+	Tools    []rawTool       `json:"tools"`
 }
 
 // ollamaStats are the timing fields of Ollama's final message, in
@@ -116,20 +138,22 @@ func statsOf(res service.GenerateResult) ollamaStats {
 }
 
 type ollamaGenerateResponse struct {
-	Model      string `json:"model"`
-	CreatedAt  string `json:"created_at"`
-	Response   string `json:"response"`
-	Done       bool   `json:"done"`
-	DoneReason string `json:"done_reason,omitempty"`
+	Model      string         `json:"model"`
+	CreatedAt  string         `json:"created_at"`
+	Response   string         `json:"response"`
+	Done       bool           `json:"done"`
+	DoneReason string         `json:"done_reason,omitempty"`
+	Logprobs   []tokenLogprob `json:"logprobs,omitempty"`
 	*ollamaStats
 }
 
 type ollamaChatResponse struct {
-	Model      string        `json:"model"`
-	CreatedAt  string        `json:"created_at"`
-	Message    ollamaMessage `json:"message"`
-	Done       bool          `json:"done"`
-	DoneReason string        `json:"done_reason,omitempty"`
+	Model      string         `json:"model"`
+	CreatedAt  string         `json:"created_at"`
+	Message    ollamaMessage  `json:"message"`
+	Done       bool           `json:"done"`
+	DoneReason string         `json:"done_reason,omitempty"`
+	Logprobs   []tokenLogprob `json:"logprobs,omitempty"`
 	*ollamaStats
 }
 
@@ -142,9 +166,6 @@ func (s *Server) handleOllamaGenerate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	opts, err := req.options()
-	if err == nil {
-		err = req.check()
-	}
 	switch {
 	case err != nil:
 	case len(req.Images) > 0:
@@ -166,13 +187,18 @@ func (s *Server) handleOllamaGenerate(w http.ResponseWriter, r *http.Request) {
 	}
 	sreq := service.GenerateRequest{Model: req.Model, Prompt: req.Prompt, System: req.System, Raw: req.Raw,
 		Options: opts, KeepAlive: req.KeepAlive.ptr()}
+	if _, err := s.ollamaStructured(r, req.Format, req.Grammar, nil, &sreq); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	lps := req.logprobs(&sreq)
 	chunk := func(text string) any {
-		return ollamaGenerateResponse{Model: req.Model, CreatedAt: now(), Response: text}
+		return ollamaGenerateResponse{Model: req.Model, CreatedAt: now(), Response: text, Logprobs: lps(service.GenerateResult{}, false)}
 	}
 	final := func(res service.GenerateResult, text string) any {
 		st := statsOf(res)
 		return ollamaGenerateResponse{Model: req.Model, CreatedAt: now(), Response: text, Done: true,
-			DoneReason: res.DoneReason, ollamaStats: &st}
+			DoneReason: res.DoneReason, Logprobs: lps(res, true), ollamaStats: &st}
 	}
 	s.ollamaRun(w, r, sreq, req.streaming(), chunk, final)
 }
@@ -184,9 +210,6 @@ func (s *Server) handleOllamaChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	opts, err := req.options()
-	if err == nil {
-		err = req.check()
-	}
 	var msgs []chattmpl.Message
 	if err == nil {
 		msgs, err = ollamaMessages(req.Messages)
@@ -203,13 +226,31 @@ func (s *Server) handleOllamaChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sreq := service.GenerateRequest{Model: req.Model, Messages: msgs, Options: opts, KeepAlive: req.KeepAlive.ptr()}
+	ts, err := s.ollamaStructured(r, req.Format, req.Grammar, req.Tools, &sreq)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	hold := &holder{ts: ts}
+	lps := req.logprobs(&sreq)
 	chunk := func(text string) any {
-		return ollamaChatResponse{Model: req.Model, CreatedAt: now(), Message: ollamaMessage{Role: "assistant", Content: text}}
+		if text = hold.add(text); text == "" {
+			return nil
+		}
+		return ollamaChatResponse{Model: req.Model, CreatedAt: now(), Message: ollamaMessage{Role: "assistant", Content: text},
+			Logprobs: lps(service.GenerateResult{}, false)}
 	}
 	final := func(res service.GenerateResult, text string) any {
 		st := statsOf(res)
-		return ollamaChatResponse{Model: req.Model, CreatedAt: now(), Message: ollamaMessage{Role: "assistant", Content: text},
-			Done: true, DoneReason: res.DoneReason, ollamaStats: &st}
+		msg := ollamaMessage{Role: "assistant", Content: text}
+		if text != "" { // the whole reply, not streamed
+			content, calls := ts.split(text)
+			msg.Content, msg.ToolCalls = content, ollamaCalls(calls)
+		} else if rest, calls := hold.finish(); rest != "" || len(calls) > 0 {
+			msg.Content, msg.ToolCalls = rest, ollamaCalls(calls)
+		}
+		return ollamaChatResponse{Model: req.Model, CreatedAt: now(), Message: msg,
+			Done: true, DoneReason: res.DoneReason, Logprobs: lps(res, true), ollamaStats: &st}
 	}
 	s.ollamaRun(w, r, sreq, req.streaming(), chunk, final)
 }
@@ -291,7 +332,13 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, req service.Ge
 	rw.model, rw.stream = req.Model, st != nil
 	var emit func(string) error
 	if st != nil {
-		emit = func(text string) error { return st.send(chunk(text)) }
+		emit = func(text string) error {
+			// A chunk may be held back (text that may be a tool call).
+			if c := chunk(text); c != nil {
+				return st.send(c)
+			}
+			return nil
+		}
 	}
 	res, err := s.runner.Generate(r.Context(), req, emit)
 	rw.promptTok, rw.genTok, rw.doneReason = res.Stats.PromptTokens, res.Stats.GeneratedTokens, res.DoneReason

@@ -31,7 +31,8 @@ type openaiCommon struct {
 	StreamOptions       *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
-	Logprobs bool `json:"logprobs"`
+	Logprobs    logprobsFlag `json:"logprobs"`
+	TopLogprobs *int         `json:"top_logprobs"`
 	// Extensions many OpenAI-compatible servers accept.
 	TopK          *int     `json:"top_k"`
 	MinP          *float64 `json:"min_p"`
@@ -45,8 +46,13 @@ func (c openaiCommon) options() (service.GenerateOptions, error) {
 	if c.N != nil && *c.N != 1 {
 		return service.GenerateOptions{}, badRequest("n", "only n=1 is supported")
 	}
-	if c.Logprobs {
-		return service.GenerateOptions{}, badRequest("logprobs", "log probabilities are not supported by this server")
+	top := c.TopLogprobs
+	if c.Logprobs.n != nil { // text completions: logprobs is the number of alternatives
+		top = c.Logprobs.n
+	}
+	lpOn, lpTop, err := logprobsWanted(c.Logprobs.on, top, "top_logprobs")
+	if err != nil {
+		return service.GenerateOptions{}, err
 	}
 	f := openaiFields
 	maxTok := c.MaxTokens
@@ -58,7 +64,9 @@ func (c openaiCommon) options() (service.GenerateOptions, error) {
 	p := params{temperature: c.Temperature, topP: c.TopP, minP: c.MinP, repeatPenalty: c.RepeatPenalty,
 		presence: c.PresencePenalty, frequency: c.FrequencyPenalty, topK: c.TopK, maxTokens: maxTok,
 		numCtx: c.NumCtx, seed: c.Seed, stop: c.Stop}
-	return p.options(f, base, 2, 1)
+	o, err := p.options(f, base, 2, 1)
+	o.Logprobs, o.TopLogprobs = lpOn, lpTop
+	return o, err
 }
 
 func (c openaiCommon) includeUsage() bool {
@@ -126,8 +134,18 @@ type openaiChatRequest struct {
 	openaiCommon
 	Messages       []openaiMessage `json:"messages"`
 	ResponseFormat *struct {
-		Type string `json:"type"`
+		Type       string `json:"type"`
+		JSONSchema *struct {
+			Name   string          `json:"name"`
+			Schema json.RawMessage `json:"schema"`
+			Strict bool            `json:"strict"`
+		} `json:"json_schema"`
 	} `json:"response_format"`
+	Tools             []rawTool       `json:"tools"`
+	ToolChoice        json.RawMessage `json:"tool_choice"`
+	ParallelToolCalls *bool           `json:"parallel_tool_calls"`
+	// Grammar is GBNF, as llama-server takes it.
+	Grammar string `json:"grammar"`
 }
 
 type openaiCompletionRequest struct {
@@ -135,6 +153,8 @@ type openaiCompletionRequest struct {
 	Prompt json.RawMessage `json:"prompt"`
 	Suffix string          `json:"suffix"`
 	Echo   bool            `json:"echo"`
+	// Grammar is GBNF, as llama-server takes it.
+	Grammar string `json:"grammar"`
 }
 
 type openaiUsage struct {
@@ -173,18 +193,20 @@ func (s *Server) handleOpenAIChat(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		msgs, err = openaiMessages(req.Messages)
 	}
-	if err == nil && req.ResponseFormat != nil && req.ResponseFormat.Type != "" && req.ResponseFormat.Type != "text" {
-		err = badRequest("response_format", "type %q is not supported (only text)", req.ResponseFormat.Type)
+	sreq := service.GenerateRequest{Model: req.Model, Messages: msgs, Options: opts}
+	var ts *toolSetup
+	if err == nil {
+		ts, err = s.openaiStructured(r, &req, &sreq)
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	sreq := service.GenerateRequest{Model: req.Model, Messages: msgs, Options: opts}
 	id, created := newID("chatcmpl-"), time.Now().Unix()
 	type delta struct {
-		Role    string  `json:"role,omitempty"`
-		Content *string `json:"content,omitempty"`
+		Role      string           `json:"role,omitempty"`
+		Content   *string          `json:"content,omitempty"`
+		ToolCalls []openaiToolCall `json:"tool_calls,omitempty"`
 	}
 	type streamChoice struct {
 		Index        int     `json:"index"`
@@ -208,18 +230,38 @@ func (s *Server) handleOpenAIChat(w http.ResponseWriter, r *http.Request) {
 	if req.Stream {
 		st := newStreamer(w, true, s.cfg.WriteTimeout)
 		first := true
-		res, err := s.generate(w, r, sreq, st, func(text string) any {
-			d := delta{Content: &text}
+		lps := &logprobsCollector{}
+		if opts.Logprobs {
+			sreq.OnLogprobs = lps.add
+		}
+		open := func(d delta) any {
 			if first {
 				d.Role, first = "assistant", false
 			}
-			return mk([]streamChoice{{Delta: d}})
+			return mk([]streamChoice{{Delta: d, Logprobs: chatLogprobs(lps.take())}})
+		}
+		hold := &holder{ts: ts}
+		res, err := s.generate(w, r, sreq, st, func(text string) any {
+			if text = hold.add(text); text == "" {
+				return nil
+			}
+			return open(delta{Content: &text})
 		})
 		if err != nil {
 			s.failStream(w, r, st, err)
 			return
 		}
 		fr := finishReason(res)
+		rest, calls := hold.finish()
+		if rest != "" {
+			st.send(open(delta{Content: &rest}))
+		}
+		for _, tc := range openaiCallDeltas(calls) {
+			st.send(open(delta{ToolCalls: tc}))
+		}
+		if len(calls) > 0 {
+			fr = "tool_calls"
+		}
 		d := delta{}
 		if first { // nothing was generated: the role still opens the message
 			empty := ""
@@ -236,11 +278,20 @@ func (s *Server) handleOpenAIChat(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	content, calls := ts.split(res.Text)
+	msg := map[string]any{"role": "assistant", "content": content}
+	fr := finishReason(res)
+	if len(calls) > 0 {
+		msg["tool_calls"], fr = openaiCalls(calls), "tool_calls"
+		if content == "" {
+			msg["content"] = nil
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id": id, "object": "chat.completion", "created": created, "model": req.Model, "system_fingerprint": "ir",
 		"choices": []any{map[string]any{
-			"index": 0, "message": map[string]any{"role": "assistant", "content": res.Text},
-			"logprobs": nil, "finish_reason": finishReason(res),
+			"index": 0, "message": msg,
+			"logprobs": chatLogprobs(res.Logprobs), "finish_reason": fr,
 		}},
 		"usage": usageOf(res),
 	})
@@ -324,6 +375,12 @@ func (s *Server) handleOpenAICompletion(w http.ResponseWriter, r *http.Request) 
 		s.fail(w, r, err)
 		return
 	}
+	if req.Grammar != "" {
+		if opts.Grammar, err = userGrammar(req.Grammar); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	sreq := service.GenerateRequest{Model: req.Model, Prompt: prompt, Raw: true, Options: opts}
 	id, created := newID("cmpl-"), time.Now().Unix()
 	type choice struct {
@@ -346,7 +403,15 @@ func (s *Server) handleOpenAICompletion(w http.ResponseWriter, r *http.Request) 
 	}
 	if req.Stream {
 		st := newStreamer(w, true, s.cfg.WriteTimeout)
-		res, err := s.generate(w, r, sreq, st, func(text string) any { return mk([]choice{{Text: text}}) })
+		lps, offset := &logprobsCollector{}, 0
+		if opts.Logprobs {
+			sreq.OnLogprobs = lps.add
+		}
+		res, err := s.generate(w, r, sreq, st, func(text string) any {
+			c := choice{Text: text, Logprobs: completionLogprobs(lps.take(), offset)}
+			offset += len(text)
+			return mk([]choice{c})
+		})
 		if err != nil {
 			s.failStream(w, r, st, err)
 			return
@@ -363,7 +428,7 @@ func (s *Server) handleOpenAICompletion(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	fr := finishReason(res)
-	b := mk([]choice{{Text: res.Text, FinishReason: &fr}})
+	b := mk([]choice{{Text: res.Text, FinishReason: &fr, Logprobs: completionLogprobs(res.Logprobs, 0)}})
 	b.Usage = usageOf(res)
 	writeJSON(w, http.StatusOK, b)
 }

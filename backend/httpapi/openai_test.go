@@ -169,7 +169,7 @@ func TestValidation(t *testing.T) {
 		{"negative top_k", "/api/generate", map[string]any{"model": "tiny", "prompt": "a", "options": map[string]any{"top_k": -5}}, 400, "options.top_k"},
 		{"empty stop", "/api/generate", map[string]any{"model": "tiny", "prompt": "a", "options": map[string]any{"stop": []string{""}}}, 400, "options.stop"},
 		{"bad keep_alive", "/api/generate", map[string]any{"model": "tiny", "prompt": "a", "keep_alive": "soon"}, 400, "keep_alive"},
-		{"format", "/api/generate", map[string]any{"model": "tiny", "prompt": "a", "format": "json"}, 400, "format"},
+		{"format", "/api/generate", map[string]any{"model": "tiny", "prompt": "a", "format": "xml"}, 400, "format"},
 		{"images", "/api/chat", map[string]any{"model": "tiny", "messages": []map[string]any{{"role": "user", "content": "a", "images": []string{"AAAA"}}}}, 400, "images"},
 		{"bad role", "/api/chat", map[string]any{"model": "tiny", "messages": []map[string]any{{"role": "wizard", "content": "a"}}}, 400, "messages[0].role"},
 		{"prompt too long", "/api/generate", map[string]any{"model": "tiny", "prompt": long, "options": map[string]any{"num_ctx": 64}}, 400, "context"},

@@ -10,6 +10,7 @@ import (
 	"inferenceruntime/inference"
 	"inferenceruntime/inference/chattmpl"
 	"inferenceruntime/inference/gguf"
+	"inferenceruntime/inference/grammar"
 	"inferenceruntime/inference/sample"
 	"inferenceruntime/inference/tokenizer"
 )
@@ -31,9 +32,15 @@ type GenerateRequest struct {
 	// ("chatml", "llama3", ...) or Jinja source.
 	Template string
 	Options  GenerateOptions
+	// Tools are function specs in OpenAI's shape ({"type": "function",
+	// "function": {...}}), handed to the chat template as its tools.
+	Tools []any
 	// KeepAlive, when set, is how long the model stays loaded after this
 	// request (0 = unload at once, KeepForever = until the runner closes).
 	KeepAlive *time.Duration
+	// OnLogprobs, when set with Options.Logprobs, receives each token's
+	// logprobs before the text that token completes reaches emit.
+	OnLogprobs func(inference.Logprobs)
 }
 
 // GenerateOptions control the generation itself.
@@ -49,6 +56,13 @@ type GenerateOptions struct {
 	// NumCtx is the context length in tokens; 0 = the runner's default.
 	// It never exceeds the model's own.
 	NumCtx int
+	// Logprobs reports each generated token's log-probability, with the
+	// TopLogprobs (0-20) most likely alternatives.
+	Logprobs    bool
+	TopLogprobs int
+	// Grammar, when set, constrains the reply (structured output, forced
+	// tool calls).
+	Grammar *grammar.Grammar
 }
 
 // GenerateResult describes a finished generation.
@@ -67,6 +81,8 @@ type GenerateResult struct {
 	// spent loading the model for this request (0 when it was loaded),
 	// TotalDuration everything from the call to the end.
 	QueueDuration, LoadDuration, TotalDuration time.Duration
+	// Logprobs are the generated tokens' when Options.Logprobs asked.
+	Logprobs []inference.Logprobs
 }
 
 // RandomSeed returns a seed for requests that named none.
@@ -186,7 +202,7 @@ func (p *promptInfo) render(req GenerateRequest) (string, []string, error) {
 	if err != nil {
 		return "", nil, Invalid("template", "the chat template cannot be parsed: %v", err)
 	}
-	out, err := tmpl.RenderChat(msgs, chattmpl.RenderOptions{AddGenerationPrompt: true, BOS: p.bos, EOS: p.eos})
+	out, err := tmpl.RenderChat(msgs, chattmpl.RenderOptions{AddGenerationPrompt: true, BOS: p.bos, EOS: p.eos, Tools: req.Tools})
 	if err != nil {
 		return "", nil, Invalid("messages", "rendering the chat template failed: %v", err)
 	}
@@ -316,11 +332,25 @@ func (r *Runner) Generate(ctx context.Context, req GenerateRequest, emit func(te
 	if err != nil {
 		return res, err
 	}
+	ireq := inference.Request{Tokens: p.toks, Sampling: req.Options.Sampling, MaxTokens: req.Options.MaxTokens, Stop: p.stops}
+	ireq.Logprobs, ireq.TopLogprobs = req.Options.Logprobs, req.Options.TopLogprobs
+	if g := req.Options.Grammar; g != nil {
+		c, err := grammar.NewConstraint(g, e.model.Tokenizer())
+		if err != nil {
+			r.putBack(e, sess, true)
+			return res, Invalid("grammar", "%v", err)
+		}
+		ireq.Constraint = c
+	}
 	var text strings.Builder
 	generated := make([]int32, 0, 64)
-	stats, err := sess.s.Generate(ctx, inference.Request{
-		Tokens: p.toks, Sampling: req.Options.Sampling, MaxTokens: req.Options.MaxTokens, Stop: p.stops,
-	}, func(t inference.Token) error {
+	stats, err := sess.s.Generate(ctx, ireq, func(t inference.Token) error {
+		if t.Logprobs != nil {
+			res.Logprobs = append(res.Logprobs, *t.Logprobs)
+			if req.OnLogprobs != nil {
+				req.OnLogprobs(*t.Logprobs)
+			}
+		}
 		if t.ID >= 0 {
 			generated = append(generated, t.ID)
 		}

@@ -67,15 +67,15 @@ var formats = map[string]string{
 // Ollama's format "json").
 var JSONObject = func() string {
 	c := newConverter(nil)
-	c.use("object")
-	return c.source("object")
+	c.define("root", c.use("object"))
+	return c.source("root")
 }()
 
 // JSONValue is the grammar of any JSON value.
 var JSONValue = func() string {
 	c := newConverter(nil)
-	c.use("value")
-	return c.source("value")
+	c.define("root", c.use("value"))
+	return c.source("root")
 }()
 
 // FromJSONSchema converts a JSON Schema into GBNF whose strings are JSON
@@ -1091,4 +1091,41 @@ func digitRange(a, b string) string {
 		alts = append(alts, literal(b[:1]))
 	}
 	return "(" + strings.Join(alts, " | ") + ")"
+}
+
+// Builder assembles one grammar from several schemas and rules of its
+// own (a tool call: a fixed frame around each function's arguments).
+type Builder struct{ c *converter }
+
+// NewBuilder starts an empty grammar.
+func NewBuilder() *Builder { return &Builder{c: newConverter(nil)} }
+
+// Schema converts a JSON Schema and returns the name of the rule for its
+// values. References resolve within that schema.
+func (b *Builder) Schema(schema []byte) (string, error) {
+	if len(schema) > maxSchemaBytes {
+		return "", &SchemaError{Msg: fmt.Sprintf("is larger than %d bytes", maxSchemaBytes)}
+	}
+	doc, err := decodeOrdered(schema)
+	if err != nil {
+		return "", &SchemaError{Msg: "is not valid JSON: " + err.Error()}
+	}
+	b.c.doc, b.c.refs = doc, map[string]string{}
+	expr, err := b.c.visit(doc, "", 0)
+	if err != nil {
+		return "", err
+	}
+	return b.c.rule(expr), nil
+}
+
+// Rule adds a rule with a GBNF body and returns its name.
+func (b *Builder) Rule(body string) string { return b.c.rule(body) }
+
+// Literal is text as a GBNF string literal.
+func Literal(text string) string { return literal(text) }
+
+// Compile parses the grammar whose root is rootBody.
+func (b *Builder) Compile(rootBody string) (*Grammar, error) {
+	b.c.define("root", rootBody)
+	return Parse(b.c.source("root"))
 }
