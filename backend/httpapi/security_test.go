@@ -3,12 +3,14 @@ package httpapi
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -49,6 +51,27 @@ func TestHostCheckOffWhenBoundElsewhere(t *testing.T) {
 	e.url = ts.URL
 	if r := e.do("GET", "/api/tags", nil, "Host", "myserver.lan:11435"); r.status != 200 {
 		t.Fatalf("status %d", r.status)
+	}
+}
+
+// TestBusyPort: a port another program holds is one clear error that names
+// the address once, and still matches EADDRINUSE.
+func TestBusyPort(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	srv, err := New(Config{Port: port}, e.svc, e.runner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = srv.Start()
+	addr := ln.Addr().String()
+	if err == nil || strings.Count(err.Error(), addr) != 1 || !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatalf("Start on a busy port: %v; want %s named once and EADDRINUSE", err, addr)
 	}
 }
 

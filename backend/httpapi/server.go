@@ -143,6 +143,11 @@ func (s *Server) Start() error {
 	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		// The *net.OpError names the address too; say it once.
+		var op *net.OpError
+		if errors.As(err, &op) && op.Err != nil {
+			err = op.Err
+		}
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	s.srv = &http.Server{

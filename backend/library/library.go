@@ -217,10 +217,20 @@ func (l *Library) HasBlob(d string) (bool, error) {
 }
 
 // validate opens path with the GGUF reader, which checks the header and
-// that every tensor lies inside the file, and returns its metadata.
+// that every tensor lies inside the file, and returns its metadata. The
+// error does not name the file: every caller already does, and saying it
+// twice buries the reason.
 func validate(path string) (Meta, error) {
 	f, err := gguf.Open(path)
 	if err != nil {
+		var fe *gguf.FormatError
+		var pe *fs.PathError
+		switch {
+		case errors.As(err, &fe):
+			err = fe
+		case errors.As(err, &pe):
+			err = fmt.Errorf("%s: %w", pe.Op, pe.Err)
+		}
 		return Meta{}, fmt.Errorf("%w: %w", ErrInvalidGGUF, err)
 	}
 	defer f.Close()

@@ -171,7 +171,7 @@ func (l *Library) resolveFile(ctx context.Context, ref string) (*Model, error) {
 	}
 	meta, err := validate(abs)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", abs, err)
 	}
 	return &Model{Name: NameFromFile(abs), Size: info.Size(), Location: AdHoc, Path: abs, Source: abs, Meta: meta,
 		Support: SupportOf(meta)}, nil
@@ -203,7 +203,7 @@ func (l *Library) check(ctx context.Context, m *Model) error {
 		}
 		meta, err := validate(m.Path)
 		if err != nil {
-			return fmt.Errorf("model %s changed on disk: %w", m.Name, err)
+			return fmt.Errorf("model %s changed on disk (%s): %w", m.Name, m.Path, err)
 		}
 		return l.refresh(ctx, m, info, meta)
 	}
