@@ -54,6 +54,11 @@ func (b *Bar) Emit(topic string, payload any) {
 	if !final && p.State == "running" && now.Sub(b.last[p.ID]) < b.interval {
 		return
 	}
+	if !b.tty && !final && b.last[p.ID].IsZero() && p.Total > 0 && p.Done >= p.Total {
+		// A task that starts complete gets its final line only, or nothing
+		// if its caller reports the outcome another way (see Discard).
+		return
+	}
 	b.last[p.ID] = now
 	line := FormatProgress(p)
 	if b.tty {
@@ -81,6 +86,18 @@ func (b *Bar) Finish() {
 	defer b.mu.Unlock()
 	if b.open != "" {
 		fmt.Fprintln(b.w)
+		b.open = ""
+	}
+}
+
+// Discard erases the line left open on a terminal, for a caller that
+// reports the outcome in its own words.
+func (b *Bar) Discard() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.open != "" {
+		fmt.Fprint(b.w, "\r\x1b[K")
+		delete(b.last, b.open)
 		b.open = ""
 	}
 }

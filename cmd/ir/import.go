@@ -24,21 +24,28 @@ where it lies). A file the library already holds is not copied twice.`,
 	Args: cobra.ExactArgs(1),
 	RunE: func(cmd *cobra.Command, args []string) error {
 		bar := events.NewBar(cmd.ErrOrStderr())
-		svc, err := listService(cmd, bar)
+		progress := &cliProgress{bar: bar, holdDone: true}
+		svc, err := listService(cmd, progress)
 		if err != nil {
 			return err
 		}
 		defer svc.Close()
 		res, err := svc.ImportModel(cmd.Context(), args[0], library.ImportOptions{InPlace: importInPlace, Name: importName})
+		if err == nil && res.Existing {
+			// Only hashing the whole file could tell; the bar of that read
+			// is no import.
+			bar.Discard()
+			m := res.Model
+			fmt.Fprintf(cmd.OutOrStdout(), "%s is already in the library as %s (%s); nothing imported\n",
+				events.Printable(args[0]), events.Printable(m.Name), m.ID[:8])
+			return nil
+		}
+		progress.release()
 		bar.Finish()
 		if err != nil {
 			return err
 		}
 		m := res.Model
-		if res.Existing {
-			fmt.Fprintf(cmd.OutOrStdout(), "already in the library as %s (%s)\n", m.Name, m.ID[:8])
-			return nil
-		}
 		how := "copied into the store"
 		if m.Location == library.InPlace {
 			how = "used in place"
