@@ -38,6 +38,12 @@ if [ ! -f "$model" ]; then
   "$ir" synth tiny F32 "$model"
 fi
 "$ir" --home "$home" import "$model" --name e2e-model --in-place >/dev/null
+embed_env=()
+bert="$root/../shared/models/embed/tiny-bert.gguf"
+if [ -f "$bert" ]; then
+  "$ir" --home "$home" import "$bert" --name e2e-bert --in-place >/dev/null
+  embed_env=(IR_EMBED_MODEL=e2e-bert IR_EMBED_REF="$(realpath "$root/../shared/models/embed/tiny-bert.embed.json")")
+fi
 
 "$ir" --home "$home" serve --port 0 --parallel 2 --queue 4 >"$work/serve.out" 2>"$work/serve.err" &
 server_pid=$!
@@ -56,7 +62,7 @@ if [ ! -d node_modules/openai ] || [ ! -d node_modules/ollama ]; then
   npm ci --no-audit --no-fund
 fi
 status=0
-IR_URL="$url" IR_MODEL="e2e-model" node --test --test-concurrency=1 api.test.mjs || status=$?
+env IR_URL="$url" IR_MODEL="e2e-model" "${embed_env[@]}" node --test --test-concurrency=1 api.test.mjs embed.test.mjs || status=$?
 if [ "$status" -ne 0 ]; then
   kill -0 "$server_pid" 2>/dev/null || echo "e2e/api: ir serve is no longer running" >&2
   echo "e2e/api: last lines of the server's log:" >&2
