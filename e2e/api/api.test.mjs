@@ -165,3 +165,121 @@ describe('ollama client', () => {
     await assert.rejects(ollama.chat({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }], stream: true }), (err) => err.status_code === 404);
   });
 });
+
+// Tool calls and structured outputs hold for any model, random weights
+// included: the grammar guarantees them.
+const weatherTool = {
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    description: 'The weather in a city',
+    parameters: {
+      type: 'object',
+      properties: { city: { type: 'string', maxLength: 20 }, days: { type: 'integer', minimum: 1, maximum: 7 } },
+      required: ['city', 'days'],
+      additionalProperties: false,
+    },
+  },
+};
+
+function checkWeatherCall(call) {
+  assert.equal(call.type, 'function');
+  assert.ok(call.id, 'the call has an id');
+  assert.equal(call.function.name, 'get_weather');
+  const args = JSON.parse(call.function.arguments);
+  assert.deepEqual(Object.keys(args).sort(), ['city', 'days']);
+  assert.equal(typeof args.city, 'string');
+  assert.ok([...args.city].length <= 20, `city ${args.city}`);
+  assert.ok(Number.isInteger(args.days) && args.days >= 1 && args.days <= 7, `days ${args.days}`);
+}
+
+describe('tools and structured outputs', () => {
+  const base = {
+    model,
+    messages: [{ role: 'user', content: 'What is the weather in Paris?' }],
+    tools: [weatherTool],
+    tool_choice: 'required',
+    max_tokens: 150,
+    seed: 7,
+  };
+
+  test('tool_choice required returns a valid call', async () => {
+    const res = await openai.chat.completions.create(base);
+    const choice = res.choices[0];
+    assert.equal(choice.finish_reason, 'tool_calls');
+    assert.equal(choice.message.tool_calls.length, 1);
+    checkWeatherCall(choice.message.tool_calls[0]);
+  });
+
+  test('tool_choice required, streamed, returns a valid call', async () => {
+    const stream = await openai.chat.completions.create({ ...base, stream: true });
+    const calls = [];
+    let finish = null;
+    for await (const chunk of stream) {
+      const c = chunk.choices[0];
+      if (!c) continue;
+      if (c.finish_reason) finish = c.finish_reason;
+      for (const d of c.delta.tool_calls ?? []) {
+        calls[d.index] ??= { id: '', type: '', function: { name: '', arguments: '' } };
+        const call = calls[d.index];
+        if (d.id) call.id = d.id;
+        if (d.type) call.type = d.type;
+        if (d.function?.name) call.function.name += d.function.name;
+        if (d.function?.arguments) call.function.arguments += d.function.arguments;
+      }
+    }
+    assert.equal(finish, 'tool_calls');
+    assert.equal(calls.length, 1);
+    checkWeatherCall(calls[0]);
+    // The client's own accumulator agrees.
+    const final = await openai.chat.completions.stream({ ...base }).finalChatCompletion();
+    checkWeatherCall(final.choices[0].message.tool_calls[0]);
+  });
+
+  test('a json_schema response parses and validates', async () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        title: { type: 'string', maxLength: 30 },
+        rating: { type: 'integer', minimum: 1, maximum: 5 },
+        tags: { type: 'array', items: { enum: ['fun', 'sad'] }, maxItems: 3 },
+        published: { type: 'string', format: 'date' },
+      },
+      required: ['title', 'rating', 'tags', 'published'],
+      additionalProperties: false,
+    };
+    const res = await openai.chat.completions.create({
+      model,
+      messages: [{ role: 'user', content: 'Review a book.' }],
+      max_tokens: 200,
+      response_format: { type: 'json_schema', json_schema: { name: 'review', schema, strict: true } },
+    });
+    const v = JSON.parse(res.choices[0].message.content);
+    assert.deepEqual(Object.keys(v).sort(), ['published', 'rating', 'tags', 'title']);
+    assert.ok(typeof v.title === 'string' && [...v.title].length <= 30);
+    assert.ok(Number.isInteger(v.rating) && v.rating >= 1 && v.rating <= 5);
+    assert.ok(Array.isArray(v.tags) && v.tags.length <= 3 && v.tags.every((t) => t === 'fun' || t === 'sad'));
+    assert.match(v.published, /^\d{4}-\d{2}-\d{2}$/);
+    assert.ok(!Number.isNaN(Date.parse(v.published)));
+
+    // Ollama's format with the same schema.
+    const o = await ollama.chat({ model, messages: [{ role: 'user', content: 'Review a book.' }], format: schema, options: { num_predict: 200 } });
+    const w = JSON.parse(o.message.content);
+    assert.deepEqual(Object.keys(w).sort(), ['published', 'rating', 'tags', 'title']);
+  });
+
+  test('malformed tools and schemas are 400s naming the problem', async () => {
+    await assert.rejects(
+      openai.chat.completions.create({ ...base, tools: [{ type: 'function', function: { name: 'bad name' } }] }),
+      (e) => e.status === 400 && /tools\[0\]\.function\.name/.test(e.message),
+    );
+    await assert.rejects(
+      openai.chat.completions.create({
+        model,
+        messages: base.messages,
+        response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'string', pattern: 'a+' } } },
+      }),
+      (e) => e.status === 400 && /pattern/.test(e.message),
+    );
+  });
+});
