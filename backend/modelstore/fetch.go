@@ -9,7 +9,9 @@ import (
 	"hash"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -26,6 +28,10 @@ var (
 	ErrChecksum = errors.New("checksum mismatch")
 	// ErrGaveUp: too many attempts in a row made no progress.
 	ErrGaveUp = errors.New("download failed after retries")
+	// ErrUnresolved: the store's host name did not resolve, attempt after
+	// attempt (no network, or a wrong store address). Waiting for minutes
+	// rarely helps, so the download gives up sooner than on other failures.
+	ErrUnresolved = errors.New("cannot resolve the store's host name")
 	// ErrPaused and ErrCancelled are the causes a download stops with when
 	// the user paused or cancelled it.
 	ErrPaused    = errors.New("download paused")
@@ -87,11 +93,14 @@ type fetcher struct {
 	dirPath     string   // same folder, for the free-space check
 	stall       time.Duration
 	maxFailures int
-	backoffBase time.Duration
-	backoffMax  time.Duration
-	minFree     int64
-	save        func(fetchState) // may be nil
-	meter       *events.Meter
+	// maxUnresolved is how many attempts in a row may fail to resolve the
+	// host before the download gives up.
+	maxUnresolved int
+	backoffBase   time.Duration
+	backoffMax    time.Duration
+	minFree       int64
+	save          func(fetchState) // may be nil
+	meter         *events.Meter
 
 	// per-download working state
 	file  *os.File
@@ -121,7 +130,7 @@ func (f *fetcher) run(ctx context.Context, spec fetchSpec, st fetchState) (fetch
 		return fetchResult{}, err
 	}
 
-	failures, best := 0, f.off
+	failures, unresolved, best := 0, 0, f.off
 	for {
 		done, err := f.attempt(ctx, spec)
 		if f.save != nil {
@@ -150,13 +159,51 @@ func (f *fetcher) run(ctx context.Context, spec fetchSpec, st fetchState) (fetch
 			best, failures = f.off, 0
 		}
 		failures++
+		var dns *net.DNSError
+		if errors.As(err, &dns) {
+			unresolved++
+		} else {
+			unresolved = 0
+		}
+		if unresolved > 0 && unresolved >= f.maxUnresolved {
+			f.dropEmpty(spec)
+			return fetchResult{}, fmt.Errorf("%w: %s (%d tries; is there a network?)", ErrUnresolved, dns.Name, unresolved)
+		}
 		if failures > f.maxFailures {
+			f.dropEmpty(spec)
 			return fetchResult{}, fmt.Errorf("%w (%d attempts without progress): %v", ErrGaveUp, failures, err)
 		}
-		if err := sleepCtx(ctx, f.backoff(failures)); err != nil {
+		wait := f.backoff(failures)
+		// The progress line says what failed and when the next try comes,
+		// rather than sitting at the last count.
+		f.meter.State(StateRetrying, fmt.Sprintf("%s; next try in %s", attemptFailure(err), wait.Round(time.Second)))
+		if err := sleepCtx(ctx, wait); err != nil {
 			return fetchResult{}, context.Cause(ctx)
 		}
 	}
+}
+
+// dropEmpty removes a partial file that holds no byte: there is nothing to
+// resume.
+func (f *fetcher) dropEmpty(spec fetchSpec) {
+	if f.off == 0 {
+		f.file.Close()
+		_ = f.dir.Remove(partialName(spec.ID))
+	}
+}
+
+// attemptFailure says in a few words why an attempt failed, for the
+// progress line.
+func attemptFailure(err error) string {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return "cannot resolve " + dns.Name
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
 }
 
 // rehash rebuilds the running hash over the bytes already in the partial file,

@@ -19,7 +19,7 @@ import (
 )
 
 // Download states, as stored and as reported in events.Progress.State
-// (which also uses "running" and "verifying" transiently).
+// (which also uses "running", "verifying" and "retrying" transiently).
 const (
 	StateQueued    = "queued"
 	StateRunning   = "running"
@@ -27,6 +27,9 @@ const (
 	StateDone      = "done"
 	StateFailed    = "failed"
 	StateCancelled = "cancelled"
+	// StateRetrying is only reported: an attempt failed and the next one
+	// waits (Progress.Error says why and for how long).
+	StateRetrying = "retrying"
 )
 
 // errClosing stops downloads when the manager closes; they stay queued and
@@ -61,6 +64,7 @@ type Options struct {
 	MaxConcurrent int           // downloads running at once (default 2)
 	StallTimeout  time.Duration // reconnect when no byte came for this long (default 30s)
 	MaxFailures   int           // attempts in a row without progress before giving up (default 10)
+	MaxUnresolved int           // attempts in a row whose host name did not resolve before giving up (default 5, about 15 s)
 	BackoffBase   time.Duration // first retry delay, doubled each time (default 1s)
 	BackoffMax    time.Duration // longest retry delay (default 1m)
 	MinFree       int64         // disk space to leave free (default 256 MiB)
@@ -78,6 +82,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxFailures <= 0 {
 		o.MaxFailures = 10
+	}
+	if o.MaxUnresolved <= 0 {
+		o.MaxUnresolved = 5
 	}
 	if o.BackoffBase <= 0 {
 		o.BackoffBase = time.Second
@@ -390,6 +397,16 @@ func (m *Manager) Wait(ctx context.Context, id string) (Download, error) {
 	return d, jobErr
 }
 
+// Held returns how many bytes of a download lie in its partial file (0
+// when there is none): what a resume would start from.
+func (m *Manager) Held(id string) int64 {
+	fi, err := m.dl.Stat(partialName(id))
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
 func (m *Manager) setState(ctx context.Context, id, state, errText string) error {
 	_, err := m.db.ExecContext(ctx, `UPDATE downloads SET state = ?, error = ?, updated_at = ? WHERE id = ?`,
 		state, errText, m.now().UnixMilli(), id)
@@ -445,7 +462,7 @@ func (m *Manager) run(ctx context.Context, d Download) error {
 	}
 	f := &fetcher{
 		client: m.opts.Client, dir: m.dl, dirPath: m.lib.DownloadsDir(), stall: m.opts.StallTimeout,
-		maxFailures: m.opts.MaxFailures, backoffBase: m.opts.BackoffBase, backoffMax: m.opts.BackoffMax,
+		maxFailures: m.opts.MaxFailures, maxUnresolved: m.opts.MaxUnresolved, backoffBase: m.opts.BackoffBase, backoffMax: m.opts.BackoffMax,
 		minFree: m.opts.MinFree, meter: meter,
 		save: func(st fetchState) {
 			_, _ = m.db.ExecContext(bg, `UPDATE downloads SET etag = ?, last_modified = ?, server_sha256 = ?, total = ?,

@@ -44,7 +44,7 @@ The store is https://huggingface.co unless IR_STORE_URL names another.`,
 		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		bar := events.NewBar(cmd.ErrOrStderr())
-		svc, err := listService(cmd, bar)
+		svc, err := listService(cmd, &cliProgress{bar: bar})
 		if err != nil {
 			return err
 		}
@@ -92,16 +92,16 @@ func init() {
 // pullWait waits for a download and reports how it ended.
 func pullWait(ctx context.Context, cmd *cobra.Command, svc *service.Service, d modelstore.Download) error {
 	out := cmd.OutOrStdout()
-	d, err := svc.WaitDownload(ctx, d.ID)
+	id, name := d.ID, d.Name
+	d, err := svc.WaitDownload(ctx, id)
 	if errors.Is(err, context.Canceled) {
-		fmt.Fprintf(out, "interrupted; run the same pull again to continue\n")
-		return err
+		return fmt.Errorf("pull %s: interrupted; %s", name, pullKept(svc, id, 0))
 	}
 	if err != nil {
-		return fmt.Errorf("pull %s: %w", d.Name, err)
+		return fmt.Errorf("pull %s: %w; %s", name, err, pullKept(svc, id, d.Done))
 	}
 	if d.State != modelstore.StateDone {
-		return fmt.Errorf("pull %s: download %s", d.Name, d.State)
+		return fmt.Errorf("pull %s: download %s", name, d.State)
 	}
 	m, err := svc.Library.Get(ctx, d.ModelID)
 	if err != nil {
@@ -112,6 +112,19 @@ func pullWait(ctx context.Context, cmd *cobra.Command, svc *service.Service, d m
 		fmt.Fprintln(out, "note: the store published no SHA-256 for this file, so it could not be verified")
 	}
 	return nil
+}
+
+// pullKept says what a stopped download leaves for the next pull; done is
+// how far it had got.
+func pullKept(svc *service.Service, id string, done int64) string {
+	held := svc.Downloads.Held(id)
+	switch {
+	case held > 0:
+		return events.FormatBytes(held) + " kept; run the same pull again to continue"
+	case done > 0:
+		return "nothing kept"
+	}
+	return "nothing downloaded"
 }
 
 // pullResumeAll continues every unfinished download, one after another as
