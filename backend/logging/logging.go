@@ -27,6 +27,9 @@ type Options struct {
 	// stderr), for development and for CLI debugging.
 	Console    bool
 	ConsoleOut io.Writer
+	// Mirror, when set, gets the same JSON lines as the file (ir serve
+	// writes its request log to stderr too).
+	Mirror io.Writer
 	// Level is the minimum level; the zero value is Debug, so set it.
 	Level zerolog.Level
 }
@@ -57,6 +60,9 @@ func New(opts Options) (zerolog.Logger, io.Closer, error) {
 		}
 		writers = append(writers, file)
 		closer = file
+	}
+	if opts.Mirror != nil {
+		writers = append(writers, opts.Mirror)
 	}
 	if opts.Console {
 		out := opts.ConsoleOut

@@ -12,8 +12,10 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"inferenceruntime/backend/buildinfo"
 	"inferenceruntime/backend/config"
 	"inferenceruntime/backend/httpapi"
+	"inferenceruntime/backend/logging"
 	"inferenceruntime/backend/service"
 )
 
@@ -33,7 +35,8 @@ var serveCmd = &cobra.Command{
 	Long: "Serve the installed models over HTTP: the Ollama API (/api/...) and the OpenAI API (/v1/...).\n" +
 		"By default it listens on 127.0.0.1 only, answers only to loopback Host names, lets browsers in\n" +
 		"only from loopback and app origins, and takes defaults from the settings (port, API key, origins).\n" +
-		"The API key can also come from $IR_API_KEY. Request logs are JSON lines on stderr.",
+		"The API key can also come from $IR_API_KEY. Request logs are JSON lines in logs/ir.log of the data\n" +
+		"directory (rotated at 10 MB) and, unless --quiet, on stderr.",
 	Args: cobra.NoArgs,
 	RunE: func(cmd *cobra.Command, args []string) error {
 		svc, err := service.Open(cmd.Context(), service.Options{Home: homeFlag})
@@ -62,11 +65,18 @@ var serveCmd = &cobra.Command{
 		}
 		cfg.NoManage = serveNoManage
 		cfg.ReadHeaderTimeout = serveHeaderTimeout
-		if serveQuiet {
-			cfg.Logger = zerolog.Nop()
-		} else {
-			cfg.Logger = zerolog.New(os.Stderr).With().Timestamp().Logger()
+		logOpts := logging.Options{Dir: config.LogsPath(svc.Dir), Name: "ir", Level: zerolog.InfoLevel}
+		if !serveQuiet {
+			logOpts.Mirror = os.Stderr
 		}
+		log, closeLog, err := logging.New(logOpts)
+		if err != nil {
+			return err
+		}
+		defer closeLog.Close()
+		info := buildinfo.Get()
+		log.Info().Str("version", info.Version).Str("commit", info.Commit).Str("dataDir", svc.Dir).Msg("serve starting")
+		cfg.Logger = log
 
 		opts := service.RunnerOptions{
 			Threads: settings.Threads, ContextLength: settings.ContextLength,
@@ -95,14 +105,16 @@ var serveCmd = &cobra.Command{
 		if err != nil {
 			return err
 		}
+		// Signals are caught before "listening" is printed: a client that
+		// stops the server as soon as it reads the line gets a clean shutdown.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
 		if err := srv.Start(); err != nil {
 			return err
 		}
 		eff := runner.Options()
 		fmt.Printf("listening on %s (parallel %d, queue %d per model)\n", srv.URL(), eff.Parallel, eff.Queue)
 
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
 		failed := make(chan error, 1)
 		go func() { failed <- srv.Wait() }()
 		select {
@@ -136,6 +148,6 @@ func init() {
 	f.DurationVar(&serveKeepAlive, "keep-alive", service.DefaultKeepAlive, "how long an idle model stays loaded (negative: forever)")
 	f.Int64Var(&serveMemoryLimitMiB, "memory-limit", 0, "MiB loaded models may take (0: 80% of free memory; negative: no limit)")
 	f.DurationVar(&serveHeaderTimeout, "header-timeout", httpapi.DefaultHeaderTime, "time a client has to send its request headers")
-	f.BoolVar(&serveQuiet, "quiet", false, "no request log")
+	f.BoolVar(&serveQuiet, "quiet", false, "no request log on stderr (logs/ir.log still gets it)")
 	rootCmd.AddCommand(serveCmd)
 }
