@@ -96,6 +96,7 @@ type promptInfo struct {
 	ggufTmpl   string // tokenizer.chat_template, "" when none
 	arch       string
 	tmplSrc    string // the template chats use (the GGUF's or a built-in)
+	tmplName   string // "gguf", or the built-in's name
 	tmpl       *chattmpl.Template
 	tmplErr    error
 	stops      []string // end-of-turn markers of tmplSrc in the vocabulary
@@ -111,9 +112,15 @@ const maxInfos = 8
 func newPromptInfo(tok *tokenizer.Tokenizer, arch, ggufTmpl string, file os.FileInfo) *promptInfo {
 	has := func(s string) bool { _, ok := tok.TokenID(s); return ok }
 	p := &promptInfo{tok: tok, arch: arch, ggufTmpl: ggufTmpl, file: file}
-	p.tmplSrc, _ = chattmpl.ForModel(arch, ggufTmpl, "", has)
+	p.tmplSrc, p.tmplName = chattmpl.ForModel(arch, ggufTmpl, "", has)
 	p.tmpl, p.tmplErr = chattmpl.Parse(p.tmplSrc)
-	p.stops = chattmpl.StopStrings(p.tmplSrc, has)
+	if p.tmplName == "gguf" {
+		p.stops = chattmpl.StopStrings(p.tmplSrc, has)
+	} else {
+		// A model given a built-in format it was not trained on may write
+		// the format's end-of-turn marker as plain text: stop there too.
+		p.stops = chattmpl.StopStrings(p.tmplSrc, nil)
+	}
 	if id := tok.BOS(); id >= 0 {
 		p.bos = tok.Token(id)
 	}
@@ -417,6 +424,7 @@ type ModelInfo struct {
 	Ref          ModelRef
 	ChatTemplate string // the template chats are rendered with
 	FromGGUF     bool   // the template is the model's own, not a built-in
+	TemplateName string // "gguf", or the name of the built-in used instead
 	Stops        []string
 	VocabSize    int
 }
@@ -432,7 +440,7 @@ func (r *Runner) Describe(ctx context.Context, name string) (ModelInfo, error) {
 		return ModelInfo{}, err
 	}
 	return ModelInfo{Ref: ref, ChatTemplate: p.tmplSrc, FromGGUF: strings.TrimSpace(p.ggufTmpl) != "",
-		Stops: p.stops, VocabSize: p.tok.VocabSize()}, nil
+		TemplateName: p.tmplName, Stops: p.stops, VocabSize: p.tok.VocabSize()}, nil
 }
 
 // CountTokens tokenizes text with a model's tokenizer.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -62,7 +63,7 @@ func init() {
 	f.Float32Var(&runMinP, "min-p", 0.05, "min-p sampling (0 = off)")
 	f.Float32Var(&runRepeat, "repeat-penalty", 1.0, "repetition penalty (1 = off)")
 	f.Uint64Var(&runSeed, "seed", 0, "random seed (default: a new random seed for each reply)")
-	f.IntVarP(&runMaxTokens, "n-predict", "n", 0, "maximum tokens per reply (0 = until the context is full)")
+	f.IntVarP(&runMaxTokens, "n-predict", "n", 0, "maximum tokens per reply (0 = until the context is full; a chat in a built-in format the model lacks: 512)")
 	f.IntVar(&runCtx, "ctx", 0, "context length (0 = the settings' default, never more than the model's)")
 	f.IntVarP(&runThreads, "threads", "t", 0, "CPU threads (0 = the settings' choice, else all cores)")
 	f.StringArrayVar(&runStops, "stop", nil, "stop string (repeatable)")
@@ -116,6 +117,11 @@ func runRun(cmd *cobra.Command, args []string) error {
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	if runVerbose {
 		fmt.Fprintf(errOut, "load duration:        %v\n", loadTime.Round(time.Millisecond))
+	}
+	if !oneShot || runChatPrompt {
+		if err := runChatFallback(ctx, runner, m.Name, &req, cmd.Flags().Changed("n-predict"), errOut); err != nil {
+			return err
+		}
 	}
 	if !oneShot {
 		repl := &runREPL{runner: runner, req: req, system: runSystem, out: out, errOut: errOut,
@@ -232,6 +238,34 @@ func runGenerateOptions(f *pflag.FlagSet) service.GenerateOptions {
 		p.Seed = runSeed
 	}
 	return service.GenerateOptions{Sampling: p, MaxTokens: runMaxTokens, Stop: runStops}
+}
+
+// runFallbackMaxTokens caps a chat reply when the model has no chat
+// template of its own: it was not trained on the built-in format it is
+// given, so it may never write that format's end-of-turn marker.
+const runFallbackMaxTokens = 512
+
+// runChatFallback says which built-in template a chat uses when the model
+// file has none, and caps such a chat's replies unless -n was given.
+func runChatFallback(ctx context.Context, runner *service.Runner, name string, req *service.GenerateRequest, maxGiven bool, errOut io.Writer) error {
+	info, err := runner.Describe(ctx, name)
+	if err != nil {
+		return err
+	}
+	if info.FromGGUF {
+		return nil
+	}
+	ends := []string{"an end-of-generation token"}
+	for _, s := range info.Stops {
+		ends = append(ends, strconv.Quote(s))
+	}
+	if !maxGiven {
+		req.Options.MaxTokens = runFallbackMaxTokens
+		ends = append(ends, fmt.Sprintf("%d tokens (-n changes that)", runFallbackMaxTokens))
+	}
+	fmt.Fprintf(errOut, "%s has no chat template; chatting in the built-in %q format; replies end at %s\n",
+		name, info.TemplateName, strings.Join(ends, ", or at "))
+	return nil
 }
 
 // runOnce streams the reply to one request; Ctrl+C stops it and ends the

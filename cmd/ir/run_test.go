@@ -470,3 +470,27 @@ func TestRunInterrupt(t *testing.T) {
 		t.Errorf("interrupted reply has %d tokens", n)
 	}
 }
+
+// A chat with a model that has no chat template says which built-in
+// format it uses, and a reply ends after runFallbackMaxTokens unless -n is
+// given (stories260K never writes the format's end of turn).
+func TestRunChatFallback(t *testing.T) {
+	file := filepath.Join(testshared.Dir(t, "models"), "stories260K-f32.gguf")
+	home := t.TempDir()
+	_, errOut, err := runExec(t, home, "", "run", file, "--chat", "Hello", "--temp", "0", "-t", "1", "--verbose")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`has no chat template; chatting in the built-in "llama2" format`, "512 tokens (-n changes that)", "eval count:           512 token(s)"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	_, errOut, err = runExec(t, home, "", "run", file, "--chat", "Hello", "--temp", "0", "-t", "1", "-n", "600", "--verbose")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(errOut, "512 tokens") || !strings.Contains(errOut, "eval count:           600 token(s)") {
+		t.Errorf("-n 600:\n%s", errOut)
+	}
+}
