@@ -108,6 +108,11 @@ var Shapes = []Shape{
 		Context: 40960, RopeBase: 1e6, Eps: 1e-6, Tied: true, QKNorm: true},
 	{Name: "qwen3moe-30b-a3b", Arch: "qwen3moe", Embd: 2048, Layers: 48, Heads: 32, KVHeads: 4, HeadDim: 128, FF: 6144, Vocab: 151936,
 		Context: 40960, RopeBase: 1e6, Eps: 1e-6, QKNorm: true, Experts: 128, ExpertsUsed: 8, ExpertFF: 768},
+	// The dense model a token of qwen3moe-30b-a3b costs: its 8 experts of
+	// 768 as one MLP of 6144, for comparing decode speed at equal active
+	// bytes.
+	{Name: "qwen3-a3b-dense", Arch: "qwen3", Embd: 2048, Layers: 48, Heads: 32, KVHeads: 4, HeadDim: 128, FF: 6144, Vocab: 151936,
+		Context: 40960, RopeBase: 1e6, Eps: 1e-6, QKNorm: true},
 	{Name: "gemma2-2b", Arch: "gemma2", Embd: 2304, Layers: 26, Heads: 8, KVHeads: 4, HeadDim: 256, FF: 9216, Vocab: 256000,
 		Context: 8192, RopeBase: 10000, Eps: 1e-6, Tied: true, PostNorms: true, SlidingWindow: 4096, AttnSoftcap: 50, FinalSoftcap: 30},
 	{Name: "gemma3-1b", Arch: "gemma3", Embd: 1152, Layers: 26, Heads: 4, KVHeads: 1, HeadDim: 256, FF: 6912, Vocab: 262144,
