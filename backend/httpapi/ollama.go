@@ -52,6 +52,9 @@ type ollamaCommon struct {
 	KeepAlive   keepAlive `json:"keep_alive"`
 	Logprobs    bool      `json:"logprobs"`
 	TopLogprobs *int      `json:"top_logprobs"`
+	// Lora sets the server's adapter scales for this request, as
+	// llama-server's "lora" field: [{"id": 0, "scale": 0.5}].
+	Lora []service.LoraScale `json:"lora"`
 }
 
 // logprobs collects each token's logprobs for the response when the
@@ -82,7 +85,7 @@ func (c ollamaCommon) options() (service.GenerateOptions, error) {
 		return service.GenerateOptions{}, err
 	}
 	o, err := c.Options.params().options(ollamaFields, sample.DefaultParams(), 100, -2)
-	o.Logprobs, o.TopLogprobs = on, top
+	o.Logprobs, o.TopLogprobs, o.Lora = on, top, c.Lora
 	return o, err
 }
 
@@ -500,7 +503,7 @@ func (s *Server) handleOllamaShow(w http.ResponseWriter, r *http.Request) {
 	for _, stop := range info.Stops {
 		paramLines = append(paramLines, fmt.Sprintf("stop %q", stop))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	out := map[string]any{
 		"modelfile":    "# Served by Inference Runtime\nFROM " + info.Ref.Name + "\n",
 		"parameters":   strings.Join(paramLines, "\n"),
 		"template":     info.ChatTemplate,
@@ -508,7 +511,9 @@ func (s *Server) handleOllamaShow(w http.ResponseWriter, r *http.Request) {
 		"model_info":   modelInfo,
 		"capabilities": []string{"completion"},
 		"modified_at":  info.Ref.Modified,
-	})
+	}
+	customShow(info.Ref, out)
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleOllamaPs(w http.ResponseWriter, r *http.Request) {

@@ -38,6 +38,8 @@ type openaiCommon struct {
 	MinP          *float64 `json:"min_p"`
 	RepeatPenalty *float64 `json:"repeat_penalty"`
 	NumCtx        *int     `json:"num_ctx"`
+	// Lora sets the server's adapter scales for this request (llama-server).
+	Lora []service.LoraScale `json:"lora"`
 }
 
 // options validates the request and converts it with OpenAI's defaults
@@ -65,7 +67,7 @@ func (c openaiCommon) options() (service.GenerateOptions, error) {
 		presence: c.PresencePenalty, frequency: c.FrequencyPenalty, topK: c.TopK, maxTokens: maxTok,
 		numCtx: c.NumCtx, seed: c.Seed, stop: c.Stop}
 	o, err := p.options(f, base, 2, 1)
-	o.Logprobs, o.TopLogprobs = lpOn, lpTop
+	o.Logprobs, o.TopLogprobs, o.Lora = lpOn, lpTop, c.Lora
 	return o, err
 }
 

@@ -131,5 +131,17 @@ func (p params) options(f fieldNames, base sample.Params, maxTemp float64, minMa
 	if p.numCtx != nil {
 		o.NumCtx = *p.numCtx
 	}
+	o.Given = p.given()
 	return o, nil
+}
+
+// given names the options the request set, by Ollama's names, so that a
+// custom model's parameters fill in only the others.
+func (p params) given() map[string]bool {
+	return map[string]bool{
+		"temperature": p.temperature != nil, "top_p": p.topP != nil, "min_p": p.minP != nil,
+		"repeat_penalty": p.repeatPenalty != nil, "presence_penalty": p.presence != nil,
+		"frequency_penalty": p.frequency != nil, "top_k": p.topK != nil, "repeat_last_n": p.repeatLastN != nil,
+		"num_predict": p.maxTokens != nil, "num_ctx": p.numCtx != nil, "seed": p.seed != nil, "stop": p.stop != nil,
+	}
 }

@@ -153,6 +153,11 @@ func (s *Server) checkKey(next http.Handler) http.Handler {
 // caps the rest while they are read (decode reports 413).
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/api/blobs/") {
+			// Blob uploads are model and adapter files, checked by digest.
+			next.ServeHTTP(w, r)
+			return
+		}
 		if r.ContentLength > s.cfg.MaxBodyBytes {
 			w.Header().Set("Connection", "close")
 			writeError(w, r, http.StatusRequestEntityTooLarge, bodyTooLarge(s.cfg.MaxBodyBytes))

@@ -273,6 +273,13 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/copy", s.manage(s.handleOllamaCopy))
 	mux.HandleFunc("DELETE /api/delete", s.manage(s.handleOllamaDelete))
 	mux.HandleFunc("POST /api/pull", s.manage(s.handleOllamaPull))
+	mux.HandleFunc("POST /api/create", s.manage(s.handleOllamaCreate))
+	mux.HandleFunc("HEAD /api/blobs/{digest}", s.manage(s.handleBlob))
+	mux.HandleFunc("POST /api/blobs/{digest}", s.manage(s.handleBlob))
+
+	// llama-server's adapter scales.
+	mux.HandleFunc("GET /lora-adapters", s.handleLoraList)
+	mux.HandleFunc("POST /lora-adapters", s.handleLoraSet)
 
 	// OpenAI.
 	mux.HandleFunc("POST /v1/chat/completions", s.handleOpenAIChat)

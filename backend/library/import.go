@@ -117,6 +117,12 @@ func (l *Library) copyToTemp(ctx context.Context, src string, meter *events.Mete
 		return "", "", err
 	}
 	defer in.Close()
+	return l.writeTemp(ctx, in, meter)
+}
+
+// writeTemp copies in into a new, locked temp file of the store while
+// hashing it, as copyToTemp does.
+func (l *Library) writeTemp(ctx context.Context, in io.Reader, meter *events.Meter) (string, string, error) {
 	name := tmpDir + "/import-" + newID() + ".tmp"
 	out, err := l.root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
@@ -283,7 +289,7 @@ func (l *Library) modelByDigest(ctx context.Context, digest string) (*Model, err
 }
 
 func (l *Library) modelByPath(ctx context.Context, path string) (*Model, error) {
-	return l.modelWhere(ctx, `m.location = 'path' AND m.path = ?`, path)
+	return l.modelWhere(ctx, `m.location = 'path' AND m.path = ? AND m.base = ''`, path)
 }
 
 // modelWhere returns the first model matching the condition, or nil.

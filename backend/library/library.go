@@ -71,7 +71,10 @@ type Model struct {
 	// Support says whether this build can run the model (its architecture
 	// is registered with the engine); worked out when the record is read.
 	Support Support `json:"support"`
-	mtime   int64
+	// Base is, for a custom model (ir create), the model or file it was
+	// made from; "" for a model of its own file.
+	Base  string `json:"base,omitempty"`
+	mtime int64
 }
 
 // Library is the model library. It is safe for concurrent use, and several
@@ -184,7 +187,8 @@ type queryer interface {
 
 func (l *Library) digestUsed(ctx context.Context, q queryer, digest string) (bool, error) {
 	var n int
-	err := q.QueryRowContext(ctx, `SELECT count(*) FROM models WHERE location = 'blob' AND digest = ?`, digest).Scan(&n)
+	err := q.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM models WHERE location = 'blob' AND digest = ?)
+		+ (SELECT count(*) FROM model_adapters WHERE digest = ?)`, digest, digest).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("look up blob users: %w", err)
 	}
@@ -239,7 +243,7 @@ func validate(path string) (Meta, error) {
 
 // modelColumns is the column list scanModel expects.
 const modelColumns = `m.id, m.name, m.digest, m.size, m.location, m.path, m.mtime, coalesce(m.folder_id, 0), m.source,
-	m.meta, m.added_at, m.last_used_at, m.missing`
+	m.meta, m.added_at, m.last_used_at, m.missing, m.base`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -249,7 +253,7 @@ func (l *Library) scanModel(s scanner) (*Model, error) {
 	var added, used int64
 	var missing int
 	if err := s.Scan(&m.ID, &m.Name, &m.Digest, &m.Size, &m.Location, &m.Path, &m.mtime, &m.FolderID, &m.Source,
-		&metaJSON, &added, &used, &missing); err != nil {
+		&metaJSON, &added, &used, &missing, &m.Base); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(metaJSON), &m.Meta); err != nil {
@@ -334,15 +338,26 @@ func (l *Library) Get(ctx context.Context, id string) (*Model, error) {
 // insert records a new model and its name in one transaction. The file must
 // already be complete (a blob, or the user's file).
 func (l *Library) insert(ctx context.Context, m *Model) error {
-	metaJSON, err := jsonString(m.Meta)
-	if err != nil {
-		return err
-	}
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("record model: %w", err)
 	}
 	defer tx.Rollback()
+	if err := insertTx(ctx, tx, m); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("record model: %w", err)
+	}
+	return nil
+}
+
+// insertTx records a model and its name inside tx.
+func insertTx(ctx context.Context, tx *sql.Tx, m *Model) error {
+	metaJSON, err := jsonString(m.Meta)
+	if err != nil {
+		return err
+	}
 	var folder any
 	if m.FolderID != 0 {
 		folder = m.FolderID
@@ -352,21 +367,15 @@ func (l *Library) insert(ctx context.Context, m *Model) error {
 		path = ""
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO models (id, name, digest, size, location, path, mtime, folder_id, source,
-		architecture, param_count, file_type, context_length, vocab_size, chat_template, meta, added_at, missing)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
+		architecture, param_count, file_type, context_length, vocab_size, chat_template, meta, added_at, missing, base)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
 		m.ID, m.Name, m.Digest, m.Size, string(m.Location), path, m.mtime, folder, m.Source,
 		m.Meta.Architecture, m.Meta.ParamCount, m.Meta.FileType, m.Meta.ContextLength, m.Meta.VocabSize,
-		m.Meta.ChatTemplate, metaJSON, m.AddedAt.UnixMilli())
+		m.Meta.ChatTemplate, metaJSON, m.AddedAt.UnixMilli(), m.Base)
 	if err != nil {
 		return fmt.Errorf("record model: %w", err)
 	}
-	if err := addName(ctx, tx, m.Name, m.ID, m.AddedAt); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("record model: %w", err)
-	}
-	return nil
+	return addName(ctx, tx, m.Name, m.ID, m.AddedAt)
 }
 
 func addName(ctx context.Context, tx *sql.Tx, name, id string, at time.Time) error {

@@ -282,6 +282,10 @@ func (l *Library) Remove(ctx context.Context, ref string) (RemoveResult, error) 
 		l.changed("renamed", m)
 		return res, nil
 	}
+	adapters, err := adapterDigests(ctx, tx, m.ID)
+	if err != nil {
+		return RemoveResult{}, fmt.Errorf("remove %q: %w", ref, err)
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM models WHERE id = ?`, m.ID); err != nil {
 		return RemoveResult{}, fmt.Errorf("remove %q: %w", ref, err)
 	}
@@ -291,6 +295,9 @@ func (l *Library) Remove(ctx context.Context, ref string) (RemoveResult, error) 
 	res.ModelRemoved = true
 	if m.Location == InBlob {
 		res.BlobRemoved = l.removeBlobIfUnused(ctx, m.Digest)
+	}
+	for _, d := range adapters {
+		l.removeBlobIfUnused(ctx, d)
 	}
 	l.changed("removed", m)
 	return res, nil

@@ -63,6 +63,13 @@ type GenerateOptions struct {
 	// Grammar, when set, constrains the reply (structured output, forced
 	// tool calls).
 	Grammar *grammar.Grammar
+	// Given names the options the caller set itself, by Ollama's option
+	// names (temperature, top_k, num_predict, num_ctx, stop, seed, ...); a
+	// custom model's PARAMETERs fill in the others.
+	Given map[string]bool
+	// Lora sets the scales of the runner's own adapters for this request
+	// (unlisted ones off); nil uses their global scales.
+	Lora []LoraScale
 }
 
 // GenerateResult describes a finished generation.
@@ -241,6 +248,7 @@ type prepared struct {
 	toks   []int32
 	ctx    int
 	stops  []string
+	opts   GenerateOptions // the request's, with a custom model's parameters
 }
 
 // prepare checks a request without queueing or loading anything: the
@@ -270,6 +278,11 @@ func (r *Runner) prepare(ctx context.Context, req GenerateRequest) (*prepared, e
 	if err != nil {
 		return nil, err
 	}
+	req = applyCustom(req, ref)
+	o = req.Options
+	if err := r.checkLora(o.Lora); err != nil {
+		return nil, err
+	}
 	p, err := r.info(ref)
 	if err != nil {
 		return nil, err
@@ -294,7 +307,7 @@ func (r *Runner) prepare(ctx context.Context, req GenerateRequest) (*prepared, e
 		return nil, Invalid(field, "the prompt is %d tokens, which leaves no room in the context of %d tokens", len(toks), n)
 	}
 	all := append(append([]string(nil), o.Stop...), stops...)
-	return &prepared{ref: ref, prompt: text, toks: toks, ctx: n, stops: all}, nil
+	return &prepared{ref: ref, prompt: text, toks: toks, ctx: n, stops: all, opts: o}, nil
 }
 
 // Check validates a request as Generate would, without queueing or loading
@@ -339,7 +352,11 @@ func (r *Runner) Generate(ctx context.Context, req GenerateRequest, emit func(te
 	if err != nil {
 		return res, err
 	}
-	ireq := inference.Request{Tokens: p.toks, Sampling: req.Options.Sampling, MaxTokens: req.Options.MaxTokens, Stop: p.stops}
+	ireq := inference.Request{Tokens: p.toks, Sampling: p.opts.Sampling, MaxTokens: p.opts.MaxTokens, Stop: p.stops}
+	if ireq.Adapters, err = r.adapterUses(e, p.ref.Adapters, p.opts.Lora); err != nil {
+		r.putBack(e, sess, true)
+		return res, err
+	}
 	ireq.Logprobs, ireq.TopLogprobs = req.Options.Logprobs, req.Options.TopLogprobs
 	if g := req.Options.Grammar; g != nil {
 		c, err := grammar.NewConstraint(g, e.model.Tokenizer())

@@ -358,7 +358,10 @@ func GenerateOptionsFrom(p history.Params, base sample.Params) GenerateOptions {
 	if s.Seed == 0 {
 		s.Seed = RandomSeed()
 	}
-	return GenerateOptions{Sampling: s, MaxTokens: p.MaxTokens, NumCtx: p.ContextLength}
+	given := map[string]bool{"temperature": p.Temperature != nil, "top_p": p.TopP != nil, "top_k": p.TopK != nil,
+		"min_p": p.MinP != nil, "repeat_penalty": p.RepeatPenalty != nil, "seed": p.Seed != 0,
+		"num_predict": p.MaxTokens != 0, "num_ctx": p.ContextLength != 0}
+	return GenerateOptions{Sampling: s, MaxTokens: p.MaxTokens, NumCtx: p.ContextLength, Given: given}
 }
 
 // start inserts the reply and generates it in the background. The

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"inferenceruntime/backend/library"
+	"inferenceruntime/backend/modelfile"
 	"inferenceruntime/inference"
 )
 
@@ -62,6 +63,10 @@ type ModelRef struct {
 	Meta   library.Meta
 	// Modified is when the model was added to the library.
 	Modified time.Time
+	// Custom is a custom model's Modelfile (system prompt, template,
+	// parameters, messages), Adapters its LoRA adapters; nil otherwise.
+	Custom   *modelfile.File
+	Adapters []AdapterRef
 }
 
 // ModelResolver finds the model a name means.
@@ -111,7 +116,8 @@ func LibraryResolver(lib *library.Library, allowPaths bool) ModelResolver {
 			return ModelRef{}, err
 		}
 		m.Name = displayName(m, name)
-		return RefFromLibrary(m), nil
+		ref := RefFromLibrary(m)
+		return ref, withCustom(ctx, lib, m, &ref)
 	})
 }
 
@@ -215,6 +221,7 @@ type Runner struct {
 	closed  bool
 	waiting int // requests waiting for a slot, all models
 	running int // requests holding a slot, all models
+	loras   []LoraAdapter
 }
 
 // entry is one model the runner knows: its admission slots, and its loaded
@@ -235,6 +242,7 @@ type entry struct {
 	loadTime time.Duration
 	mem      int64 // memory estimate while loaded (or loading)
 	idle     []*pooled
+	adapters entryAdapters
 
 	lastUsed  time.Time
 	keepAlive time.Duration
@@ -420,6 +428,7 @@ func (r *Runner) unloadLocked(e *entry) {
 		p.s.Close()
 	}
 	e.idle = nil
+	e.adapters.close()
 	if e.model != nil {
 		e.model.Close()
 		e.model = nil

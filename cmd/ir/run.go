@@ -32,6 +32,7 @@ var (
 	runJSONL, runVerbose, runChatPrompt       bool
 	runStops                                  []string
 	runSystem                                 string
+	runLoras                                  []string
 )
 
 var runCmd = &cobra.Command{
@@ -71,6 +72,7 @@ func init() {
 	f.StringVar(&runSystem, "system", "", "system message (with --chat, or for the interactive chat)")
 	f.BoolVar(&runJSONL, "jsonl", false, "with PROMPT: print one JSON object per piece of text and a final statistics object")
 	f.BoolVar(&runVerbose, "verbose", false, "print timing statistics to stderr after each reply")
+	f.StringArrayVar(&runLoras, "lora", nil, "apply the LoRA adapter FILE[:SCALE] (repeatable; scale 1 by default)")
 	rootCmd.AddCommand(runCmd)
 }
 
@@ -101,8 +103,15 @@ func runRun(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	runner := runNewRunner(m, settings)
+	ref, err := svc.ModelRef(ctx, m)
+	if err != nil {
+		return err
+	}
+	runner := runRunnerFor(ref, settings)
 	defer runner.Close()
+	if err := loraSet(runner, runLoras); err != nil {
+		return err
+	}
 
 	// Ctrl+C cancels the reply being generated; the chat goes on.
 	interrupts := make(chan os.Signal, 1)
@@ -111,6 +120,9 @@ func runRun(cmd *cobra.Command, args []string) error {
 
 	_, loadTime, err := runner.Preload(ctx, m.Name, nil)
 	if err != nil {
+		return err
+	}
+	if err := runner.LoadLoraAdapters(ctx, m.Name); err != nil {
 		return err
 	}
 	req := service.GenerateRequest{Model: m.Name, Options: runGenerateOptions(cmd.Flags())}
@@ -194,7 +206,12 @@ func runIsFile(path string) bool {
 // model and one user: one slot, no queue, the model kept until the end.
 // Settings give the defaults that flags do not override.
 func runNewRunner(m *library.Model, s config.Settings) *service.Runner {
-	ref := service.RefFromLibrary(m)
+	return runRunnerFor(service.RefFromLibrary(m), s)
+}
+
+// runRunnerFor is runNewRunner for a model already described (a custom
+// model's settings included).
+func runRunnerFor(ref service.ModelRef, s config.Settings) *service.Runner {
 	opts := service.RunnerOptions{
 		Threads: s.Threads, ContextLength: s.ContextLength,
 		Parallel: 1, Queue: -1, KeepAlive: service.KeepForever, MemoryLimit: -1, MaxLoaded: 1,
@@ -237,7 +254,12 @@ func runGenerateOptions(f *pflag.FlagSet) service.GenerateOptions {
 	if f.Changed("seed") {
 		p.Seed = runSeed
 	}
-	return service.GenerateOptions{Sampling: p, MaxTokens: runMaxTokens, Stop: runStops}
+	given := map[string]bool{}
+	for flag, name := range map[string]string{"temp": "temperature", "top-k": "top_k", "top-p": "top_p", "min-p": "min_p",
+		"repeat-penalty": "repeat_penalty", "seed": "seed", "n-predict": "num_predict", "ctx": "num_ctx", "stop": "stop"} {
+		given[name] = f.Changed(flag)
+	}
+	return service.GenerateOptions{Sampling: p, MaxTokens: runMaxTokens, Stop: runStops, Given: given}
 }
 
 // runFallbackMaxTokens caps a chat reply when the model has no chat

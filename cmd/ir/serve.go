@@ -23,7 +23,7 @@ var (
 	serveHost, serveAPIKey                 string
 	servePort, serveParallel, serveQueue   int
 	serveMaxLoaded, serveThreads, serveCtx int
-	serveOrigins                           []string
+	serveOrigins, serveLoras               []string
 	serveNoManage, serveQuiet              bool
 	serveKeepAlive, serveHeaderTimeout     time.Duration
 	serveMemoryLimitMiB                    int64
@@ -100,6 +100,9 @@ var serveCmd = &cobra.Command{
 		}
 		runner := svc.NewRunner(false, opts)
 		defer runner.Close()
+		if err := loraSet(runner, serveLoras); err != nil {
+			return err
+		}
 
 		srv, err := httpapi.New(cfg, svc, runner)
 		if err != nil {
@@ -149,5 +152,6 @@ func init() {
 	f.Int64Var(&serveMemoryLimitMiB, "memory-limit", 0, "MiB loaded models may take (0: 80% of free memory; negative: no limit)")
 	f.DurationVar(&serveHeaderTimeout, "header-timeout", httpapi.DefaultHeaderTime, "time a client has to send its request headers")
 	f.BoolVar(&serveQuiet, "quiet", false, "no request log on stderr (logs/ir.log still gets it)")
+	f.StringArrayVar(&serveLoras, "lora", nil, "offer the LoRA adapter FILE[:SCALE] to every model it fits (repeatable; see GET /lora-adapters)")
 	rootCmd.AddCommand(serveCmd)
 }
