@@ -342,7 +342,8 @@ func (g *Graph) Rope(x, pos *Tensor, p RopeParams) *Tensor {
 // [head_dim*n_heads, n_tokens]. The positions must be distinct. A query at
 // position p attends to cache positions 0..p (or the last Window of them),
 // which must have been written by this or earlier steps; with NonCausal,
-// every query attends to positions 0..max(pos). Query head h reads kv head h/(n_heads/n_kv_heads).
+// every query attends to positions 0..max(pos), or with a Window to
+// p-Window+1..max(pos). Query head h reads kv head h/(n_heads/n_kv_heads).
 func (g *Graph) Attention(q, k, v, kCache, vCache, pos *Tensor, p AttentionParams) *Tensor {
 	if !g.check("Attention", q, k, v, kCache, vCache, pos) {
 		return placeholder
@@ -374,9 +375,6 @@ func (g *Graph) Attention(q, k, v, kCache, vCache, pos *Tensor, p AttentionParam
 	}
 	if !(p.Scale > 0) || p.Softcap < 0 || p.Window < 0 {
 		return g.fail("Attention", "parameters %+v", p)
-	}
-	if p.NonCausal && p.Window > 0 {
-		return g.fail("Attention", "a sliding window needs causal attention: %+v", p)
 	}
 	if !g.positions("Attention", pos, nt, int64(kCache.shape[2])) {
 		return placeholder

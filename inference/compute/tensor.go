@@ -31,12 +31,13 @@ const (
 	OpWeightedSum   // the experts' outputs mixed by their weights
 	OpLayerNorm     // norm.go: rows to zero mean and unit variance (BERT, ViT)
 	OpGELU          // norm.go: plain GELU, the MLP activation of BERT and ViT
+	OpConcat        // ragged.go: rows of several tensors one after the other (ragged batches)
 	numOps
 )
 
 var opNames = [...]string{"leaf", "input", "view", "get_rows", "mul_mat", "add", "mul", "scale",
 	"rms_norm", "rope", "attention", "swiglu", "geglu", "softmax", "softcap", "copy",
-	"top_k", "expert_weights", "mul_mat_id", "weighted_sum", "layer_norm", "gelu"}
+	"top_k", "expert_weights", "mul_mat_id", "weighted_sum", "layer_norm", "gelu", "concat"}
 
 // String returns the op's name.
 func (o Op) String() string {
@@ -74,7 +75,9 @@ type AttentionParams struct {
 	Window  int     // if > 0, a query at position p sees keys p-Window+1..p (sliding window)
 	// NonCausal lets every query of the batch see cache positions 0..the
 	// batch's largest position, later ones included: encoders (BERT, ViT)
-	// see the whole input at once. It excludes Window.
+	// see the whole input at once, and so do the tokens of one image in a
+	// vision language model. With a Window, a query at position p still
+	// sees no key before p-Window+1 (llama.cpp masks sliding layers so).
 	NonCausal bool
 }
 

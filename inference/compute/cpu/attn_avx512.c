@@ -91,7 +91,7 @@ AVX512 static void attn_block(const ir_attn_args *A, int64_t t0, int64_t nt, int
     // The positions the block sees: [jlo, jhi].
     int64_t jlo = INT64_MAX, jhi = -1;
     for (int64_t t = t0; t < t0 + nt; t++) {
-        int64_t p = ir_attn_last(A, t), j0 = A->window > 0 && p - A->window + 1 > 0 ? p - A->window + 1 : 0;
+        int64_t p = ir_attn_last(A, t), j0 = ir_attn_first(A, t);
         jlo = j0 < jlo ? j0 : jlo;
         jhi = p > jhi ? p : jhi;
     }
@@ -125,7 +125,7 @@ AVX512 static void attn_block(const ir_attn_args *A, int64_t t0, int64_t nt, int
     scores((int)hd, q, (int)nr, kt, (int)ncol, (int)ncol, s);
     // Softmax of each row over the positions its token sees; zeros elsewhere.
     for (int64_t r = 0; r < nt * group; r++) {
-        int64_t p = ir_attn_last(A, t0 + r / group), j0 = A->window > 0 && p - A->window + 1 > 0 ? p - A->window + 1 : 0;
+        int64_t p = ir_attn_last(A, t0 + r / group), j0 = ir_attn_first(A, t0 + r / group);
         float *sr = s + r * ncol, max = -INFINITY;
         int64_t a = j0 - jlo, b = p - jlo + 1;
         if (A->softcap > 0)

@@ -138,6 +138,11 @@ typedef struct ir_attn_args {
 } ir_attn_args;
 // ir_attn_last is the last cache position token t attends to.
 static inline int64_t ir_attn_last(const ir_attn_args *a, int64_t t) { return a->all > 0 ? a->all - 1 : a->pos[t]; }
+// ir_attn_first is the first: the sliding window counts back from the
+// token's own position, also when it sees later ones (the tokens of one image).
+static inline int64_t ir_attn_first(const ir_attn_args *a, int64_t t) {
+    return a->window > 0 && a->pos[t] - a->window + 1 > 0 ? a->pos[t] - a->window + 1 : 0;
+}
 int64_t ir_attn_block_floats(int64_t hd, int64_t group, int64_t cap);
 int64_t ir_attn_work_floats(int64_t hd, int64_t group, int64_t cap);  // per thread, either way
 int64_t ir_attn_partial_floats(int64_t hd, int64_t nh, int64_t cap, int64_t nt);  // after all threads' scratch

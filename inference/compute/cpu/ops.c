@@ -790,7 +790,7 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
             split(nt * nh, ith, nth, &a, &b);
             for (int64_t r = a; r < b; r++) {
                 int64_t t = r / nh, p = ir_attn_last(&A, t);
-                int64_t j0 = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0, n = (p - j0) / ATTN_CHUNK + 1;
+                int64_t j0 = ir_attn_first(&A, t), n = (p - j0) / ATTN_CHUNK + 1;
                 const float *pr = part + r * nch * (hd + 2);
                 float m = -INFINITY, l = 0, *o = (float *)op->dst.data + r * hd;
                 for (int64_t ch = 0; ch < n; ch++) m = fmaxf(m, pr[ch * (hd + 2)]);
@@ -814,7 +814,7 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
                 fail(c, i, "position outside the cache");
                 return;
             }
-            int64_t j0 = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
+            int64_t j0 = ir_attn_first(&A, t);
             int64_t c0 = j0 + ch * ATTN_CHUNK, npos = p + 1 - c0 < ATTN_CHUNK ? p + 1 - c0 : ATTN_CHUNK;
             if (npos <= 0) continue;  // past this token's positions
             attend(&A, t, kvh, c0, npos, scores, acc, qs, mx, sums);
@@ -836,7 +836,7 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
             fail(c, i, "position outside the cache");
             return;
         }
-        int64_t j0 = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
+        int64_t j0 = ir_attn_first(&A, t);
         attend(&A, t, kvh, j0, p - j0 + 1, scores, acc, qs, mx, sums);
         for (int64_t g = 0; g < group; g++) {
             float inv = 1.0f / sums[g], *o = (float *)op->dst.data + (t * nh + kvh * group + g) * hd;
