@@ -283,3 +283,52 @@ describe('tools and structured outputs', () => {
     );
   });
 });
+
+describe('custom models (ollama create)', () => {
+  const base = process.env.IR_LORA_BASE;
+  const loraFile = process.env.IR_LORA_FILE;
+
+  test('create from a base with an uploaded adapter, then chat with it', { skip: !base || !loraFile ? 'IR_LORA_BASE and IR_LORA_FILE are not set (use e2e/api/run.sh)' : false }, async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { createHash } = await import('node:crypto');
+    const bytes = await readFile(loraFile);
+    const digest = 'sha256:' + createHash('sha256').update(bytes).digest('hex');
+
+    // The blob protocol ollama's CLI uses: HEAD, then POST the bytes.
+    assert.equal((await fetch(`${url}/api/blobs/${digest}`, { method: 'HEAD' })).status, 404);
+    const bad = await fetch(`${url}/api/blobs/${digest}`, { method: 'POST', body: bytes.subarray(1) });
+    assert.equal(bad.status, 400, 'bytes that do not match their digest are refused');
+    const up = await fetch(`${url}/api/blobs/${digest}`, { method: 'POST', body: bytes });
+    assert.equal(up.status, 201);
+    assert.equal((await fetch(`${url}/api/blobs/${digest}`, { method: 'HEAD' })).status, 200);
+
+    const name = 'e2e-custom';
+    const progress = [];
+    for await (const p of await ollama.create({
+      model: name, from: base, adapters: { 'lora.gguf': digest }, stream: true,
+      system: 'You are a terse assistant.', parameters: { temperature: 0, num_predict: 6, seed: 1 },
+      messages: [{ role: 'user', content: 'Hello' }, { role: 'assistant', content: 'Hi.' }], license: 'MIT',
+    })) {
+      progress.push(p.status);
+    }
+    assert.equal(progress.at(-1), 'success');
+
+    const shown = await ollama.show({ model: name });
+    assert.match(shown.modelfile, /^FROM e2e-lora-base$/m);
+    assert.match(shown.modelfile, /^ADAPTER /m);
+    assert.match(shown.parameters, /num_predict 6/);
+    assert.equal(shown.system, 'You are a terse assistant.');
+
+    const res = await ollama.chat({ model: name, messages: [{ role: 'user', content: 'Tell me a story.' }] });
+    assert.equal(typeof res.message.content, 'string');
+    assert.ok(res.eval_count > 0 && res.eval_count <= 6, `eval_count ${res.eval_count}: the model's num_predict is 6`);
+    // The adapter is applied: the base alone, greedy, replies otherwise to the same prompt.
+    const plain = await ollama.chat({ model: base, messages: [{ role: 'system', content: 'You are a terse assistant.' }, { role: 'user', content: 'Hello' }, { role: 'assistant', content: 'Hi.' }, { role: 'user', content: 'Tell me a story.' }], options: { temperature: 0, num_predict: 6, seed: 1 } });
+    assert.notEqual(plain.message.content, res.message.content, 'the adapter changed nothing');
+
+    const list = await ollama.list();
+    assert.ok(list.models.some((m) => m.name === name));
+    await assert.rejects(ollama.create({ model: 'e2e-broken', from: base, adapters: { 'x.gguf': 'sha256:' + '0'.repeat(64) } }), /missing/);
+    await ollama.delete({ model: name });
+  });
+});

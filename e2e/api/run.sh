@@ -44,6 +44,19 @@ if [ -f "$bert" ]; then
   "$ir" --home "$home" import "$bert" --name e2e-bert --in-place >/dev/null
   embed_env=(IR_EMBED_MODEL=e2e-bert IR_EMBED_REF="$(realpath "$root/../shared/models/embed/tiny-bert.embed.json")")
 fi
+# A base and a LoRA adapter for it, for `ollama create`: llama.cpp's tiny
+# Llama and its adapter from ../shared, else a synthetic pair.
+lora_base="$root/../shared/models/conf-tiny/tiny-llama-f32.gguf"
+lora="$root/../shared/models/lora/lora-tiny-llama.gguf"
+if [ ! -f "$lora_base" ] || [ ! -f "$lora" ]; then
+  echo "e2e/api: $lora_base or $lora not found; using a synthetic base and adapter"
+  lora_base="$work/lora-base.gguf"
+  lora="$work/lora.gguf"
+  "$ir" synth tiny F32 "$lora_base"
+  "$ir" synth-lora "$lora_base" "$lora"
+fi
+"$ir" --home "$home" import "$lora_base" --name e2e-lora-base --in-place >/dev/null
+lora_env=(IR_LORA_BASE=e2e-lora-base IR_LORA_FILE="$(realpath "$lora")")
 
 "$ir" --home "$home" serve --port 0 --parallel 2 --queue 4 >"$work/serve.out" 2>"$work/serve.err" &
 server_pid=$!
@@ -62,7 +75,7 @@ if [ ! -d node_modules/openai ] || [ ! -d node_modules/ollama ]; then
   npm ci --no-audit --no-fund
 fi
 status=0
-env IR_URL="$url" IR_MODEL="e2e-model" "${embed_env[@]}" node --test --test-concurrency=1 api.test.mjs embed.test.mjs || status=$?
+env IR_URL="$url" IR_MODEL="e2e-model" "${embed_env[@]}" "${lora_env[@]}" node --test --test-concurrency=1 api.test.mjs embed.test.mjs || status=$?
 if [ "$status" -ne 0 ]; then
   kill -0 "$server_pid" 2>/dev/null || echo "e2e/api: ir serve is no longer running" >&2
   echo "e2e/api: last lines of the server's log:" >&2
