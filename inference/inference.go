@@ -21,6 +21,7 @@ import (
 	"inferenceruntime/inference/gguf"
 	"inferenceruntime/inference/model"
 	"inferenceruntime/inference/tokenizer"
+	"inferenceruntime/inference/vision"
 
 	// The architectures and backends this package can run.
 	_ "inferenceruntime/inference/compute/cpu"
@@ -90,6 +91,7 @@ type Model struct {
 	dev  compute.Device
 
 	mu       sync.Mutex
+	vision   *vision.Projector // AttachProjector; nil for a text-only model
 	sessions int
 	closing  bool
 	closed   bool
@@ -166,6 +168,11 @@ func (m *Model) releaseLocked() error {
 	}
 	m.closed = true
 	err := m.net.Close()
+	if m.vision != nil {
+		if e := m.vision.Close(); err == nil {
+			err = e
+		}
+	}
 	if e := m.file.Close(); err == nil {
 		err = e
 	}

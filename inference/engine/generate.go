@@ -37,6 +37,10 @@ type Request struct {
 	// likely alternatives (0 to sample.MaxTopLogprobs).
 	Logprobs    bool
 	TopLogprobs int
+	// Images are the images of the prompt, one per MediaMarker in Prompt,
+	// in order. Their vectors take one position each and count toward the
+	// context.
+	Images []Image
 }
 
 // Token is one piece of streamed output.
@@ -97,7 +101,16 @@ func (s *Sequence) Generate(ctx context.Context, tok *tokenizer.Tokenizer, req R
 	start := time.Now()
 	var st Stats
 	prompt := req.Tokens
-	if prompt == nil {
+	var spans []imageSpan
+	if len(req.Images) > 0 {
+		if req.Tokens != nil {
+			return st, fmt.Errorf("engine: images need a text prompt with markers, not token ids")
+		}
+		var err error
+		if prompt, spans, err = buildPrompt(tok, req.Prompt, req.Images); err != nil {
+			return st, err
+		}
+	} else if prompt == nil {
 		var err error
 		if prompt, err = tok.Encode(req.Prompt, true, true); err != nil {
 			return st, fmt.Errorf("engine: tokenizing the prompt: %w", err)
@@ -129,15 +142,17 @@ func (s *Sequence) Generate(ctx context.Context, tok *tokenizer.Tokenizer, req R
 	// token: its logits choose the first reply token.
 	s.SetAdapters(req.Adapters)
 	keep := commonPrefix(s.tokens, prompt)
-	keep = min(keep, len(prompt)-1)
+	keep = keepBefore(min(keep, len(prompt)-1), spans)
 	s.Truncate(keep)
 	st.CachedTokens = keep
 
 	sampler := sample.New(req.Sampling)
 	for _, t := range prompt {
-		sampler.Accept(t)
+		if t >= 0 { // image placeholders are not tokens to penalise
+			sampler.Accept(t)
+		}
 	}
-	logits, err := s.Eval(ctx, prompt[keep:], false)
+	logits, err := s.evalPrompt(ctx, prompt, keep, spans, req.Images)
 	st.PrefillDuration = time.Since(start)
 	if err != nil {
 		return s.finish(st, StopCancelled, err)

@@ -157,6 +157,13 @@ func (s *Sequence) Eval(ctx context.Context, tokens []int32, all bool) ([]float3
 // step runs one batch as one graph. dst receives the logits (nil: none
 // wanted, but the graph still ends in them; the last row's are cheap).
 func (s *Sequence) step(tokens []int32, dst []float32, lastOnly bool) error {
+	return s.stepEmbeddings(tokens, nil, dst, lastOnly)
+}
+
+// stepEmbeddings is step with, when embeddings is set, those vectors in
+// place of the tokens' embeddings, attending to one another both ways (an
+// image); tokens are then placeholders, kept in the history only.
+func (s *Sequence) stepEmbeddings(tokens []int32, embeddings []float32, dst []float32, lastOnly bool) error {
 	n0 := len(s.tokens)
 	if err := s.cache.Reserve(n0 + len(tokens)); err != nil {
 		return fmt.Errorf("engine: %w", err)
@@ -167,7 +174,11 @@ func (s *Sequence) step(tokens []int32, dst []float32, lastOnly bool) error {
 	}
 	g := compute.NewGraph()
 	model.UseAdapters(g, s.adapters)
-	logits, err := s.m.Forward(g, model.Batch{Tokens: tokens, Positions: pos, LastOnly: lastOnly || dst == nil}, s.cache)
+	b := model.Batch{Tokens: tokens, Positions: pos, LastOnly: lastOnly || dst == nil}
+	if embeddings != nil {
+		b.Tokens, b.Embeddings, b.NonCausal = make([]int32, len(tokens)), embeddings, true
+	}
+	logits, err := s.m.Forward(g, b, s.cache)
 	if err != nil {
 		return fmt.Errorf("engine: building the graph: %w", err)
 	}

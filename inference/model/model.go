@@ -33,4 +33,13 @@ type Batch struct {
 	// Hidden asks for the final hidden states, F32 [n_embd, rows], after
 	// the output norm and before the classifier (embeddings; see Embed).
 	Hidden bool
+	// Embeddings, when set, are the batch's input vectors, float32
+	// [len(Tokens)][n_embd], taken in place of the token embeddings: the
+	// vectors of an image from a vision projector. They enter the model as
+	// they are (Gemma does not scale them by √n_embd); Tokens then only
+	// counts the rows.
+	Embeddings []float32
+	// NonCausal lets the batch's tokens attend to one another both ways
+	// (the tokens of one image), and to earlier positions as usual.
+	NonCausal bool
 }

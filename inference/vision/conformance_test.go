@@ -9,18 +9,9 @@ import (
 
 	"inferenceruntime/inference/compute"
 	_ "inferenceruntime/inference/compute/cpu"
+	"inferenceruntime/internal/testshared"
 )
 
-// visionDir is the shared reference data: projectors, images and
-// llama.cpp's outputs for them (../shared/models/MANIFEST.md, "vision/").
-const visionDir = "../../../shared/models/vision"
-
-func needShared(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(visionDir); err != nil {
-		t.Skipf("skipping: the shared vision references are not here (%s): %v", visionDir, err)
-	}
-}
 
 func readF32(t *testing.T, path string) []float32 {
 	t.Helper()
@@ -64,7 +55,9 @@ func cpuDevice(t testing.TB) compute.Device {
 // pixels exactly, the encoder's output and the image embeddings within the
 // manifest's 1e-2, for both images and both projector files.
 func TestConformance(t *testing.T) {
-	needShared(t)
+	// Projectors, images and llama.cpp's outputs for them
+	// (../shared/models/MANIFEST.md, "vision/").
+	visionDir := testshared.Dir(t, "models", "vision")
 	dev := cpuDevice(t)
 	for _, mm := range []string{"tiny-gemma3-mmproj-f32", "tiny-gemma3-mmproj-F16"} {
 		p, err := Open(filepath.Join(visionDir, mm+".gguf"), dev)

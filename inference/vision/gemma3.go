@@ -60,8 +60,12 @@ func newGemma3(b *model.Binder, p *model.Placer, c *Config, f fileTensors) (proj
 	return m, nil
 }
 
-func (m *gemma3) Tokens() int          { return m.tokens }
+func (m *gemma3) Tokens() int         { return m.tokens }
 func (m *gemma3) PatchOrder() []int32 { return m.order }
+
+// Wrap is Gemma 3's image delimiters; with a Gemma 3 vocabulary each is one
+// special token.
+func (m *gemma3) Wrap() (string, string) { return "<start_of_image>", "<end_of_image>" }
 
 // Forward pools, norms and projects the encoder states [D, n_patches]
 // (in PatchOrder) to [n_embd_text, tokens]; token t is the pooled cell

@@ -18,6 +18,7 @@ import (
 
 	"inferenceruntime/inference/compute"
 	"inferenceruntime/inference/gguf"
+	"inferenceruntime/internal/testshared"
 )
 
 func encodeWith(t *testing.T, enc func(*bytes.Buffer, image.Image) error) []byte {
@@ -141,8 +142,10 @@ func TestPreprocessShapes(t *testing.T) {
 // FuzzProjectorFile mutates the tiny projector: every file is either
 // refused with an error or loads and encodes an image without a crash.
 func FuzzProjectorFile(f *testing.F) {
-	if data, err := os.ReadFile(filepath.Join(visionDir, "tiny-gemma3-mmproj-f32.gguf")); err == nil {
-		f.Add(data)
+	if dir, err := testshared.Find("models", "vision"); err == nil {
+		if data, err := os.ReadFile(filepath.Join(dir, "tiny-gemma3-mmproj-f32.gguf")); err == nil {
+			f.Add(data)
+		}
 	}
 	w := gguf.NewWriter()
 	w.SetKV("general.architecture", "clip")

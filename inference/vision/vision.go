@@ -38,6 +38,9 @@ type projector interface {
 	// Forward maps the encoder states, F32 [D, n_patches] in PatchOrder,
 	// to F32 [ProjectionDim, Tokens].
 	Forward(g *compute.Graph, x *compute.Tensor) *compute.Tensor
+	// Wrap is the text the model expects before and after an image's
+	// vectors.
+	Wrap() (begin, end string)
 }
 
 // newProjector binds a projector type's tensors.
@@ -151,6 +154,10 @@ func (p *Projector) Tokens() int { return p.proj.Tokens() }
 
 // Dim is the length of each vector: the text model's embedding size.
 func (p *Projector) Dim() int { return p.cfg.ProjectionDim }
+
+// Wrap is the text that goes before and after an image's vectors in a
+// prompt (Gemma 3: "<start_of_image>" and "<end_of_image>").
+func (p *Projector) Wrap() (begin, end string) { return p.proj.Wrap() }
 
 // Close frees the weights (and the file when Open mapped it).
 func (p *Projector) Close() error {

@@ -35,6 +35,7 @@ type AttentionParams struct {
 	Scale                   float32            // multiplies q·k, usually 1/√head_dim
 	Softcap                 float32            // > 0: scores become Softcap·tanh(score/Softcap) (Gemma 2)
 	Window                  int                // > 0: a query sees only the last Window positions
+	NonCausal               bool               // the batch's tokens see one another both ways (model.Batch.NonCausal)
 }
 
 // BindAttention binds blk.l.attn_{q,k,v,output}.weight, the optional biases
@@ -79,7 +80,7 @@ func (a *Attention) Forward(g *compute.Graph, x, pos, kCache, vCache *compute.Te
 	q = g.Rope(q, pos, p.Rope)
 	k = g.Rope(k, pos, p.Rope)
 	att := g.Attention(q, k, v, kCache, vCache, pos, compute.AttentionParams{
-		Scale: p.Scale, Softcap: p.Softcap, Window: p.Window,
+		Scale: p.Scale, Softcap: p.Softcap, Window: p.Window, NonCausal: p.NonCausal,
 	}) // [n_head*head_dim, n]
 	return WithBias(g, g.MulMat(a.Wo, att), a.Bo)
 }

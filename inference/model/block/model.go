@@ -38,8 +38,12 @@ func BindEnds(b *model.Binder, p *model.Placer, cfg *model.Config, tied bool) En
 	return ends
 }
 
-// Embed looks the batch's tokens up: F32 [n_embd, n].
+// Embed looks the batch's tokens up, or takes its Embeddings: F32
+// [n_embd, n].
 func (e *Ends) Embed(g *compute.Graph, b model.Batch) *compute.Tensor {
+	if b.Embeddings != nil {
+		return g.Float32s(b.Embeddings, compute.Shape{e.TokenEmbd.Shape()[0], len(b.Tokens)})
+	}
 	return g.GetRows(e.TokenEmbd, g.Int32s(b.Tokens))
 }
 

@@ -151,15 +151,19 @@ func (m *Model) Forward(g *compute.Graph, b model.Batch, cache *kvcache.Cache) (
 		return nil, fmt.Errorf("%s: %w", c.Arch, err)
 	}
 	pos := g.Int32s(b.Positions)
-	x := m.Embed(g, b)                                             // [n_embd, n]
-	x = g.Scale(x, float32(math.Sqrt(float64(c.EmbeddingLength)))) // the embeddings are scaled by √n_embd
+	x := m.Embed(g, b) // [n_embd, n]
+	if b.Embeddings == nil {
+		// Token embeddings are scaled by √n_embd; image vectors from a
+		// projector enter as they are (llama.cpp scales only looked-up tokens).
+		x = g.Scale(x, float32(math.Sqrt(float64(c.EmbeddingLength))))
+	}
 	for l := range m.Layers {
 		layer, lp := &m.Layers[l], m.layers[l]
 		kCache, vCache := cache.Layer(l)
 		attn := layer.Attn.Forward(g, block.Norm(g, x, layer.AttnNorm, c.RMSEpsilon), pos, kCache, vCache, block.AttentionParams{
 			Heads: c.HeadCount, HeadsKV: c.HeadCountKV, HeadDim: c.HeadDim, NormEps: c.RMSEpsilon,
 			Rope:  block.Rope(c, lp.ropeBase, lp.ropeScale, nil),
-			Scale: m.attnScale, Softcap: m.attnSoftcap, Window: lp.window,
+			Scale: m.attnScale, Softcap: m.attnSoftcap, Window: lp.window, NonCausal: b.NonCausal,
 		})
 		x = g.Add(x, postNorm(g, attn, layer.PostAttnNorm, c.RMSEpsilon))
 		ffn := layer.FFN.Forward(g, block.Norm(g, x, layer.FFNNorm, c.RMSEpsilon))
