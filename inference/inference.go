@@ -25,6 +25,7 @@ import (
 
 	// The architectures and backends this package can run.
 	_ "inferenceruntime/inference/compute/cpu"
+	_ "inferenceruntime/inference/compute/vulkan"
 	_ "inferenceruntime/inference/model/gemma"
 	_ "inferenceruntime/inference/model/llama"
 	_ "inferenceruntime/inference/model/phi3"

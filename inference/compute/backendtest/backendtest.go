@@ -1,0 +1,336 @@
+// Package backendtest is the conformance suite every compute device runs:
+// each op against the CPU backend by normalised error (Ops), and whole
+// models against llama.cpp's reference logits (Models). A backend's tests
+// call them for each of its devices; this package's own test runs them on
+// every device of every registered driver but the CPU.
+package backendtest
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"inferenceruntime/inference/compute"
+	_ "inferenceruntime/inference/compute/cpu" // the reference every device is compared with
+	"inferenceruntime/inference/quant"
+)
+
+// env builds and runs graphs on one device; a case runs once on the CPU and
+// once on the device under test, with the same data.
+type env struct {
+	t   *testing.T
+	dev compute.Device
+	be  compute.Backend
+	g   *compute.Graph
+}
+
+func newEnv(t *testing.T, dev compute.Device) *env {
+	t.Helper()
+	be, err := dev.NewBackend(compute.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { be.Close() })
+	return &env{t: t, dev: dev, be: be, g: compute.NewGraph()}
+}
+
+// leaf places raw bytes of type dt and shape s on the device.
+func (e *env) leaf(dt compute.DType, s compute.Shape, raw []byte) *compute.Tensor {
+	e.t.Helper()
+	buf, err := e.dev.WrapHost(raw)
+	return e.tensor(buf, err, dt, s)
+}
+
+// tensor views a new buffer (or its error) as a tensor freed with the test.
+func (e *env) tensor(buf compute.Buffer, err error, dt compute.DType, s compute.Shape) *compute.Tensor {
+	e.t.Helper()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { buf.Free() })
+	x, err := compute.NewTensor(buf, 0, dt, s)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return x
+}
+
+// weights quantizes vals to dt and places them.
+func (e *env) weights(dt compute.DType, s compute.Shape, vals []float32) *compute.Tensor {
+	e.t.Helper()
+	raw, err := quant.Quantize(dt, vals)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return e.leaf(dt, s, raw)
+}
+
+// zeros allocates a zeroed leaf (a KV cache).
+func (e *env) zeros(dt compute.DType, s compute.Shape) *compute.Tensor {
+	e.t.Helper()
+	size, err := compute.ByteSize(dt, s)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	buf, err := e.dev.Alloc(size)
+	return e.tensor(buf, err, dt, s)
+}
+
+// run computes the current graph, reads out and starts a new graph.
+func (e *env) run(out *compute.Tensor) []float32 {
+	e.t.Helper()
+	g := e.g
+	e.g = compute.NewGraph()
+	g.Output(out)
+	if err := e.be.Compute(g); err != nil {
+		e.t.Fatalf("%s: %v", e.dev.Name(), err)
+	}
+	got := make([]float32, out.Shape().Elements())
+	if err := e.be.Read(out, got); err != nil {
+		e.t.Fatalf("%s: %v", e.dev.Name(), err)
+	}
+	return got
+}
+
+// readLeaf reads an F32 leaf.
+func (e *env) readLeaf(x *compute.Tensor) []float32 {
+	e.t.Helper()
+	got := make([]float32, x.Shape().Elements())
+	if err := e.be.Read(x, got); err != nil {
+		e.t.Fatal(err)
+	}
+	return got
+}
+
+func randVals(seed uint64, n int, scale float64) []float32 {
+	r := rand.New(rand.NewPCG(seed, 77))
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(r.NormFloat64() * scale)
+	}
+	return v
+}
+
+func f32Bytes(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	return b
+}
+
+// NormErr is |got - want| / |want| in Euclidean norms (|got - want| when
+// want is zero); NaN and infinities make it infinite.
+func NormErr(got, want []float32) float64 {
+	if len(got) != len(want) {
+		return math.Inf(1)
+	}
+	var num, den float64
+	for i := range want {
+		d := float64(got[i]) - float64(want[i])
+		num += d * d
+		den += float64(want[i]) * float64(want[i])
+	}
+	if math.IsNaN(num) || math.IsInf(num, 0) {
+		return math.Inf(1)
+	}
+	if den == 0 {
+		return math.Sqrt(num)
+	}
+	return math.Sqrt(num / den)
+}
+
+// opCase is one op test: run builds and runs graphs in an env and returns
+// the values to compare; tol bounds the normalised error.
+type opCase struct {
+	name string
+	op   compute.Op
+	dt   compute.DType // the type Supports is asked about
+	tol  float64
+	run  func(e *env) []float32
+}
+
+// Ops runs every op case that dev supports on dev and on the CPU and checks
+// the normalised error. Cases the device does not support are listed in
+// the log, so a gap is visible rather than silently passed.
+func Ops(t *testing.T, dev compute.Device) {
+	cpu, err := compute.FirstDevice("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range opCases() {
+		t.Run(c.name, func(t *testing.T) {
+			if !dev.Supports(c.op, c.dt) {
+				t.Skipf("%s does not support %s on %s", dev.Name(), c.op, c.dt)
+			}
+			want := c.run(newEnv(t, cpu))
+			got := c.run(newEnv(t, dev))
+			if e := NormErr(got, want); !(e <= c.tol) {
+				t.Errorf("%s: normalised error %.3g against the CPU, want <= %.3g", dev.Name(), e, c.tol)
+			} else {
+				t.Logf("%s: normalised error %.3g (<= %.3g)", dev.Name(), e, c.tol)
+			}
+		})
+	}
+}
+
+// tolerance of a product with weights of type dt: the CPU rounds the
+// activations to 8 bits for quantized weights, a GPU may not.
+func productTol(dt compute.DType) float64 {
+	switch dt {
+	case compute.F32:
+		return 1e-5
+	case compute.F16, compute.BF16:
+		return 1e-3
+	}
+	return 2e-2
+}
+
+var productTypes = []compute.DType{quant.F32, quant.F16, quant.BF16, quant.Q8_0, quant.Q4_0, quant.Q4_1,
+	quant.Q5_0, quant.Q5_1, quant.Q4_K, quant.Q5_K, quant.Q6_K}
+
+func opCases() []opCase {
+	var cases []opCase
+	for _, dt := range productTypes {
+		k := 64
+		if dt.BlockSize() == 256 {
+			k = 256
+		}
+		if dt.BlockSize() == 1 {
+			k = 67 // odd: no whole words of F16
+		}
+		for _, n := range []int{1, 3, 9} {
+			cases = append(cases, opCase{
+				name: fmt.Sprintf("mul_mat/%s/k%d/n%d", dt, k, n), op: compute.OpMulMat, dt: dt, tol: productTol(dt),
+				run: func(e *env) []float32 {
+					w := e.weights(dt, compute.Shape{k, 37}, randVals(1, k*37, 1))
+					x := e.g.Float32s(randVals(2, k*n, 1), compute.Shape{k, n})
+					return e.run(e.g.MulMat(w, x))
+				},
+			})
+		}
+		cases = append(cases, opCase{
+			name: fmt.Sprintf("mul_mat/%s/rows-view", dt), op: compute.OpMulMat, dt: dt, tol: productTol(dt),
+			run: func(e *env) []float32 {
+				w := e.weights(dt, compute.Shape{k, 40}, randVals(3, k*40, 1))
+				x := e.g.Float32s(randVals(4, k*2, 1), compute.Shape{k, 2})
+				return e.run(e.g.MulMat(e.g.Rows(w, 5, 11), x))
+			},
+		})
+		cases = append(cases, opCase{
+			name: fmt.Sprintf("get_rows/%s", dt), op: compute.OpGetRows, dt: dt, tol: 1e-6,
+			run: func(e *env) []float32 {
+				w := e.weights(dt, compute.Shape{k, 9}, randVals(5, k*9, 1))
+				return e.run(e.g.GetRows(w, e.g.Int32s([]int32{3, 0, 8, 3})))
+			},
+		})
+	}
+	const d, n = 67, 5
+	a, b, row := randVals(10, d*n, 1), randVals(11, d*n, 1), randVals(12, d, 1)
+	s := compute.Shape{d, n}
+	unary := func(name string, op compute.Op, f func(g *compute.Graph, x *compute.Tensor) *compute.Tensor) {
+		cases = append(cases, opCase{name: name, op: op, dt: compute.F32, tol: 1e-5, run: func(e *env) []float32 {
+			return e.run(f(e.g, e.g.Float32s(a, s)))
+		}})
+	}
+	binary := func(name string, op compute.Op, bv []float32, bs compute.Shape, f func(g *compute.Graph, x, y *compute.Tensor) *compute.Tensor) {
+		cases = append(cases, opCase{name: name, op: op, dt: compute.F32, tol: 1e-5, run: func(e *env) []float32 {
+			return e.run(f(e.g, e.g.Float32s(a, s), e.g.Float32s(bv, bs)))
+		}})
+	}
+	binary("add", compute.OpAdd, b, s, (*compute.Graph).Add)
+	binary("add/row", compute.OpAdd, row, compute.Shape{d}, (*compute.Graph).Add)
+	binary("mul", compute.OpMul, b, s, (*compute.Graph).Mul)
+	binary("mul/row", compute.OpMul, row, compute.Shape{d}, (*compute.Graph).Mul)
+	binary("swiglu", compute.OpSwiGLU, b, s, (*compute.Graph).SwiGLU)
+	binary("geglu", compute.OpGeGLU, b, s, (*compute.Graph).GeGLU)
+	unary("scale", compute.OpScale, func(g *compute.Graph, x *compute.Tensor) *compute.Tensor { return g.Scale(x, -0.37) })
+	unary("softcap", compute.OpSoftcap, func(g *compute.Graph, x *compute.Tensor) *compute.Tensor { return g.Softcap(g.Scale(x, 30), 5) })
+	unary("gelu", compute.OpGELU, (*compute.Graph).GELU)
+	unary("rms_norm", compute.OpRMSNorm, func(g *compute.Graph, x *compute.Tensor) *compute.Tensor { return g.RMSNorm(x, 1e-5) })
+	unary("layer_norm", compute.OpLayerNorm, func(g *compute.Graph, x *compute.Tensor) *compute.Tensor { return g.LayerNorm(x, 1e-6) })
+	unary("softmax", compute.OpSoftmax, func(g *compute.Graph, x *compute.Tensor) *compute.Tensor { return g.Softmax(g.Scale(x, 8)) })
+	unary("reshape-chain", compute.OpAdd, func(g *compute.Graph, x *compute.Tensor) *compute.Tensor {
+		y := g.Reshape(g.Scale(x, 2), compute.Shape{n, d})
+		return g.Add(g.Rows(y, 3, 20), g.Rows(y, 30, 20))
+	})
+	for _, mode := range []compute.RopeMode{compute.RopeNorm, compute.RopeNeox} {
+		for _, v := range []struct {
+			name    string
+			dims    int
+			scale   float32
+			factors bool
+		}{{"full", 0, 0, false}, {"partial", 8, 0, false}, {"scaled", 0, 0.25, false}, {"factors", 0, 0, true}} {
+			cases = append(cases, opCase{
+				name: fmt.Sprintf("rope/mode%d/%s", mode, v.name), op: compute.OpRope, dt: compute.F32, tol: 1e-5,
+				run: func(e *env) []float32 {
+					x := e.g.Float32s(randVals(20, 16*4*3, 1), compute.Shape{16, 4, 3})
+					p := compute.RopeParams{Mode: mode, Dims: v.dims, Base: 10000, FreqScale: v.scale}
+					if v.factors {
+						p.Factors = e.leaf(compute.F32, compute.Shape{8}, f32Bytes([]float32{1, 1, 1.5, 2, 4, 8, 16, 32}))
+					}
+					return e.run(e.g.Rope(x, e.g.Int32s([]int32{0, 5, 17}), p))
+				},
+			})
+		}
+	}
+	for _, kv := range []compute.DType{compute.F32, compute.F16} {
+		for _, v := range []struct {
+			name string
+			p    compute.AttentionParams
+		}{
+			{"causal", compute.AttentionParams{Scale: 0.25}},
+			{"window", compute.AttentionParams{Scale: 0.25, Window: 4}},
+			{"softcap", compute.AttentionParams{Scale: 0.25, Softcap: 2}},
+			{"noncausal", compute.AttentionParams{Scale: 0.25, NonCausal: true}},
+			{"noncausal-window", compute.AttentionParams{Scale: 0.25, NonCausal: true, Window: 3}},
+		} {
+			cases = append(cases, opCase{
+				name: fmt.Sprintf("attention/%s/%s", kv, v.name), op: compute.OpAttention, dt: compute.F32, tol: 1e-5,
+				run: func(e *env) []float32 { return attentionSteps(e, kv, v.p) },
+			})
+		}
+	}
+	for _, pair := range [][2]compute.DType{{compute.F32, compute.F32}, {compute.F32, compute.F16}, {compute.F16, compute.F32}, {compute.F16, compute.F16}} {
+		src, dst := pair[0], pair[1]
+		cases = append(cases, opCase{
+			name: fmt.Sprintf("copy/%s-%s", src, dst), op: compute.OpCopy, dt: dst, tol: 1e-6,
+			run: func(e *env) []float32 {
+				vals := randVals(30, 64*4, 1)
+				from := e.weights(src, compute.Shape{64, 4}, vals)
+				to := e.zeros(dst, compute.Shape{64, 6})
+				e.g.Copy(e.g.Rows(to, 1, 4), from)
+				e.run(e.g.Float32s([]float32{0}, compute.Shape{1}))
+				if dst == compute.F32 {
+					return e.readLeaf(to)
+				}
+				back := e.zeros(compute.F32, compute.Shape{64, 6})
+				return e.run(e.g.Copy(back, to))
+			},
+		})
+	}
+	return cases
+}
+
+// attentionSteps fills a cache with a prompt of 5 tokens, then decodes 2
+// more one at a time, and returns every step's output.
+func attentionSteps(e *env, kv compute.DType, p compute.AttentionParams) []float32 {
+	const hd, nh, nkv, capacity = 16, 4, 2, 12
+	kc := e.zeros(kv, compute.Shape{hd, nkv, capacity})
+	vc := e.zeros(kv, compute.Shape{hd, nkv, capacity})
+	var out []float32
+	steps := [][]int32{{0, 1, 2, 3, 4}, {5}, {6}}
+	if p.NonCausal {
+		steps = [][]int32{{0, 1, 2, 3, 4, 5, 6}}
+	}
+	for i, pos := range steps {
+		nt := len(pos)
+		q := e.g.Float32s(randVals(uint64(40+i), hd*nh*nt, 1), compute.Shape{hd, nh, nt})
+		k := e.g.Float32s(randVals(uint64(50+i), hd*nkv*nt, 1), compute.Shape{hd, nkv, nt})
+		v := e.g.Float32s(randVals(uint64(60+i), hd*nkv*nt, 1), compute.Shape{hd, nkv, nt})
+		out = append(out, e.run(e.g.Attention(q, k, v, kc, vc, e.g.Int32s(pos), p))...)
+	}
+	return out
+}

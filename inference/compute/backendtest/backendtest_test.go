@@ -1,0 +1,53 @@
+package backendtest
+
+import (
+	"testing"
+
+	"inferenceruntime/inference/compute"
+	_ "inferenceruntime/inference/compute/vulkan"
+)
+
+// devices returns the devices of every registered driver but the CPU, and
+// skips the test, saying why, when there are none.
+func devices(t *testing.T) map[string][]compute.Device {
+	out := map[string][]compute.Device{}
+	var why []string
+	for _, name := range compute.Drivers() {
+		if name == "cpu" {
+			continue
+		}
+		devs, err := compute.Devices(name)
+		switch {
+		case err != nil:
+			why = append(why, err.Error())
+		case len(devs) == 0:
+			why = append(why, name+": no devices")
+		default:
+			out[name] = devs
+		}
+	}
+	if len(out) == 0 {
+		t.Skipf("no device to test besides the CPU: %v (Linux: apt-get install mesa-vulkan-drivers libvulkan1 gives a software Vulkan device)", why)
+	}
+	return out
+}
+
+func TestOps(t *testing.T) {
+	for _, devs := range devices(t) {
+		for _, d := range devs {
+			t.Run(d.Name(), func(t *testing.T) {
+				t.Logf("%s: %s", d.Name(), d.Description())
+				Ops(t, d)
+			})
+		}
+	}
+}
+
+func TestModels(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole models take a while on a software device")
+	}
+	for name := range devices(t) {
+		t.Run(name, func(t *testing.T) { Models(t, name, "") })
+	}
+}

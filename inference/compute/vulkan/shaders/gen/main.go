@@ -1,0 +1,46 @@
+// Command gen compiles the Vulkan backend's shaders with glslc and writes
+// the SPIR-V and its stamp next to the sources: `make shaders`.
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"inferenceruntime/inference/compute/vulkan/shaders"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "shaders:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	_, self, _, _ := runtime.Caller(0)
+	dir := filepath.Dir(filepath.Dir(self))
+	glslc, err := exec.LookPath("glslc")
+	if err != nil {
+		return fmt.Errorf("glslc not found (Debian: apt-get install glslc): %w", err)
+	}
+	version, err := shaders.GlslcVersion(glslc)
+	if err != nil {
+		return err
+	}
+	for _, v := range shaders.Variants {
+		out := filepath.Join(dir, v.Name+".spv")
+		cmd := exec.Command(glslc, shaders.GlslcArgs(v, dir, out)...)
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %v\n%s", v.Name, err, strings.TrimSpace(string(msg)))
+		}
+	}
+	stamp, err := shaders.Stamp(dir, version)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, shaders.StampFile), []byte(stamp), 0o644)
+}

@@ -1,0 +1,58 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+
+// out[c][r] = dot(weight row r, activation row c). A workgroup takes one
+// weight row and NC activation rows, so each weight is dequantized once for
+// NC products. off: weight, x, out; ne: K, M (weight rows), N (x rows);
+// i[0]: the bytes of a weight row.
+layout(local_size_x = 64) in;
+layout(binding = 0) readonly buffer W { uint wq[]; };
+layout(binding = 1) readonly buffer X { float x[]; };
+layout(binding = 2) writeonly buffer D { float d[]; };
+
+#include "common.glsl"
+#include "quant.glsl"
+
+#define NC 4
+shared float red[NC][64];
+
+void main() {
+    uint row = group_id();
+    uint K = uint(pc.ne[0]), M = uint(pc.ne[1]), N = uint(pc.ne[2]);
+    if (row >= M) return;
+    uint c0 = gl_WorkGroupID.y * NC;
+    uint base = pc.off[0] + row * uint(pc.i[0]);
+    uint xo = pc.off[1] >> 2, dof = pc.off[2] >> 2;
+    uint t = gl_LocalInvocationID.x;
+    float acc[NC];
+    for (uint c = 0u; c < NC; c++) acc[c] = 0.0;
+#ifdef W_FLOAT
+    for (uint k = t; k < K; k += 64u) {
+        float w = deq1(base, k);
+        for (uint c = 0u; c < NC; c++)
+            if (c0 + c < N) acc[c] += w * x[xo + (c0 + c) * K + k];
+    }
+#else
+    float v[32];
+    for (uint sb = t; sb < K / 32u; sb += 64u) {
+        deq32(base, sb, v);
+        for (uint c = 0u; c < NC; c++) {
+            if (c0 + c >= N) break;
+            uint xb = xo + (c0 + c) * K + sb * 32u;
+            float s = 0.0;
+            for (uint j = 0u; j < 32u; j++) s += v[j] * x[xb + j];
+            acc[c] += s;
+        }
+    }
+#endif
+    for (uint c = 0u; c < NC; c++) red[c][t] = acc[c];
+    barrier();
+    for (uint s = 32u; s > 0u; s >>= 1) {
+        if (t < s)
+            for (uint c = 0u; c < NC; c++) red[c][t] += red[c][t + s];
+        barrier();
+    }
+    if (t == 0u)
+        for (uint c = 0u; c < NC; c++)
+            if (c0 + c < N) d[dof + (c0 + c) * M + row] = red[c][0];
+}
