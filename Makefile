@@ -36,7 +36,7 @@ export GOFLAGS := $(strip $(GOFLAGS) -buildvcs=false)
 XRUN := $(if $(DISPLAY),,xvfb-run -a -s "-screen 0 1280x800x24")
 
 .PHONY: build setup bindings frontend desktop desktop-dev ir run screenshot screenshot-chat \
-        test test-tidy vet test-go test-ir-deps test-frontend test-e2e test-smoke test-api clean
+        test test-tidy vet test-go test-ir-deps test-frontend test-e2e test-smoke test-api clean shaders
 
 build: desktop ir
 
@@ -114,6 +114,10 @@ test-smoke: desktop
 ## test-api: the HTTP API driven by the official openai and ollama clients
 test-api: ir
 	e2e/api/run.sh $(IR)
+
+## shaders: compile the Vulkan backend's GLSL to the committed SPIR-V (needs glslc)
+shaders:
+	$(GO) run ./inference/compute/vulkan/shaders/gen
 
 clean:
 	rm -rf $(BIN) frontend/wailsjs

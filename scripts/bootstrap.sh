@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Inference Runtime need, and only what is
-# missing: Debian packages (GTK/WebKit headers, Xvfb, Chromium, ImageMagick),
+# missing: Debian packages (GTK/WebKit headers, Xvfb, Chromium, ImageMagick,
+# the Vulkan loader, lavapipe, headers and glslc),
 # the frontend's npm packages, and the Go modules. Safe to run again and again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,8 @@ APT_PACKAGES=(
   chromium                            # the browser the e2e test drives
   imagemagick                         # screenshots and the blank-window check
   fonts-dejavu-core                   # so rendered text is visible
+  libvulkan1 mesa-vulkan-drivers      # the Vulkan loader and lavapipe, the software device the GPU tests run on
+  libvulkan-dev glslc                 # Vulkan headers for the backend's cgo; glslc for make shaders and their staleness test
 )
 MIN_NODE_MAJOR=20
 MIN_NODE_MINOR=19 # Vite 8
