@@ -2,7 +2,7 @@
 // and runtime events. Everything else imports from here, so the rest of the
 // frontend can be tested without a running app.
 import * as App from '../../../wailsjs/go/main/App';
-import { config, history } from '../../../wailsjs/go/models';
+import { config, history, main } from '../../../wailsjs/go/models';
 import { ClipboardSetText, EventsOn } from '../../../wailsjs/runtime/runtime';
 import type {
   APIStatus,
@@ -11,6 +11,7 @@ import type {
   ComputeBackend,
   Conversation,
   ContextUsage,
+  CustomModelRequest,
   Download,
   Folder,
   Hit,
@@ -68,6 +69,8 @@ export interface Backend {
   chooseAndImport(): Promise<ImportStarted[]>;
   deleteModel(name: string): Promise<unknown>;
   addAlias(model: string, alias: string): Promise<unknown>;
+  createCustomModel(req: CustomModelRequest): Promise<unknown>;
+  chooseAdapterFile(): Promise<string>;
   folders(): Promise<Folder[]>;
   chooseFolder(): Promise<ScanReport>;
   removeFolder(path: string): Promise<boolean>;
@@ -146,6 +149,8 @@ export const wails: Backend = {
   chooseAndImport: () => list(App.ChooseAndImport()),
   deleteModel: (name) => App.DeleteModel(name),
   addAlias: (model, alias) => App.AddAlias(model, alias),
+  createCustomModel: (req) => App.CreateCustomModel(main.CustomModelRequest.createFrom(req)),
+  chooseAdapterFile: () => App.ChooseAdapterFile(),
   folders: () => list(App.Folders()),
   chooseFolder: () => plain(App.ChooseFolder()),
   removeFolder: (path) => App.RemoveFolder(path),

@@ -190,6 +190,17 @@ export interface Support {
   reason?: string;
 }
 
+/** A custom model to make from an installed one (Models view, Customize). */
+export interface CustomModelRequest {
+  name: string;
+  from: string;
+  system: string;
+  /** Ollama's parameter names: temperature, top_k, top_p, num_ctx, ... */
+  parameters: Record<string, number>;
+  adapter: string;
+  adapterScale: number;
+}
+
 export interface ModelCard {
   id: string;
   name: string;

@@ -1,7 +1,7 @@
 // Installed models, imports in progress (by file drop or the Import
 // button), aliases and library folders.
 
-import { errorMessage, isNoDataError, type Backend, type Folder, type ImportStarted, type ModelCard, type Progress } from '../api';
+import { errorMessage, isNoDataError, type Backend, type CustomModelRequest, type Folder, type ImportStarted, type ModelCard, type Progress } from '../api';
 
 /** An import as the Models view shows it. */
 export interface ImportItem {
@@ -106,6 +106,28 @@ export class ModelsState {
       await this.load();
     } catch (err) {
       this.error = errorMessage(err);
+    }
+  }
+
+  /** Makes a custom model; false (with error set) when the backend refuses. */
+  async customize(req: CustomModelRequest): Promise<boolean> {
+    try {
+      await this.backend.createCustomModel(req);
+      await this.load();
+      return true;
+    } catch (err) {
+      this.error = errorMessage(err);
+      return false;
+    }
+  }
+
+  /** A LoRA adapter file from the system's file dialog; '' when cancelled. */
+  async chooseAdapter(): Promise<string> {
+    try {
+      return await this.backend.chooseAdapterFile();
+    } catch (err) {
+      this.error = errorMessage(err);
+      return '';
     }
   }
 

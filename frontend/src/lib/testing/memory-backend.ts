@@ -8,6 +8,7 @@ import type {
   ChatEvent,
   ContextUsage,
   Conversation,
+  CustomModelRequest,
   Download,
   Hit,
   ImportStarted,
@@ -73,6 +74,8 @@ export class MemoryBackend implements Backend {
   pulls: string[] = [];
   stopped: number[] = [];
   copied: string[] = [];
+  /** The custom models asked for (createCustomModel). */
+  created: CustomModelRequest[] = [];
   opened: string[] = [];
   usageResult: ContextUsage = { tokens: 10, limit: 512, fits: true };
   streaming = new Map<number, number>(); // conversation -> reply
@@ -279,6 +282,18 @@ export class MemoryBackend implements Backend {
   async deleteModel(name: string): Promise<unknown> {
     this.models = this.models.filter((m) => m.name !== name);
     return {};
+  }
+  async createCustomModel(req: CustomModelRequest): Promise<unknown> {
+    const base = this.models.find((x) => x.name === req.from);
+    if (!base) throw `FROM ${req.from}: no installed model of that name`;
+    if (this.models.some((x) => x.name === req.name)) throw `name already in use: "${req.name}"`;
+    const m = { ...base, id: `custom-${this.models.length}`, name: req.name, aliases: [] };
+    this.models.push(m);
+    this.created.push(req);
+    return m;
+  }
+  async chooseAdapterFile(): Promise<string> {
+    return '/adapters/tone.gguf';
   }
   async addAlias(model: string, alias: string): Promise<unknown> {
     const m = this.models.find((x) => x.name === model)!;
