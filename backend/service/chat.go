@@ -41,6 +41,11 @@ type GenerateRequest struct {
 	// OnLogprobs, when set with Options.Logprobs, receives each token's
 	// logprobs before the text that token completes reaches emit.
 	OnLogprobs func(inference.Logprobs)
+	// Images are image files (PNG, JPEG, GIF, WebP) for a model with a
+	// vision projector. Each goes where the prompt (or the messages) has
+	// an inference.MediaMarker; images without one go before the prompt's
+	// text (the last user message's, in a chat).
+	Images [][]byte
 }
 
 // GenerateOptions control the generation itself.
@@ -249,6 +254,7 @@ type prepared struct {
 	ctx    int
 	stops  []string
 	opts   GenerateOptions // the request's, with a custom model's parameters
+	images [][]byte
 }
 
 // prepare checks a request without queueing or loading anything: the
@@ -287,11 +293,18 @@ func (r *Runner) prepare(ctx context.Context, req GenerateRequest) (*prepared, e
 	if err != nil {
 		return nil, err
 	}
+	if len(req.Images) > 0 {
+		if req, err = r.placeImages(ref, req); err != nil {
+			return nil, err
+		}
+	}
 	text, stops, err := p.render(req)
 	if err != nil {
 		return nil, err
 	}
-	toks, err := p.tokens(text)
+	// Images take their tokens when the projector has run; the markers
+	// are left out of this first count.
+	toks, err := p.tokens(strings.ReplaceAll(text, inference.MediaMarker, ""))
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +320,7 @@ func (r *Runner) prepare(ctx context.Context, req GenerateRequest) (*prepared, e
 		return nil, Invalid(field, "the prompt is %d tokens, which leaves no room in the context of %d tokens", len(toks), n)
 	}
 	all := append(append([]string(nil), o.Stop...), stops...)
-	return &prepared{ref: ref, prompt: text, toks: toks, ctx: n, stops: all, opts: o}, nil
+	return &prepared{ref: ref, prompt: text, toks: toks, ctx: n, stops: all, opts: o, images: req.Images}, nil
 }
 
 // Check validates a request as Generate would, without queueing or loading
@@ -353,6 +366,13 @@ func (r *Runner) Generate(ctx context.Context, req GenerateRequest, emit func(te
 		return res, err
 	}
 	ireq := inference.Request{Tokens: p.toks, Sampling: p.opts.Sampling, MaxTokens: p.opts.MaxTokens, Stop: p.stops}
+	if len(p.images) > 0 {
+		if ireq.Images, err = encodeImages(e.model, p.ref.Name, p.images); err != nil {
+			r.putBack(e, sess, true)
+			return res, err
+		}
+		ireq.Tokens, ireq.Prompt = nil, p.prompt
+	}
 	if ireq.Adapters, err = r.adapterUses(e, p.ref.Adapters, p.opts.Lora); err != nil {
 		r.putBack(e, sess, true)
 		return res, err
@@ -388,6 +408,9 @@ func (r *Runner) Generate(ctx context.Context, req GenerateRequest, emit func(te
 		return nil
 	})
 	sess.tokens = append(append(sess.tokens[:0], p.toks...), generated...)
+	if len(p.images) > 0 { // the cache holds image positions p.toks lacks
+		sess.tokens = sess.tokens[:0]
+	}
 	// A cancelled generation leaves a usable cache; an engine error may not.
 	r.putBack(e, sess, err == nil || stats.StopReason != "error")
 	res.Text, res.Stats, res.DoneReason = text.String(), stats, stats.StopReason

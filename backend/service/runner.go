@@ -222,6 +222,8 @@ type Runner struct {
 	waiting int // requests waiting for a slot, all models
 	running int // requests holding a slot, all models
 	loras   []LoraAdapter
+	// projectors pairs model files with vision projector files (SetProjector).
+	projectors map[string]string
 }
 
 // entry is one model the runner knows: its admission slots, and its loaded
@@ -480,6 +482,11 @@ func (r *Runner) load(e *entry) error {
 
 	start := time.Now()
 	m, err := inference.Load(e.ref.Path, inference.Options{Backend: r.opts.Backend, Threads: r.opts.Threads})
+	if err == nil {
+		if err = r.attachProjector(e.ref, m); err != nil {
+			m.Close()
+		}
+	}
 
 	r.mu.Lock()
 	defer r.mu.Unlock()

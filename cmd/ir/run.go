@@ -112,6 +112,10 @@ func runRun(cmd *cobra.Command, args []string) error {
 	if err := loraSet(runner, runLoras); err != nil {
 		return err
 	}
+	var images service.GenerateRequest
+	if err := runVision(runner, ref, &images, oneShot); err != nil {
+		return err
+	}
 
 	// Ctrl+C cancels the reply being generated; the chat goes on.
 	interrupts := make(chan os.Signal, 1)
@@ -125,7 +129,7 @@ func runRun(cmd *cobra.Command, args []string) error {
 	if err := runner.LoadLoraAdapters(ctx, m.Name); err != nil {
 		return err
 	}
-	req := service.GenerateRequest{Model: m.Name, Options: runGenerateOptions(cmd.Flags())}
+	req := service.GenerateRequest{Model: m.Name, Options: runGenerateOptions(cmd.Flags()), Images: images.Images}
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	if runVerbose {
 		fmt.Fprintf(errOut, "load duration:        %v\n", loadTime.Round(time.Millisecond))

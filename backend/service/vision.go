@@ -1,0 +1,168 @@
+package service
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"inferenceruntime/inference"
+	"inferenceruntime/inference/gguf"
+)
+
+// SetProjector pairs the model file at modelPath with the vision projector
+// ("mmproj") file at projPath; "" removes the pairing. A model loaded
+// before the call keeps what it had until it is loaded again.
+func (r *Runner) SetProjector(modelPath, projPath string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.projectors == nil {
+		r.projectors = map[string]string{}
+	}
+	if projPath == "" {
+		delete(r.projectors, modelPath)
+		return
+	}
+	r.projectors[modelPath] = projPath
+}
+
+// projectorFor is the projector of a model: the one SetProjector paired
+// with it, else one found next to its file (FindProjector); "" when none.
+// explicit tells whether the pairing was asked for (its errors count).
+func (r *Runner) projectorFor(ref ModelRef) (path string, explicit bool) {
+	r.mu.Lock()
+	p, ok := r.projectors[ref.Path]
+	r.mu.Unlock()
+	if ok {
+		return p, true
+	}
+	return FindProjector(ref.Path, int(ref.Meta.HParams.Embd)), false
+}
+
+// FindProjector looks in the folder of a model file for a vision projector
+// that fits it: a .gguf file with "mmproj" in its name, general.architecture
+// "clip", and vectors of the model's embedding size (nEmbd; 0 = any).
+// Among several, the one whose name shares the longest start with the
+// model's wins. It returns "" when there is none.
+func FindProjector(modelPath string, nEmbd int) string {
+	dir, base := filepath.Dir(modelPath), filepath.Base(modelPath)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return ""
+	}
+	var found []string
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || name == base || !strings.HasSuffix(strings.ToLower(name), ".gguf") ||
+			!strings.Contains(strings.ToLower(name), "mmproj") {
+			continue
+		}
+		if projectorFits(filepath.Join(dir, name), nEmbd) {
+			found = append(found, name)
+		}
+	}
+	if len(found) == 0 {
+		return ""
+	}
+	shared := func(a string) int {
+		n := 0
+		for n < len(a) && n < len(base) && a[n] == base[n] {
+			n++
+		}
+		return n
+	}
+	sort.SliceStable(found, func(i, j int) bool { return shared(found[i]) > shared(found[j]) })
+	return filepath.Join(dir, found[0])
+}
+
+// projectorFits reads a file's header: a clip file with vision vectors of
+// nEmbd values.
+func projectorFits(path string, nEmbd int) bool {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if f.Architecture() != "clip" {
+		return false
+	}
+	dim, ok := f.Uint("clip.vision.projection_dim")
+	return ok && (nEmbd <= 0 || int(dim) == nEmbd)
+}
+
+// attachProjector gives a freshly loaded model its projector, if it has
+// one. A projector found by looking around that does not load is ignored;
+// one that was asked for is an error.
+func (r *Runner) attachProjector(ref ModelRef, m *inference.Model) error {
+	path, explicit := r.projectorFor(ref)
+	if path == "" {
+		return nil
+	}
+	if err := m.AttachProjector(path); err != nil && explicit {
+		return fmt.Errorf("vision projector for %s: %w", ref.Name, err)
+	}
+	return nil
+}
+
+// withMarkers returns the prompt with one media marker per image: as
+// given when it already holds them all, else with the missing ones put in
+// front (clients send images beside the text, not inside it).
+func withMarkers(prompt string, images int) (string, error) {
+	n := strings.Count(prompt, inference.MediaMarker)
+	if n > images {
+		return "", Invalid("images", "the prompt has %d image markers for %d images", n, images)
+	}
+	return strings.Repeat(inference.MediaMarker, images-n) + prompt, nil
+}
+
+// encodeImages runs a request's images through the model's projector.
+func encodeImages(m *inference.Model, name string, images [][]byte) ([]inference.Image, error) {
+	if !m.HasVision() {
+		return nil, Invalid("images", "model %s has no vision projector, so it cannot take images", name)
+	}
+	out := make([]inference.Image, 0, len(images))
+	for i, data := range images {
+		img, err := m.EncodeImage(data)
+		switch {
+		case errors.Is(err, inference.ErrImage):
+			return nil, Invalid("images", "image %d: %v", i, err)
+		case err != nil:
+			return nil, fmt.Errorf("image %d: %w", i, err)
+		}
+		out = append(out, img)
+	}
+	return out, nil
+}
+
+// placeImages checks that the model can take a request's images and puts
+// a media marker for each image that has none in the text.
+func (r *Runner) placeImages(ref ModelRef, req GenerateRequest) (GenerateRequest, error) {
+	if path, _ := r.projectorFor(ref); path == "" {
+		return req, Invalid("images", "model %s has no vision projector, so it cannot take images", ref.Name)
+	}
+	var err error
+	if req.Messages == nil {
+		req.Prompt, err = withMarkers(req.Prompt, len(req.Images))
+		return req, err
+	}
+	have := 0
+	for _, m := range req.Messages {
+		have += strings.Count(m.Content, inference.MediaMarker)
+	}
+	if have >= len(req.Images) {
+		_, err = withMarkers(strings.Repeat(inference.MediaMarker, have), len(req.Images))
+		return req, err
+	}
+	msgs := slices.Clone(req.Messages)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role == "user" || i == 0 {
+			msgs[i].Content = strings.Repeat(inference.MediaMarker, len(req.Images)-have) + msgs[i].Content
+			break
+		}
+	}
+	req.Messages = msgs
+	return req, nil
+}
