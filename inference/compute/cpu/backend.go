@@ -182,7 +182,10 @@ func (b *backend) Compute(g *compute.Graph) error {
 	}
 	nops := 0
 	for _, n := range nodes {
-		if isOp(n) && !biased.isFused(n) {
+		switch {
+		case n.Op() == compute.OpConcat:
+			nops += n.NumSrc() // one copy per part
+		case isOp(n) && !biased.isFused(n):
 			nops++
 		}
 	}
@@ -197,6 +200,14 @@ func (b *backend) Compute(g *compute.Graph) error {
 	var quantized activations // what the work buffer holds
 	var ropeWork int64        // rope tables, at the end of the work buffer
 	for _, n := range nodes {
+		if n.Op() == compute.OpConcat {
+			if err := concatCopies(ops[k:k+n.NumSrc()], n, addr); err != nil {
+				return err
+			}
+			k += n.NumSrc()
+			quantized = activations{}
+			continue
+		}
 		code := opCode[n.Op()]
 		if code == 0 || biased.isFused(n) {
 			continue

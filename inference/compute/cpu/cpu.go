@@ -121,6 +121,8 @@ func (*device) Supports(op compute.Op, dt compute.DType) bool {
 		return kernelsOf(dt).dot
 	case compute.OpCopy:
 		return dt == compute.F32 || dt == compute.F16
+	case compute.OpConcat:
+		return dt == compute.F32
 	case compute.OpLeaf, compute.OpView:
 		return true
 	case compute.OpInput:

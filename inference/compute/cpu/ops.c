@@ -981,6 +981,7 @@ static int accesses(const graph_ctx *c, const ir_op *op, int ph, access *a) {
         }
         if (ph == 2) {  // decode: combine the chunks' partials
             a[n++] = acc_all(c->work, c->work_size, 0);
+            a[n++] = acc_all(op->src[5].data, tensor_bytes(&op->src[5]), 0);  // positions: the next op may reuse their bytes
             a[n++] = acc_all(d->data, tensor_bytes(d), 1);
             return n;
         }
