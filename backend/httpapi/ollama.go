@@ -171,8 +171,6 @@ func (s *Server) handleOllamaGenerate(w http.ResponseWriter, r *http.Request) {
 	opts, err := req.options()
 	switch {
 	case err != nil:
-	case len(req.Images) > 0:
-		err = badRequest("images", "this server does not run vision models")
 	case req.Suffix != "":
 		err = badRequest("suffix", "fill-in-the-middle (suffix) is not supported by this server")
 	case req.Template != "":
@@ -190,6 +188,14 @@ func (s *Server) handleOllamaGenerate(w http.ResponseWriter, r *http.Request) {
 	}
 	sreq := service.GenerateRequest{Model: req.Model, Prompt: req.Prompt, System: req.System, Raw: req.Raw,
 		Options: opts, KeepAlive: req.KeepAlive.ptr()}
+	for i, s64 := range req.Images {
+		data, err := decodeImage(fmt.Sprintf("images[%d]", i), s64)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		sreq.Images = append(sreq.Images, data)
+	}
 	if _, err := s.ollamaStructured(r, req.Format, req.Grammar, nil, &sreq); err != nil {
 		s.fail(w, r, err)
 		return
@@ -217,6 +223,10 @@ func (s *Server) handleOllamaChat(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		msgs, err = ollamaMessages(req.Messages)
 	}
+	var images [][]byte
+	if err == nil {
+		images, err = ollamaChatImages(req.Messages, msgs)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -228,7 +238,7 @@ func (s *Server) handleOllamaChat(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	sreq := service.GenerateRequest{Model: req.Model, Messages: msgs, Options: opts, KeepAlive: req.KeepAlive.ptr()}
+	sreq := service.GenerateRequest{Model: req.Model, Messages: msgs, Options: opts, KeepAlive: req.KeepAlive.ptr(), Images: images}
 	ts, err := s.ollamaStructured(r, req.Format, req.Grammar, req.Tools, &sreq)
 	if err != nil {
 		s.fail(w, r, err)
@@ -267,9 +277,6 @@ func ollamaMessages(in []ollamaMessage) ([]chattmpl.Message, error) {
 		field := fmt.Sprintf("messages[%d]", i)
 		if !isOneOf(m.Role, chatRoles) {
 			return nil, badRequest(field+".role", "%q is not one of %s", m.Role, strings.Join(chatRoles, ", "))
-		}
-		if len(m.Images) > 0 {
-			return nil, badRequest(field+".images", "this server does not run vision models")
 		}
 		cm := chattmpl.Message{Role: m.Role, Content: m.Content, ReasoningContent: m.Thinking, Name: m.ToolName}
 		for _, tc := range m.ToolCalls {

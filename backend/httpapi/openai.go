@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"inferenceruntime/backend/service"
+	"inferenceruntime/inference"
 	"inferenceruntime/inference/chattmpl"
 	"inferenceruntime/inference/sample"
 )
@@ -76,10 +77,11 @@ func (c openaiCommon) includeUsage() bool {
 }
 
 // openaiContent is a message's content: a string, null, or an array of
-// parts of which only text is supported.
+// text and image_url parts (each image leaves a media marker in the text).
 type openaiContent struct {
-	text string
-	err  *fieldError
+	text   string
+	images [][]byte
+	err    *fieldError
 }
 
 func (c *openaiContent) UnmarshalJSON(data []byte) error {
@@ -91,8 +93,9 @@ func (c *openaiContent) UnmarshalJSON(data []byte) error {
 		return json.Unmarshal(data, &c.text)
 	}
 	var parts []struct {
-		Type string  `json:"type"`
-		Text *string `json:"text"`
+		Type     string          `json:"type"`
+		Text     *string         `json:"text"`
+		ImageURL json.RawMessage `json:"image_url"`
 	}
 	// Problems are kept, not returned, so that they are reported with the
 	// message's index.
@@ -102,9 +105,19 @@ func (c *openaiContent) UnmarshalJSON(data []byte) error {
 	}
 	var b strings.Builder
 	for _, p := range parts {
+		if p.Type == "image_url" {
+			img, problem := dataURLImage(p.ImageURL)
+			if problem != "" {
+				c.err = &fieldError{"content", problem}
+				return nil
+			}
+			c.images = append(c.images, img)
+			b.WriteString(inference.MediaMarker)
+			continue
+		}
 		switch {
 		case p.Type != "text" && p.Type != "input_text":
-			c.err = &fieldError{"content", fmt.Sprintf("content parts of type %q are not supported (only text)", p.Type)}
+			c.err = &fieldError{"content", fmt.Sprintf("content parts of type %q are not supported (only text and image_url)", p.Type)}
 			return nil
 		case p.Text == nil:
 			c.err = &fieldError{"content", fmt.Sprintf("the content part of type %q has no text", p.Type)}
@@ -196,6 +209,9 @@ func (s *Server) handleOpenAIChat(w http.ResponseWriter, r *http.Request) {
 		msgs, err = openaiMessages(req.Messages)
 	}
 	sreq := service.GenerateRequest{Model: req.Model, Messages: msgs, Options: opts}
+	for _, m := range req.Messages {
+		sreq.Images = append(sreq.Images, m.Content.images...)
+	}
 	var ts *toolSetup
 	if err == nil {
 		ts, err = s.openaiStructured(r, &req, &sreq)
