@@ -44,3 +44,14 @@ func (a *Adapter) Close() error {
 	}
 	return err
 }
+
+// SetAdapters applies uses to what the session evaluates from now on
+// (Eval, Feed, Logits); Generate sets its request's own. A change empties
+// the cache, which was computed with the previous ones.
+func (s *Session) SetAdapters(uses ...model.AdapterUse) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seq != nil {
+		s.seq.SetAdapters(uses)
+	}
+}

@@ -13,9 +13,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"inferenceruntime/backend/modelfile"
 	"inferenceruntime/inference"
 	"inferenceruntime/inference/compute/cpu"
 	"inferenceruntime/inference/gguf"
+	"inferenceruntime/inference/model"
 )
 
 var (
@@ -27,6 +29,7 @@ var (
 	benchJSON    bool
 	benchProfile bool
 	benchKVType  string
+	benchLora    []string
 )
 
 var benchCmd = &cobra.Command{
@@ -129,6 +132,20 @@ func benchRun(m *inference.Model, n int, gen bool) ([]float64, []cpu.OpTime, err
 		return nil, nil, err
 	}
 	defer s.Close()
+	var uses []model.AdapterUse
+	for _, arg := range benchLora {
+		path, scale, err := modelfile.SplitScale(arg)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--lora %s: %w", arg, err)
+		}
+		a, err := m.LoadAdapter(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer a.Close()
+		uses = append(uses, a.Use(float32(scale)))
+	}
+	s.SetAdapters(uses...)
 	if benchDepth+n > s.ContextLength() {
 		return nil, nil, fmt.Errorf("depth %d + %d tokens do not fit the context of %d", benchDepth, n, s.ContextLength())
 	}
@@ -238,6 +255,7 @@ func init() {
 	benchCmd.Flags().IntVarP(&benchDepth, "n-depth", "d", 0, "tokens already in the context before each test")
 	benchCmd.Flags().BoolVar(&benchJSON, "json", false, "print JSON")
 	benchCmd.Flags().StringVar(&benchKVType, "kv-type", "", "KV cache type, f32 or f16 (default: the engine's, f32)")
+	benchCmd.Flags().StringArrayVar(&benchLora, "lora", nil, "LoRA adapter FILE[:SCALE] applied in every test (repeatable)")
 	benchCmd.Flags().BoolVar(&benchProfile, "profile", false, "print the time per op and weight type of each test (CPU backend)")
 	rootCmd.AddCommand(benchCmd)
 }
