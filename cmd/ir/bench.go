@@ -46,7 +46,7 @@ var benchCmd = &cobra.Command{
 		if err != nil {
 			return err
 		}
-		m, err := inference.Load(path, inference.Options{Threads: benchThreads})
+		m, err := inference.Load(path, inference.Options{Threads: benchThreads, Backend: chooseBackend("")})
 		if err != nil {
 			return err
 		}

@@ -43,7 +43,7 @@ var logitsCmd = &cobra.Command{
 		if err != nil {
 			return err
 		}
-		m, err := inference.Load(path, inference.Options{Threads: logitsThreads})
+		m, err := inference.Load(path, inference.Options{Threads: logitsThreads, Backend: chooseBackend("")})
 		if err != nil {
 			return err
 		}

@@ -220,9 +220,7 @@ func runRunnerFor(ref service.ModelRef, s config.Settings) *service.Runner {
 		Threads: s.Threads, ContextLength: s.ContextLength,
 		Parallel: 1, Queue: -1, KeepAlive: service.KeepForever, MemoryLimit: -1, MaxLoaded: 1,
 	}
-	if s.Backend != "auto" {
-		opts.Backend = s.Backend
-	}
+	opts.Backend = chooseBackend(s.Backend)
 	if runThreads > 0 {
 		opts.Threads = runThreads
 	}

@@ -83,9 +83,7 @@ var serveCmd = &cobra.Command{
 			Parallel: serveParallel, Queue: serveQueue, KeepAlive: serveKeepAlive,
 			MaxLoaded: serveMaxLoaded, MemoryLimit: serveMemoryLimitMiB << 20,
 		}
-		if settings.Backend != "auto" {
-			opts.Backend = settings.Backend
-		}
+		opts.Backend = chooseBackend(settings.Backend)
 		if f.Changed("threads") {
 			opts.Threads = serveThreads
 		}
