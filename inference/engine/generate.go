@@ -99,6 +99,9 @@ type Stats struct {
 // ctx's error when cancelled or emit's error when the callback failed.
 func (s *Sequence) Generate(ctx context.Context, tok *tokenizer.Tokenizer, req Request, emit func(Token) error) (Stats, error) {
 	start := time.Now()
+	if s.batcher != nil { // steps need not wait for this sequence once it is done
+		defer s.batcher.release(s)
+	}
 	var st Stats
 	prompt := req.Tokens
 	var spans []imageSpan

@@ -38,28 +38,20 @@ type Sequence struct {
 	// adapters are the LoRA adapters the cached keys and values were
 	// computed with.
 	adapters []model.AdapterUse
+	// batcher, when set, runs the evaluations in steps shared with other
+	// sequences of the model (be is then nil).
+	batcher *Batcher
 }
 
 // NewSequence opens a backend on dev and an empty cache for m.
 func NewSequence(m model.Model, dev compute.Device, o SequenceOptions) (*Sequence, error) {
-	cfg := m.Config()
-	ctxLen := cfg.ContextLength
-	if o.Context > 0 && o.Context < ctxLen {
-		ctxLen = o.Context
-	}
 	if o.Context < 0 || o.BatchSize < 0 || o.Threads < 0 {
 		return nil, fmt.Errorf("engine: negative option in %+v", o)
-	}
-	if o.KVType == 0 {
-		o.KVType = compute.F32
 	}
 	if o.BatchSize == 0 {
 		o.BatchSize = DefaultBatch
 	}
-	cache, err := kvcache.New(dev, kvcache.Config{
-		Layers: cfg.BlockCount, HeadDim: cfg.HeadDim, KVHeads: cfg.HeadCountKV,
-		MaxLen: ctxLen, DType: o.KVType,
-	})
+	cache, err := newCache(m, dev, o)
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +65,10 @@ func NewSequence(m model.Model, dev compute.Device, o SequenceOptions) (*Sequenc
 // Close frees the backend and the cache.
 func (s *Sequence) Close() error {
 	s.cache.Free()
+	if s.batcher != nil {
+		s.batcher.release(s)
+		return nil
+	}
 	return s.be.Close()
 }
 
@@ -134,6 +130,12 @@ func (s *Sequence) Eval(ctx context.Context, tokens []int32, all bool) ([]float3
 		s.logits = make([]float32, rows*vocab)
 	}
 	out := s.logits[:rows*vocab]
+	if s.batcher != nil {
+		if err := s.batcher.eval(ctx, s, tokens, nil, all, out); err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
 	for start := 0; start < len(tokens); start += s.batch {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -164,6 +166,9 @@ func (s *Sequence) step(tokens []int32, dst []float32, lastOnly bool) error {
 // place of the tokens' embeddings, attending to one another both ways (an
 // image); tokens are then placeholders, kept in the history only.
 func (s *Sequence) stepEmbeddings(tokens []int32, embeddings []float32, dst []float32, lastOnly bool) error {
+	if s.batcher != nil {
+		return s.batchedStep(tokens, embeddings, dst, lastOnly)
+	}
 	n0 := len(s.tokens)
 	if err := s.cache.Reserve(n0 + len(tokens)); err != nil {
 		return fmt.Errorf("engine: %w", err)

@@ -14,7 +14,8 @@ type Model interface {
 	// Forward adds to g the ops that run b through the model, writing the
 	// batch's keys and values into cache, and returns the logits as an F32
 	// tensor [vocab, rows]: one row per token, or only the last token's when
-	// b.LastOnly. The caller has reserved room in the cache for the batch.
+	// b.LastOnly (or per b.Seqs). The caller has reserved room in the
+	// cache (in each sequence's cache) for the batch.
 	Forward(g *compute.Graph, b Batch, cache *kvcache.Cache) (*compute.Tensor, error)
 	// Products returns the shapes of the weight matrices the model
 	// multiplies activations by, by tensor name: what a LoRA adapter can
@@ -42,4 +43,19 @@ type Batch struct {
 	// NonCausal lets the batch's tokens attend to one another both ways
 	// (the tokens of one image), and to earlier positions as usual.
 	NonCausal bool
+	// Seqs, when set, makes the batch ragged (continuous batching): its
+	// tokens are runs of several sequences, Seqs[0].Len tokens of the
+	// first, then the second's, each run at positions of its own sequence
+	// and with its own cache; Forward's cache argument is then unused. The
+	// logits are the rows of each sequence's last Seqs[i].Logits tokens, in
+	// order, and LastOnly is ignored. A step reads the weights once for all
+	// of them.
+	Seqs []Seq
+}
+
+// Seq is one sequence's part of a ragged batch.
+type Seq struct {
+	Cache  *kvcache.Cache
+	Len    int // consecutive tokens of the batch
+	Logits int // rows of logits wanted: the run's last Logits tokens (0 to Len)
 }

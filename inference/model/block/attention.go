@@ -65,8 +65,9 @@ func BindAttention(b *model.Binder, p *model.Placer, cfg *model.Config, l int, q
 
 // Forward is multi-head self-attention with grouped keys/values:
 // Wo · softmax(rope(q)·rope(k)ᵀ · scale) · v over the cached positions, the
-// batch's keys and values written into kCache and vCache first.
-func (a *Attention) Forward(g *compute.Graph, x, pos, kCache, vCache *compute.Tensor, p AttentionParams) *compute.Tensor {
+// batch's keys and values written into the caches of kv first (one segment
+// per sequence of the batch; see KV).
+func (a *Attention) Forward(g *compute.Graph, x, pos *compute.Tensor, kv []compute.Segment, p AttentionParams) *compute.Tensor {
 	n := x.Shape()[1]
 	q := g.Reshape(WithBias(g, g.MulMat(a.Wq, x), a.Bq), compute.Shape{p.HeadDim, p.Heads, n})
 	k := g.Reshape(WithBias(g, g.MulMat(a.Wk, x), a.Bk), compute.Shape{p.HeadDim, p.HeadsKV, n})
@@ -79,7 +80,7 @@ func (a *Attention) Forward(g *compute.Graph, x, pos, kCache, vCache *compute.Te
 	}
 	q = g.Rope(q, pos, p.Rope)
 	k = g.Rope(k, pos, p.Rope)
-	att := g.Attention(q, k, v, kCache, vCache, pos, compute.AttentionParams{
+	att := g.RaggedAttention(q, k, v, kv, compute.AttentionParams{
 		Scale: p.Scale, Softcap: p.Softcap, Window: p.Window, NonCausal: p.NonCausal,
 	}) // [n_head*head_dim, n]
 	return WithBias(g, g.MulMat(a.Wo, att), a.Bo)

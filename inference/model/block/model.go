@@ -67,7 +67,7 @@ func CheckBatch(b model.Batch) error {
 	if len(b.Tokens) == 0 || len(b.Positions) != len(b.Tokens) {
 		return fmt.Errorf("batch of %d tokens with %d positions", len(b.Tokens), len(b.Positions))
 	}
-	return nil
+	return checkSeqs(b)
 }
 
 // Rope returns the RoPE parameters of a layer that rotates with base and
@@ -85,7 +85,9 @@ func Rope(c *model.Config, base, freqScale float32, factors *compute.Tensor) com
 // with b.Hidden, the normed states without the classifier.
 // The result is the graph's output, [n_vocab, rows].
 func (e *Ends) Logits(g *compute.Graph, x *compute.Tensor, b model.Batch, eps, softcap float32) (*compute.Tensor, error) {
-	if n := len(b.Tokens); b.LastOnly && n > 1 {
+	if n := len(b.Tokens); b.Seqs != nil {
+		x = g.SelectRows(x, logitRows(b))
+	} else if b.LastOnly && n > 1 {
 		x = g.Rows(x, n-1, 1)
 	}
 	x = Norm(g, x, e.OutputNorm, eps)
@@ -131,7 +133,7 @@ type Layer struct {
 }
 
 // Forward is x + attn(norm(x)), then that plus ffn(norm(·)).
-func (l *Layer) Forward(g *compute.Graph, x, pos, kCache, vCache *compute.Tensor, p AttentionParams, eps float32) *compute.Tensor {
-	x = g.Add(x, l.Attn.Forward(g, Norm(g, x, l.AttnNorm, eps), pos, kCache, vCache, p))
+func (l *Layer) Forward(g *compute.Graph, x, pos *compute.Tensor, kv []compute.Segment, p AttentionParams, eps float32) *compute.Tensor {
+	x = g.Add(x, l.Attn.Forward(g, Norm(g, x, l.AttnNorm, eps), pos, kv, p))
 	return g.Add(x, l.FFN.Forward(g, Norm(g, x, l.FFNNorm, eps)))
 }

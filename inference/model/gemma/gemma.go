@@ -151,6 +151,10 @@ func (m *Model) Forward(g *compute.Graph, b model.Batch, cache *kvcache.Cache) (
 		return nil, fmt.Errorf("%s: %w", c.Arch, err)
 	}
 	pos := g.Int32s(b.Positions)
+	kv, err := block.NewKV(g, b, cache, pos)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.Arch, err)
+	}
 	x := m.Embed(g, b) // [n_embd, n]
 	if b.Embeddings == nil {
 		// Token embeddings are scaled by √n_embd; image vectors from a
@@ -159,8 +163,7 @@ func (m *Model) Forward(g *compute.Graph, b model.Batch, cache *kvcache.Cache) (
 	}
 	for l := range m.Layers {
 		layer, lp := &m.Layers[l], m.layers[l]
-		kCache, vCache := cache.Layer(l)
-		attn := layer.Attn.Forward(g, block.Norm(g, x, layer.AttnNorm, c.RMSEpsilon), pos, kCache, vCache, block.AttentionParams{
+		attn := layer.Attn.Forward(g, block.Norm(g, x, layer.AttnNorm, c.RMSEpsilon), pos, kv.Layer(l), block.AttentionParams{
 			Heads: c.HeadCount, HeadsKV: c.HeadCountKV, HeadDim: c.HeadDim, NormEps: c.RMSEpsilon,
 			Rope:  block.Rope(c, lp.ropeBase, lp.ropeScale, nil),
 			Scale: m.attnScale, Softcap: m.attnSoftcap, Window: lp.window, NonCausal: b.NonCausal,

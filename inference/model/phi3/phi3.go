@@ -86,18 +86,21 @@ func (m *Model) Forward(g *compute.Graph, b model.Batch, cache *kvcache.Cache) (
 		return nil, fmt.Errorf("phi3: %w", err)
 	}
 	pos := g.Int32s(b.Positions)
+	kv, err := block.NewKV(g, b, cache, pos)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.Arch, err)
+	}
 	x := m.Embed(g, b) // [n_embd, n]
 	// ggml's rope multiplies the rotated q and k by the attention factor,
 	// so their product, the score, carries its square.
 	af := float64(c.RopeAttnFactor)
 	attn := block.AttentionParams{
 		Heads: c.HeadCount, HeadsKV: c.HeadCountKV, HeadDim: c.HeadDim,
-		Rope:  block.Rope(c, c.RopeBase, c.RopeFreqScale, m.ropeFactors(cache.MaxLen())),
+		Rope:  block.Rope(c, c.RopeBase, c.RopeFreqScale, m.ropeFactors(kv.MaxLen())),
 		Scale: float32(af * af / math.Sqrt(float64(c.HeadDim))),
 	}
 	for l := range m.Layers {
-		kCache, vCache := cache.Layer(l)
-		x = m.Layers[l].Forward(g, x, pos, kCache, vCache, attn, c.RMSEpsilon)
+		x = m.Layers[l].Forward(g, x, pos, kv.Layer(l), attn, c.RMSEpsilon)
 	}
 	return m.Logits(g, x, b, c.RMSEpsilon, 0)
 }

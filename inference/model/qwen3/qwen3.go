@@ -71,6 +71,10 @@ func (m *Model) Forward(g *compute.Graph, b model.Batch, cache *kvcache.Cache) (
 		return nil, fmt.Errorf("%s: %w", c.Arch, err)
 	}
 	pos := g.Int32s(b.Positions)
+	kv, err := block.NewKV(g, b, cache, pos)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.Arch, err)
+	}
 	x := m.Embed(g, b) // [n_embd, n]
 	attn := block.AttentionParams{
 		Heads: c.HeadCount, HeadsKV: c.HeadCountKV, HeadDim: c.HeadDim, NormEps: c.RMSEpsilon,
@@ -78,8 +82,7 @@ func (m *Model) Forward(g *compute.Graph, b model.Batch, cache *kvcache.Cache) (
 		Scale: float32(1 / math.Sqrt(float64(c.HeadDim))),
 	}
 	for l := range m.Layers {
-		kCache, vCache := cache.Layer(l)
-		x = m.Layers[l].Forward(g, x, pos, kCache, vCache, attn, c.RMSEpsilon)
+		x = m.Layers[l].Forward(g, x, pos, kv.Layer(l), attn, c.RMSEpsilon)
 	}
 	return m.Logits(g, x, b, c.RMSEpsilon, 0)
 }
