@@ -35,6 +35,7 @@ type App struct {
 	dataDir string
 	log     zerolog.Logger
 	emit    events.Emitter
+	open    opener // files to import from the command line (app_open.go)
 
 	mu     sync.Mutex // guards everything below and settings writes
 	svc    *service.Service
@@ -95,15 +96,21 @@ func (a *App) newRunner(s config.Settings) *service.Runner {
 	if backend == "auto" {
 		backend = ""
 	}
+	parallel := s.Parallel
+	if parallel == 0 {
+		// One person chats; the API's clients decode in the same batch.
+		parallel = 2
+		if avail, err := library.AvailableMemory(); err == nil && avail > 0 {
+			parallel = max(parallel, service.DefaultParallel(avail))
+		}
+	}
 	return a.svc.NewRunner(false, service.RunnerOptions{
-		Backend: backend, Threads: s.Threads, ContextLength: s.ContextLength,
-		// One person chats; a second slot serves the API alongside.
-		Parallel: 2,
+		Backend: backend, Threads: s.Threads, ContextLength: s.ContextLength, Parallel: parallel,
 	})
 }
 
 func inferenceChanged(a, b config.Settings) bool {
-	return a.Threads != b.Threads || a.Backend != b.Backend || a.ContextLength != b.ContextLength
+	return a.Threads != b.Threads || a.Backend != b.Backend || a.ContextLength != b.ContextLength || a.Parallel != b.Parallel
 }
 
 // shutdown runs after the window closed: replies are saved as stopped,

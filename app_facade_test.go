@@ -74,6 +74,20 @@ func (r *recorder) Emit(topic string, payload any) {
 	}
 }
 
+// openTestApp opens an App on a temporary data directory, its events going
+// to emit, and shuts it down when the test ends.
+func openTestApp(t *testing.T, emit events.Emitter) *App {
+	t.Helper()
+	a := NewApp(t.TempDir(), zerolog.Nop())
+	a.emit = emit
+	a.openService(context.Background())
+	t.Cleanup(func() { a.shutdown(nil) })
+	if a.svcErr != nil {
+		t.Fatal(a.svcErr)
+	}
+	return a
+}
+
 func freePort(t *testing.T) int {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -96,13 +110,7 @@ func TestAppChatAndAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &recorder{done: make(chan service.ChatEvent, 4), imp: make(chan events.Progress, 4)}
-	a := NewApp(t.TempDir(), zerolog.Nop())
-	a.emit = rec
-	a.openService(context.Background())
-	defer a.shutdown(nil)
-	if a.svcErr != nil {
-		t.Fatal(a.svcErr)
-	}
+	a := openTestApp(t, rec)
 
 	wait := func(what string, ch any) any {
 		t.Helper()

@@ -67,7 +67,19 @@ func run() error {
 		log.Warn().Err(err).Msg("web view data")
 	}
 
+	// A second start on the same data directory hands its files to the
+	// running instance and ends here (Wails' lock below does the same, but
+	// only after this process has opened the data directory).
+	args, cwd := startArgs()
+	if ok, err := handOff(instanceID(dataDir), args, cwd); err != nil {
+		log.Warn().Err(err).Msg("hand over to the running instance; starting another")
+	} else if ok {
+		log.Info().Strs("args", args).Msg("handed over to the running instance")
+		return nil
+	}
+
 	app := NewApp(dataDir, log)
+	app.openFiles(openPaths(args, cwd))
 	err = wails.Run(&options.App{
 		Title:     "Inference Runtime",
 		Width:     1100,
@@ -81,9 +93,14 @@ func run() error {
 		BackgroundColour: &options.RGBA{R: 0x1b, G: 0x1d, B: 0x22, A: 0xff},
 		OnStartup:        app.startup,
 		OnShutdown:       app.shutdown,
-		DragAndDrop:      &options.DragAndDrop{EnableFileDrop: true},
-		Logger:           wailsLogger{log},
-		Bind:             []any{app},
+		OnDomReady:       app.domReady,
+		SingleInstanceLock: &options.SingleInstanceLock{
+			UniqueId:               instanceID(dataDir),
+			OnSecondInstanceLaunch: app.secondInstance,
+		},
+		DragAndDrop: &options.DragAndDrop{EnableFileDrop: true},
+		Logger:      wailsLogger{log},
+		Bind:        []any{app},
 		Linux: &linux.Options{
 			Icon:        icon,
 			ProgramName: "inference-runtime",
@@ -94,6 +111,8 @@ func run() error {
 		Windows: &windows.Options{WebviewUserDataPath: webviewDir},
 		Mac: &mac.Options{
 			About: &mac.AboutInfo{Title: "Inference Runtime", Message: "Version " + info.Version, Icon: icon},
+			// A .gguf opened from the Finder (CFBundleDocumentTypes in Info.plist).
+			OnFileOpen: func(path string) { app.openFiles([]string{path}) },
 		},
 	})
 	if err != nil {
