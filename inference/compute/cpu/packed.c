@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #if defined(__linux__)
 #include <sys/mman.h>
+#elif defined(_WIN32)
+#include <malloc.h>  // _aligned_malloc: Windows has no posix_memalign
 #endif
 
 ir_pack_traits ir_pack[IR_NTYPES];
@@ -31,6 +33,10 @@ void *ir_pack_alloc(size_t size) {
     madvise(p, size, MADV_HUGEPAGE);  // a hint: without it the memory still works
 #endif
     return p;
+#elif defined(_WIN32)
+    void *p = _aligned_malloc(size, 64);
+    if (p) memset(p, 0, size);
+    return p;
 #else
     void *p = NULL;
     if (posix_memalign(&p, 64, size)) return NULL;
@@ -43,6 +49,9 @@ void ir_pack_free(void *p, size_t size) {
     if (!p) return;
 #if defined(__linux__)
     munmap(p, size);
+#elif defined(_WIN32)
+    (void)size;
+    _aligned_free(p);
 #else
     (void)size;
     free(p);
