@@ -99,10 +99,7 @@ func (a *App) newRunner(s config.Settings) *service.Runner {
 	parallel := s.Parallel
 	if parallel == 0 {
 		// One person chats; the API's clients decode in the same batch.
-		parallel = 2
-		if avail, err := library.AvailableMemory(); err == nil && avail > 0 {
-			parallel = max(parallel, service.DefaultParallel(avail))
-		}
+		parallel = max(2, service.AutoParallel())
 	}
 	return a.svc.NewRunner(false, service.RunnerOptions{
 		Backend: backend, Threads: s.Threads, ContextLength: s.ContextLength, Parallel: parallel,

@@ -63,6 +63,11 @@ type SessionOptions struct {
 	BatchSize int
 	// KVType is the KV cache type, "f32" (default) or "f16".
 	KVType string
+	// Batched runs the session's evaluations in steps shared with the
+	// model's other batched sessions (continuous batching: one pass over
+	// the weights per step for all of them), on the model's one backend
+	// with Options.Threads; Threads is then unused.
+	Batched bool
 }
 
 // Info is a model's metadata for callers.
@@ -96,6 +101,7 @@ type Model struct {
 	sessions int
 	closing  bool
 	closed   bool
+	batcher  *engine.Batcher // of the batched sessions, opened with the first
 }
 
 // Load maps the GGUF file at path, validates it and places its weights on
@@ -168,7 +174,13 @@ func (m *Model) releaseLocked() error {
 		return nil
 	}
 	m.closed = true
-	err := m.net.Close()
+	var err error
+	if m.batcher != nil {
+		err = m.batcher.Close()
+	}
+	if e := m.net.Close(); err == nil {
+		err = e
+	}
 	if m.vision != nil {
 		if e := m.vision.Close(); err == nil {
 			err = e
@@ -210,9 +222,19 @@ func (m *Model) NewSession(o SessionOptions) (*Session, error) {
 	if m.closing {
 		return nil, fmt.Errorf("inference: model %s is closed", m.path)
 	}
-	seq, err := engine.NewSequence(m.net, m.dev, engine.SequenceOptions{
-		Threads: o.Threads, Context: o.ContextLength, BatchSize: o.BatchSize, KVType: kv,
-	})
+	so := engine.SequenceOptions{Threads: o.Threads, Context: o.ContextLength, BatchSize: o.BatchSize, KVType: kv}
+	var seq *engine.Sequence
+	var err error
+	if o.Batched {
+		if m.batcher == nil {
+			if m.batcher, err = engine.NewBatcher(m.net, m.dev, engine.BatcherOptions{Threads: m.opts.Threads}); err != nil {
+				return nil, fmt.Errorf("inference: %w", err)
+			}
+		}
+		seq, err = engine.NewBatchedSequence(m.batcher, so)
+	} else {
+		seq, err = engine.NewSequence(m.net, m.dev, so)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("inference: %w", err)
 	}

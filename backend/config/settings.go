@@ -31,6 +31,7 @@ var Backends = []string{"auto", "cpu", "cuda", "vulkan", "metal"}
 type Settings struct {
 	API           APISettings `json:"api"`
 	Threads       int         `json:"threads"`       // CPU threads for inference; 0 = choose automatically
+	Parallel      int         `json:"parallel"`      // generations per model at once, batched; 0 = choose from memory
 	Backend       string      `json:"backend"`       // one of Backends
 	ContextLength int         `json:"contextLength"` // default context window in tokens
 	Theme         string      `json:"theme"`         // one of Themes
@@ -66,6 +67,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("api port %d is not between 1 and 65535", s.API.Port)
 	case s.Threads < 0:
 		return fmt.Errorf("threads %d is negative", s.Threads)
+	case s.Parallel < 0 || s.Parallel > 64:
+		return fmt.Errorf("parallel %d is not between 0 (automatic) and 64", s.Parallel)
 	case s.ContextLength < 0:
 		return fmt.Errorf("context length %d is negative", s.ContextLength)
 	case !slices.Contains(Backends, s.Backend):

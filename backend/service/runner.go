@@ -67,6 +67,9 @@ type ModelRef struct {
 	// parameters, messages), Adapters its LoRA adapters; nil otherwise.
 	Custom   *modelfile.File
 	Adapters []AdapterRef
+	// Projector is the vision projector file the library pairs with the
+	// model; "" when it has none there.
+	Projector string
 }
 
 // ModelResolver finds the model a name means.
@@ -134,7 +137,8 @@ func displayName(m *library.Model, asked string) string {
 
 // RefFromLibrary converts a library model.
 func RefFromLibrary(m *library.Model) ModelRef {
-	return ModelRef{Name: m.Name, ID: m.ID, Path: m.Path, Digest: m.Digest, Size: m.Size, Meta: m.Meta, Modified: m.AddedAt}
+	return ModelRef{Name: m.Name, ID: m.ID, Path: m.Path, Digest: m.Digest, Size: m.Size, Meta: m.Meta, Modified: m.AddedAt,
+		Projector: m.Projector}
 }
 
 // Keep-alive values with a special meaning.
@@ -148,15 +152,23 @@ const (
 // RunnerOptions configure a Runner. Zero values take the defaults.
 type RunnerOptions struct {
 	Backend string // compute driver; "" = cpu
-	// Threads per session; 0 = the cores shared out between the parallel
-	// slots (spinning thread pools must not outnumber the cores).
+	// Threads of a model's compute: with Parallel > 1 all its generations
+	// share one batched step loop (continuous batching) on these threads;
+	// 0 = all cores.
 	Threads int
 	// ContextLength is the default context of a session; 0 = 4096, and
 	// never more than the model's own.
 	ContextLength int
 	// Parallel is the number of generations one model runs at once (each
-	// with its own session and KV cache); default 2.
+	// with its own session and KV cache, decoded together in one batch per
+	// step when more than one); default 2.
 	Parallel int
+	// PrefixCache is the memory the KV caches of finished generations may
+	// keep, so that a later prompt starting with the same tokens (a
+	// follow-up turn, a shared system prompt) reuses them; the least
+	// recently used go first. 0 = 1 GiB, negative = keep only Parallel
+	// sessions whatever their size.
+	PrefixCache int64
 	// Queue is the number of requests per model that may wait for a slot;
 	// more are refused at once with ErrQueueFull. Default 4×Parallel;
 	// negative = no queue.
@@ -187,7 +199,10 @@ func (o RunnerOptions) withDefaults() RunnerOptions {
 		o.Queue = 0
 	}
 	if o.Threads <= 0 {
-		o.Threads = max(1, runtime.NumCPU()/o.Parallel)
+		o.Threads = runtime.NumCPU()
+	}
+	if o.PrefixCache == 0 {
+		o.PrefixCache = 1 << 30
 	}
 	if o.KeepAlive == 0 {
 		o.KeepAlive = DefaultKeepAlive
@@ -578,7 +593,7 @@ func (r *Runner) session(e *entry, ctxLen int, toks []int32) (*pooled, error) {
 	if m == nil {
 		return nil, fmt.Errorf("model %s is not loaded", e.ref.Name)
 	}
-	s, err := m.NewSession(inference.SessionOptions{ContextLength: ctxLen, Threads: r.opts.Threads})
+	s, err := m.NewSession(inference.SessionOptions{ContextLength: ctxLen, Threads: r.opts.Threads, Batched: r.opts.Parallel > 1})
 	if err != nil {
 		return nil, fmt.Errorf("open session on %s: %w", e.ref.Name, err)
 	}
@@ -590,11 +605,12 @@ func (r *Runner) session(e *entry, ctxLen int, toks []int32) (*pooled, error) {
 func (r *Runner) putBack(e *entry, p *pooled, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !ok || e.model == nil || len(e.idle) >= r.opts.Parallel || r.closed {
+	if !ok || e.model == nil || r.closed {
 		p.s.Close()
 		return
 	}
 	e.idle = append(e.idle, p)
+	r.trimIdleLocked(e)
 }
 
 // Unload unloads the model a name means, now or as soon as its running

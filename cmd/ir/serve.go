@@ -87,6 +87,12 @@ var serveCmd = &cobra.Command{
 		if f.Changed("threads") {
 			opts.Threads = serveThreads
 		}
+		if opts.Parallel == 0 {
+			opts.Parallel = settings.Parallel
+		}
+		if opts.Parallel == 0 {
+			opts.Parallel = max(2, service.AutoParallel())
+		}
 		if f.Changed("ctx") {
 			opts.ContextLength = serveCtx
 		}
@@ -141,10 +147,10 @@ func init() {
 	f.StringVar(&serveAPIKey, "api-key", "", "require this key as 'Authorization: Bearer KEY' (default from settings or $IR_API_KEY)")
 	f.StringSliceVar(&serveOrigins, "origins", nil, "browser origins allowed besides loopback and app origins (comma-separated; default from settings)")
 	f.BoolVar(&serveNoManage, "no-manage", false, "switch off the model-management endpoints (pull, delete, copy)")
-	f.IntVar(&serveParallel, "parallel", 0, "generations run at once per model (default 2)")
+	f.IntVar(&serveParallel, "parallel", 0, "generations run at once per model, decoded together in one batch per step (default: settings, else from free memory, at least 2)")
 	f.IntVar(&serveQueue, "queue", 0, "requests per model that may wait for a slot before new ones are refused (default 4×parallel)")
 	f.IntVar(&serveMaxLoaded, "max-loaded", 0, "models kept loaded at once (default 3)")
-	f.IntVar(&serveThreads, "threads", 0, "CPU threads per generation (default: settings, else cores/parallel)")
+	f.IntVar(&serveThreads, "threads", 0, "CPU threads per model, shared by its batched generations (default: settings, else all cores)")
 	f.IntVar(&serveCtx, "ctx", 0, "default context length in tokens (default: settings)")
 	f.DurationVar(&serveKeepAlive, "keep-alive", service.DefaultKeepAlive, "how long an idle model stays loaded (negative: forever)")
 	f.Int64Var(&serveMemoryLimitMiB, "memory-limit", 0, "MiB loaded models may take (0: 80% of free memory; negative: no limit)")
