@@ -359,6 +359,10 @@ func (r *recorder) node(n *compute.Tensor) error {
 		dp.ne(1, m)
 		dp.ne(2, cols)
 		dp.i(0, rowBytes)
+		if r.b.dev.subgroups() {
+			dp.groups(ceilDiv(m, 8), ceilDiv(cols, 4)) // mul_mat.comp's ROWS
+			return r.emit("mul_mat_sg_"+weightTypes[w.DType()], &dp)
+		}
 		dp.groups(m, ceilDiv(cols, 4))
 		return r.emit("mul_mat_"+weightTypes[w.DType()], &dp)
 	case compute.OpAdd, compute.OpMul, compute.OpScale, compute.OpSoftcap, compute.OpSwiGLU, compute.OpGeGLU, compute.OpGELU:

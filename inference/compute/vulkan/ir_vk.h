@@ -16,6 +16,7 @@ typedef struct ir_vk_info {
     uint64_t vram;            // sum of the device-local heaps
     int32_t fp16, int8_dot;   // shaderFloat16, shaderIntegerDotProduct
     uint32_t subgroup;        // subgroup size, 0 when unknown
+    int32_t subgroup_arith;   // compute shaders have subgroup arithmetic (subgroupAdd)
     uint32_t min_align;       // minStorageBufferOffsetAlignment
     uint64_t max_range;       // maxStorageBufferRange
     uint32_t max_groups[3];   // maxComputeWorkGroupCount

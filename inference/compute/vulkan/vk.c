@@ -239,6 +239,8 @@ int ir_vk_device_info(int i, ir_vk_info *out) {
         VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sub};
         p_vkGetPhysicalDeviceProperties2(pd, &p2);
         out->subgroup = sub.subgroupSize;
+        out->subgroup_arith = (sub.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                              (sub.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
         if (dev_api >= VK_API_VERSION_1_2) {
             if (drv.driverInfo[0])
                 snprintf(out->driver, sizeof out->driver, "%.120s %.120s", drv.driverName, drv.driverInfo);

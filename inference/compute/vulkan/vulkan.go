@@ -201,6 +201,15 @@ func (d *device) Supports(op compute.Op, dt compute.DType) bool {
 	return false
 }
 
+// subgroups reports whether the shaders that sum with subgroup operations
+// run on the device (Vulkan 1.1 with subgroup arithmetic in compute).
+// IR_VULKAN_SUBGROUPS=0 turns them off, to test the portable shaders.
+func (d *device) subgroups() bool {
+	v := uint32(d.info.api_version)
+	major, minor := v>>22&0x7f, v>>12&0x3ff
+	return d.info.subgroup_arith != 0 && (major > 1 || minor >= 1) && os.Getenv("IR_VULKAN_SUBGROUPS") != "0"
+}
+
 // open creates the logical device on first use. The caller holds d.mu.
 func (d *device) open() error {
 	if d.opened {

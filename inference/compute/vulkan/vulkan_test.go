@@ -3,8 +3,6 @@ package vulkan
 import (
 	"bytes"
 	"math"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -78,21 +76,6 @@ func TestBuffers(t *testing.T) {
 	}
 	if err := buf.Read(0, got); err == nil {
 		t.Error("read after Free succeeded")
-	}
-}
-
-// TestStaging runs the buffer test and the backend's op conformance in a
-// process whose device memory is not mapped, as on a discrete GPU.
-func TestStaging(t *testing.T) {
-	firstDevice(t)
-	if os.Getenv("IR_VULKAN_STAGING") == "1" {
-		t.Skip("already in the staging process")
-	}
-	cmd := exec.Command(os.Args[0], "-test.run", "^(TestBuffers|TestGraph)$", "-test.v")
-	cmd.Env = append(os.Environ(), "IR_VULKAN_STAGING=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestGraph") {
-		t.Fatalf("with IR_VULKAN_STAGING=1: %v\n%s", err, out)
 	}
 }
 

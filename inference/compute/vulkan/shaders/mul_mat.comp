@@ -1,5 +1,8 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#ifdef SUBGROUPS
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#endif
 
 // out[c][r] = dot(weight row r, activation row c). A workgroup takes one
 // weight row and NC activation rows, so each weight is dequantized once for
@@ -14,6 +17,51 @@ layout(binding = 2) writeonly buffer D { float d[]; };
 #include "quant.glsl"
 
 #define NC 4
+
+#ifdef SUBGROUPS
+// Each subgroup takes whole weight rows and sums with subgroupAdd: no
+// shared memory and no barriers, which a software device runs slowly and a
+// GPU waits on. ROWS rows per workgroup whatever the subgroup size, so the
+// host need not know it (it may vary between pipelines on some devices).
+#define ROWS 8u
+
+void main() {
+    uint K = uint(pc.ne[0]), M = uint(pc.ne[1]), N = uint(pc.ne[2]);
+    uint c0 = gl_WorkGroupID.y * NC;
+    uint xo = pc.off[1] >> 2, dof = pc.off[2] >> 2;
+    uint lane = gl_SubgroupInvocationID, step = gl_SubgroupSize;
+    for (uint rr = gl_SubgroupID; rr < ROWS; rr += gl_NumSubgroups) {
+        uint row = group_id() * ROWS + rr;
+        if (row >= M) break;
+        uint base = pc.off[0] + row * uint(pc.i[0]);
+        float acc[NC];
+        for (uint c = 0u; c < NC; c++) acc[c] = 0.0;
+#ifdef W_FLOAT
+        for (uint k = lane; k < K; k += step) {
+            float w = deq1(base, k);
+            for (uint c = 0u; c < NC; c++)
+                if (c0 + c < N) acc[c] += w * x[xo + (c0 + c) * K + k];
+        }
+#else
+        float v[32];
+        for (uint sb = lane; sb < K / 32u; sb += step) {
+            deq32(base, sb, v);
+            for (uint c = 0u; c < NC; c++) {
+                if (c0 + c >= N) break;
+                uint xb = xo + (c0 + c) * K + sb * 32u;
+                float s = 0.0;
+                for (uint j = 0u; j < 32u; j++) s += v[j] * x[xb + j];
+                acc[c] += s;
+            }
+        }
+#endif
+        for (uint c = 0u; c < NC; c++) {
+            float s = subgroupAdd(acc[c]);
+            if (lane == 0u && c0 + c < N) d[dof + (c0 + c) * M + row] = s;
+        }
+    }
+}
+#else
 shared float red[NC][64];
 
 void main() {
@@ -56,3 +104,4 @@ void main() {
         for (uint c = 0u; c < NC; c++)
             if (c0 + c < N) d[dof + (c0 + c) * M + row] = red[c][0];
 }
+#endif

@@ -25,6 +25,7 @@ type Variant struct {
 	Name    string // the module, Name.spv
 	Source  string
 	Defines []string
+	Vulkan  string // the Vulkan version the module needs: 1.0, or 1.1 for subgroup operations
 }
 
 // weightTypes are the GGUF types that MulMat and GetRows read, with the
@@ -36,11 +37,14 @@ var Variants = func() []Variant {
 	var vs []Variant
 	for _, op := range []string{"mul_mat", "get_rows"} {
 		for _, t := range weightTypes {
-			vs = append(vs, Variant{Name: op + "_" + t, Source: op + ".comp", Defines: []string{"W_" + strings.ToUpper(t)}})
+			vs = append(vs, Variant{Name: op + "_" + t, Source: op + ".comp", Defines: []string{"W_" + strings.ToUpper(t)}, Vulkan: "1.0"})
 		}
 	}
+	for _, t := range weightTypes {
+		vs = append(vs, Variant{Name: "mul_mat_sg_" + t, Source: "mul_mat.comp", Defines: []string{"W_" + strings.ToUpper(t), "SUBGROUPS"}, Vulkan: "1.1"})
+	}
 	for _, s := range []string{"elementwise", "norm", "softmax", "rope", "kv_write", "attention", "copy"} {
-		vs = append(vs, Variant{Name: s, Source: s + ".comp"})
+		vs = append(vs, Variant{Name: s, Source: s + ".comp", Vulkan: "1.0"})
 	}
 	return vs
 }()
@@ -56,7 +60,7 @@ func SPIRV(name string) ([]byte, error) {
 
 // GlslcArgs are the arguments that compile v from the sources in dir to out.
 func GlslcArgs(v Variant, dir, out string) []string {
-	args := []string{"--target-env=vulkan1.0", "-O", "-fshader-stage=compute", "-I", dir}
+	args := []string{"--target-env=vulkan" + v.Vulkan, "-O", "-fshader-stage=compute", "-I", dir}
 	for _, d := range v.Defines {
 		args = append(args, "-D"+d)
 	}
@@ -80,7 +84,7 @@ func SourceHash(v Variant, dir string) (string, error) {
 		fmt.Fprintf(h, "%s %d\n", filepath.Base(f), len(b))
 		h.Write(b)
 	}
-	fmt.Fprintf(h, "defines %q\n", v.Defines)
+	fmt.Fprintf(h, "defines %q vulkan %s\n", v.Defines, v.Vulkan)
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
