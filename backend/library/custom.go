@@ -72,7 +72,8 @@ func (l *Library) CreateCustom(ctx context.Context, spec CustomSpec) (*Model, er
 		from = b.Name
 	}
 	m := &Model{ID: newID(), Name: spec.Name, Digest: b.Digest, Size: b.Size, Location: b.Location, Path: b.Path,
-		Source: "modelfile", Meta: b.Meta, AddedAt: l.now(), Support: SupportOf(b.Meta), Base: from, mtime: b.mtime}
+		Source: "modelfile", Meta: b.Meta, AddedAt: l.now(), Support: SupportOf(b.Meta), Base: from, mtime: b.mtime,
+		Projector: b.Projector, ProjectorDigest: b.ProjectorDigest}
 	if b.Location == InPlace {
 		info, err := os.Stat(b.Path)
 		if err != nil {

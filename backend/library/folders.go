@@ -209,6 +209,9 @@ func (l *Library) scanFolder(ctx context.Context, f Folder, rep *ScanReport) err
 			rep.Skipped = append(rep.Skipped, ScanSkip{Path: p, Reason: err.Error()})
 			continue
 		}
+		if meta.Architecture == "clip" {
+			continue // a projector: its model picks it up below
+		}
 		name, err := l.freeName(ctx, folderModelName(p, ollama))
 		if err != nil {
 			return err
@@ -220,6 +223,7 @@ func (l *Library) scanFolder(ctx context.Context, f Folder, rep *ScanReport) err
 		}
 		if !res.Existing {
 			rep.Added = append(rep.Added, res.Model.Name)
+			l.attachFound(ctx, res.Model, p)
 		}
 	}
 	for p, m := range known {

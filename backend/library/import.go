@@ -27,6 +27,9 @@ type ImportOptions struct {
 	Source string
 	// ProgressID names the progress events (default: a new id).
 	ProgressID string
+	// Projector is a vision projector ("mmproj") file to pair with the
+	// model. "" looks for one next to the file (FindProjector).
+	Projector string
 }
 
 // ImportResult is what Import did.
@@ -78,6 +81,33 @@ func (l *Library) Import(ctx context.Context, path string, opts ImportOptions) (
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("import %s: %w", abs, err)
 	}
+	if meta.Architecture == "clip" {
+		return ImportResult{}, fmt.Errorf("import %s: %w", abs, ErrIsProjector)
+	}
+	if opts.Projector != "" {
+		// Refuse a wrong projector before copying the model.
+		if err := checkProjector(&Model{Name: NameFromFile(abs), Meta: meta}, opts.Projector); err != nil {
+			return ImportResult{}, fmt.Errorf("import %s: projector %s: %w", abs, opts.Projector, err)
+		}
+	}
+	res, err := l.importFile(ctx, abs, info, meta, opts)
+	if err != nil || res.Model == nil {
+		return res, err
+	}
+	if opts.Projector != "" {
+		m, err := l.SetProjector(ctx, res.Model.ID, opts.Projector)
+		if err != nil {
+			return res, fmt.Errorf("import %s: %w", abs, err)
+		}
+		res.Model = m
+	} else {
+		res.Model = l.attachFound(ctx, res.Model, abs)
+	}
+	return res, nil
+}
+
+// importFile records a validated model file, copied or in place.
+func (l *Library) importFile(ctx context.Context, abs string, info os.FileInfo, meta Meta, opts ImportOptions) (ImportResult, error) {
 	if opts.Source == "" {
 		opts.Source = abs
 	}

@@ -73,8 +73,13 @@ type Model struct {
 	Support Support `json:"support"`
 	// Base is, for a custom model (ir create), the model or file it was
 	// made from; "" for a model of its own file.
-	Base  string `json:"base,omitempty"`
-	mtime int64
+	Base string `json:"base,omitempty"`
+	// Projector is the vision projector ("mmproj") file the model reads
+	// images through: a blob of the store, or a file where it lies for a
+	// model imported in place; "" for a text-only model.
+	Projector       string `json:"projector,omitempty"`
+	ProjectorDigest string `json:"projectorDigest,omitempty"` // set when the projector is a blob
+	mtime           int64
 }
 
 // Library is the model library. It is safe for concurrent use, and several
@@ -188,7 +193,8 @@ type queryer interface {
 func (l *Library) digestUsed(ctx context.Context, q queryer, digest string) (bool, error) {
 	var n int
 	err := q.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM models WHERE location = 'blob' AND digest = ?)
-		+ (SELECT count(*) FROM model_adapters WHERE digest = ?)`, digest, digest).Scan(&n)
+		+ (SELECT count(*) FROM model_adapters WHERE digest = ?)
+		+ (SELECT count(*) FROM models WHERE projector_digest = ?)`, digest, digest, digest).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("look up blob users: %w", err)
 	}
@@ -243,7 +249,7 @@ func validate(path string) (Meta, error) {
 
 // modelColumns is the column list scanModel expects.
 const modelColumns = `m.id, m.name, m.digest, m.size, m.location, m.path, m.mtime, coalesce(m.folder_id, 0), m.source,
-	m.meta, m.added_at, m.last_used_at, m.missing, m.base`
+	m.meta, m.added_at, m.last_used_at, m.missing, m.base, m.projector_digest, m.projector_path`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -253,7 +259,7 @@ func (l *Library) scanModel(s scanner) (*Model, error) {
 	var added, used int64
 	var missing int
 	if err := s.Scan(&m.ID, &m.Name, &m.Digest, &m.Size, &m.Location, &m.Path, &m.mtime, &m.FolderID, &m.Source,
-		&metaJSON, &added, &used, &missing, &m.Base); err != nil {
+		&metaJSON, &added, &used, &missing, &m.Base, &m.ProjectorDigest, &m.Projector); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(metaJSON), &m.Meta); err != nil {
@@ -271,6 +277,13 @@ func (l *Library) scanModel(s scanner) (*Model, error) {
 			return nil, fmt.Errorf("model %s: %w", m.ID, err)
 		}
 		m.Path = p
+	}
+	if m.ProjectorDigest != "" {
+		p, err := l.blobPath(m.ProjectorDigest)
+		if err != nil {
+			return nil, fmt.Errorf("model %s: projector: %w", m.ID, err)
+		}
+		m.Projector = p
 	}
 	return &m, nil
 }
@@ -362,16 +375,20 @@ func insertTx(ctx context.Context, tx *sql.Tx, m *Model) error {
 	if m.FolderID != 0 {
 		folder = m.FolderID
 	}
-	path := m.Path
+	path, projPath := m.Path, m.Projector
 	if m.Location == InBlob {
 		path = ""
 	}
+	if m.ProjectorDigest != "" {
+		projPath = ""
+	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO models (id, name, digest, size, location, path, mtime, folder_id, source,
-		architecture, param_count, file_type, context_length, vocab_size, chat_template, meta, added_at, missing, base)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
+		architecture, param_count, file_type, context_length, vocab_size, chat_template, meta, added_at, missing, base,
+		projector_digest, projector_path)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
 		m.ID, m.Name, m.Digest, m.Size, string(m.Location), path, m.mtime, folder, m.Source,
 		m.Meta.Architecture, m.Meta.ParamCount, m.Meta.FileType, m.Meta.ContextLength, m.Meta.VocabSize,
-		m.Meta.ChatTemplate, metaJSON, m.AddedAt.UnixMilli(), m.Base)
+		m.Meta.ChatTemplate, metaJSON, m.AddedAt.UnixMilli(), m.Base, m.ProjectorDigest, projPath)
 	if err != nil {
 		return fmt.Errorf("record model: %w", err)
 	}

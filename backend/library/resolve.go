@@ -299,6 +299,9 @@ func (l *Library) Remove(ctx context.Context, ref string) (RemoveResult, error) 
 	for _, d := range adapters {
 		l.removeBlobIfUnused(ctx, d)
 	}
+	if m.ProjectorDigest != "" {
+		l.removeBlobIfUnused(ctx, m.ProjectorDigest)
+	}
 	l.changed("removed", m)
 	return res, nil
 }

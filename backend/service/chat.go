@@ -315,8 +315,16 @@ func (r *Runner) prepare(ctx context.Context, req GenerateRequest) (*prepared, e
 	if len(toks) == 0 {
 		return nil, Invalid(field, "is empty after tokenization")
 	}
+	imgToks, err := r.imageTokens(ref, len(req.Images))
+	if err != nil {
+		return nil, err
+	}
 	n := r.contextFor(ref, o.NumCtx)
-	if len(toks) >= n {
+	if len(toks)+imgToks >= n {
+		if imgToks > 0 {
+			return nil, Invalid(field, "the prompt is %d tokens (%d of them for %d images), which leaves no room in the context of %d tokens",
+				len(toks)+imgToks, imgToks, len(req.Images), n)
+		}
 		return nil, Invalid(field, "the prompt is %d tokens, which leaves no room in the context of %d tokens", len(toks), n)
 	}
 	all := append(append([]string(nil), o.Stop...), stops...)

@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
+	"sync"
 
+	"inferenceruntime/backend/library"
 	"inferenceruntime/inference"
-	"inferenceruntime/inference/gguf"
+	"inferenceruntime/inference/vision"
 )
 
 // SetProjector pairs the model file at modelPath with the vision projector
@@ -29,10 +29,14 @@ func (r *Runner) SetProjector(modelPath, projPath string) {
 	r.projectors[modelPath] = projPath
 }
 
-// projectorFor is the projector of a model: the one SetProjector paired
-// with it, else one found next to its file (FindProjector); "" when none.
+// projectorFor is the projector of a model: the library's pairing, else
+// the one SetProjector paired with it, else one found next to its file
+// (FindProjector); "" when none.
 // explicit tells whether the pairing was asked for (its errors count).
 func (r *Runner) projectorFor(ref ModelRef) (path string, explicit bool) {
+	if ref.Projector != "" {
+		return ref.Projector, true
+	}
 	r.mu.Lock()
 	p, ok := r.projectors[ref.Path]
 	r.mu.Unlock()
@@ -43,54 +47,9 @@ func (r *Runner) projectorFor(ref ModelRef) (path string, explicit bool) {
 }
 
 // FindProjector looks in the folder of a model file for a vision projector
-// that fits it: a .gguf file with "mmproj" in its name, general.architecture
-// "clip", and vectors of the model's embedding size (nEmbd; 0 = any).
-// Among several, the one whose name shares the longest start with the
-// model's wins. It returns "" when there is none.
+// that fits it (see library.FindProjector); "" when there is none.
 func FindProjector(modelPath string, nEmbd int) string {
-	dir, base := filepath.Dir(modelPath), filepath.Base(modelPath)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return ""
-	}
-	var found []string
-	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || name == base || !strings.HasSuffix(strings.ToLower(name), ".gguf") ||
-			!strings.Contains(strings.ToLower(name), "mmproj") {
-			continue
-		}
-		if projectorFits(filepath.Join(dir, name), nEmbd) {
-			found = append(found, name)
-		}
-	}
-	if len(found) == 0 {
-		return ""
-	}
-	shared := func(a string) int {
-		n := 0
-		for n < len(a) && n < len(base) && a[n] == base[n] {
-			n++
-		}
-		return n
-	}
-	sort.SliceStable(found, func(i, j int) bool { return shared(found[i]) > shared(found[j]) })
-	return filepath.Join(dir, found[0])
-}
-
-// projectorFits reads a file's header: a clip file with vision vectors of
-// nEmbd values.
-func projectorFits(path string, nEmbd int) bool {
-	f, err := gguf.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	if f.Architecture() != "clip" {
-		return false
-	}
-	dim, ok := f.Uint("clip.vision.projection_dim")
-	return ok && (nEmbd <= 0 || int(dim) == nEmbd)
+	return library.FindProjector(modelPath, nEmbd)
 }
 
 // attachProjector gives a freshly loaded model its projector, if it has
@@ -165,4 +124,37 @@ func (r *Runner) placeImages(ref ModelRef, req GenerateRequest) (GenerateRequest
 	}
 	req.Messages = msgs
 	return req, nil
+}
+
+// imageTokenCache remembers the positions per image of projector files,
+// by path and size, so that checking a request does not reopen the file.
+var imageTokenCache sync.Map // projectorKey -> int
+
+type projectorKey struct {
+	path string
+	size int64
+}
+
+// imageTokens is how many context positions n images take with the
+// model's projector: the vectors each becomes plus the two it is wrapped
+// in (begin and end of image), known before anything is queued or loaded.
+func (r *Runner) imageTokens(ref ModelRef, n int) (int, error) {
+	if n == 0 {
+		return 0, nil
+	}
+	path, _ := r.projectorFor(ref)
+	info, err := os.Stat(path)
+	if err != nil {
+		return 0, Invalid("images", "model %s has no vision projector, so it cannot take images", ref.Name)
+	}
+	key := projectorKey{path, info.Size()}
+	per, ok := imageTokenCache.Load(key)
+	if !ok {
+		t, err := vision.ImageTokens(path)
+		if err != nil {
+			return 0, fmt.Errorf("vision projector of %s: %w", ref.Name, err)
+		}
+		per, _ = imageTokenCache.LoadOrStore(key, t)
+	}
+	return n * (per.(int) + 2), nil
 }
