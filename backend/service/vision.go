@@ -29,19 +29,19 @@ func (r *Runner) SetProjector(modelPath, projPath string) {
 	r.projectors[modelPath] = projPath
 }
 
-// projectorFor is the projector of a model: the library's pairing, else
-// the one SetProjector paired with it, else one found next to its file
-// (FindProjector); "" when none.
+// projectorFor is the projector of a model: the one SetProjector paired
+// with it (a --mmproj flag), else the library's pairing, else one found
+// next to its file (FindProjector); "" when none.
 // explicit tells whether the pairing was asked for (its errors count).
 func (r *Runner) projectorFor(ref ModelRef) (path string, explicit bool) {
-	if ref.Projector != "" {
-		return ref.Projector, true
-	}
 	r.mu.Lock()
 	p, ok := r.projectors[ref.Path]
 	r.mu.Unlock()
 	if ok {
 		return p, true
+	}
+	if ref.Projector != "" {
+		return ref.Projector, true
 	}
 	return FindProjector(ref.Path, int(ref.Meta.HParams.Embd)), false
 }

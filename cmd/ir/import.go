@@ -13,6 +13,7 @@ import (
 var (
 	importInPlace bool
 	importName    string
+	importMmproj  string
 )
 
 var importCmd = &cobra.Command{
@@ -20,7 +21,11 @@ var importCmd = &cobra.Command{
 	Short: "Add a GGUF model file to the library (copied into the store, or used in place)",
 	Long: `Import validates the file with the GGUF reader, then copies it into the
 content-addressed store while hashing it (or, with --in-place, records it
-where it lies). A file the library already holds is not copied twice.`,
+where it lies). A file the library already holds is not copied twice.
+
+A vision projector ("mmproj" file) is paired with the model: the one named
+by --mmproj, else a *mmproj*.gguf of the model's embedding size in the
+model's folder. Such a model takes images (ir run --image, the API, the app).`,
 	Args: cobra.ExactArgs(1),
 	RunE: func(cmd *cobra.Command, args []string) error {
 		bar := events.NewBar(cmd.ErrOrStderr())
@@ -30,7 +35,7 @@ where it lies). A file the library already holds is not copied twice.`,
 			return err
 		}
 		defer svc.Close()
-		res, err := svc.ImportModel(cmd.Context(), args[0], library.ImportOptions{InPlace: importInPlace, Name: importName})
+		res, err := svc.ImportModel(cmd.Context(), args[0], library.ImportOptions{InPlace: importInPlace, Name: importName, Projector: importMmproj})
 		if err == nil && res.Existing {
 			// Only hashing the whole file could tell; the bar of that read
 			// is no import.
@@ -52,6 +57,9 @@ where it lies). A file the library already holds is not copied twice.`,
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "imported %s (%s): %s %s, %s, %s params; %s\n", m.Name, m.ID[:8],
 			events.Printable(m.Meta.Architecture), events.Printable(m.Meta.FileType), events.FormatBytes(m.Size), gguf.FormatCount(m.Meta.ParamCount), how)
+		if m.Projector != "" {
+			fmt.Fprintf(cmd.OutOrStdout(), "vision: paired with projector %s\n", events.Printable(m.Projector))
+		}
 		return nil
 	},
 }
@@ -59,5 +67,6 @@ where it lies). A file the library already holds is not copied twice.`,
 func init() {
 	importCmd.Flags().BoolVar(&importInPlace, "in-place", false, "use the file where it lies instead of copying it")
 	importCmd.Flags().StringVar(&importName, "name", "", "name for the model (default: from the file name)")
+	importCmd.Flags().StringVar(&importMmproj, "mmproj", "", "vision projector (mmproj GGUF) to pair with the model (default: one found next to it)")
 	rootCmd.AddCommand(importCmd)
 }

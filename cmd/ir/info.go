@@ -244,6 +244,11 @@ func infoWriteRecord(row func(k, v string), m *library.Model) {
 		location = "in place"
 	}
 	row("location", location)
+	vision := "no (text only; pair a projector with ir import MODEL --mmproj FILE)"
+	if m.Projector != "" {
+		vision = "yes — projector " + m.Projector
+	}
+	row("vision", vision)
 	if m.Source != "" {
 		row("source", m.Source)
 	}

@@ -88,10 +88,19 @@ func listWrite(out io.Writer, ms []*library.Model) error {
 			name += ", " + a
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", name, m.ID[:8], events.FormatBytes(m.Size),
-			gguf.FormatCount(m.Meta.ParamCount), events.Printable(m.Meta.FileType), events.Printable(m.Meta.Architecture),
+			gguf.FormatCount(m.Meta.ParamCount), events.Printable(m.Meta.FileType), events.Printable(archLabel(m)),
 			m.Meta.ContextLength, events.Printable(where), listAge(m.AddedAt))
 	}
 	return tw.Flush()
+}
+
+// archLabel is a model's architecture, marked "vision" when a projector
+// lets it read images.
+func archLabel(m *library.Model) string {
+	if m.Projector != "" {
+		return m.Meta.Architecture + "+vision"
+	}
+	return m.Meta.Architecture
 }
 
 // listAge renders a time as "3 minutes ago" style, coarse.
