@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,6 +42,12 @@ type Request struct {
 	// in order. Their vectors take one position each and count toward the
 	// context.
 	Images []Image
+	// Draft, when set, drafts tokens that the model checks several at a
+	// time (speculative decoding: PromptLookup, ModelDrafter); the output
+	// is the same as without. Up to DraftMax per step (0 =
+	// DefaultDraftMax). Not used with a Constraint.
+	Draft    Drafter
+	DraftMax int
 }
 
 // Token is one piece of streamed output.
@@ -91,6 +98,8 @@ type Stats struct {
 	PrefillRate     float64       // prompt tokens evaluated per second
 	DecodeRate      float64       // generated tokens per second
 	StopReason      string        // StopEOG/StopString ("stop"), StopLength, StopCancelled
+	DraftedTokens   int           // tokens drafted for speculative decoding
+	AcceptedTokens  int           // drafted tokens the model agreed with (generated without a step of their own)
 }
 
 // Generate continues the sequence with req's prompt and streams the reply
@@ -163,6 +172,12 @@ func (s *Sequence) Generate(ctx context.Context, tok *tokenizer.Tokenizer, req R
 
 	out := newStopFilter(tok, req.Stop)
 	decodeStart := time.Now()
+	spec := newSpeculation(req, s.m.Config().VocabSize)
+	var hist []int32 // the prompt and the reply so far, for drafting
+	if spec != nil {
+		hist = slices.Clone(prompt)
+		defer func() { spec.drop(s) }() // the cache keeps only tokens of the reply
+	}
 	for {
 		var dist *sample.Distribution
 		if req.Logprobs { // before pick advances the constraint
@@ -171,6 +186,11 @@ func (s *Sequence) Generate(ctx context.Context, tok *tokenizer.Tokenizer, req R
 		id, err := s.pick(sampler, logits, req, st.GeneratedTokens)
 		if err != nil {
 			return s.finishText(st, StopCancelled, err, out, emit, decodeStart)
+		}
+		next, drafted := spec.check(s, id)
+		if spec != nil {
+			hist = append(hist, id)
+			st.DraftedTokens, st.AcceptedTokens = spec.drafted, spec.accepted
 		}
 		sampler.Accept(id)
 		if tok.IsEOG(id) {
@@ -189,10 +209,22 @@ func (s *Sequence) Generate(ctx context.Context, tok *tokenizer.Tokenizer, req R
 		if hit {
 			return s.finishText(st, StopString, nil, nil, emit, decodeStart)
 		}
-		if req.MaxTokens > 0 && st.GeneratedTokens >= req.MaxTokens || s.Len() >= s.ContextLength() {
+		used := s.Len() - spec.pendingCount() // the reply's tokens in the cache, id not counted
+		if drafted {
+			used--
+		}
+		if req.MaxTokens > 0 && st.GeneratedTokens >= req.MaxTokens || used >= s.ContextLength() {
 			return s.finishText(st, StopLength, nil, out, emit, decodeStart)
 		}
-		if logits, err = s.Eval(ctx, []int32{id}, false); err != nil {
+		if drafted { // id was drafted and is in the cache: its logits came with it
+			logits = next
+			continue
+		}
+		room := s.ContextLength()
+		if req.MaxTokens > 0 {
+			room = req.MaxTokens - st.GeneratedTokens
+		}
+		if logits, err = spec.eval(ctx, s, hist, id, room); err != nil {
 			return s.finishText(st, StopCancelled, err, out, emit, decodeStart)
 		}
 	}
