@@ -1,9 +1,11 @@
 package backendtest
 
 import (
+	"strings"
 	"testing"
 
 	"inferenceruntime/inference/compute"
+	"inferenceruntime/inference/internal/ref"
 	_ "inferenceruntime/inference/compute/vulkan"
 )
 
@@ -48,6 +50,25 @@ func TestModels(t *testing.T) {
 		t.Skip("whole models take a while on a software device")
 	}
 	for name := range devices(t) {
-		t.Run(name, func(t *testing.T) { Models(t, name, "") })
+		t.Run(name, func(t *testing.T) { Models(t, name, "", nil) })
+	}
+}
+
+// TestFamilyModels runs the other families' references; a model whose ops a
+// device lacks (MoE products) is skipped by name, so the gap shows.
+func TestFamilyModels(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole models take a while on a software device")
+	}
+	for name, devs := range devices(t) {
+		var models []string
+		for _, m := range ref.FamilyModels {
+			if strings.Contains(m, "moe") && !devs[0].Supports(compute.OpMulMatID, compute.F32) {
+				t.Logf("%s: skipping %s: no MulMatID (mixture of experts) on %s", name, m, devs[0].Name())
+				continue
+			}
+			models = append(models, m)
+		}
+		t.Run(name, func(t *testing.T) { Models(t, name, "", models) })
 	}
 }

@@ -8,11 +8,15 @@ import (
 	"inferenceruntime/inference/internal/ref"
 )
 
-// Models runs the llama and qwen2 reference models of ../shared/models on
-// the named backend, teacher-forced as one batch, and checks every row of
-// logits against llama.cpp's within the MANIFEST's tolerances.
-func Models(t *testing.T, backend string, kvType string) {
-	ref.CheckModels(t, ref.ConformanceModels, func(t *testing.T, c ref.Case) []float32 {
+// Models runs reference models of ../shared/models (ref.ConformanceModels
+// when models is nil) on the named backend, teacher-forced as one batch, and
+// checks every row of logits against llama.cpp's within the MANIFEST's
+// tolerances.
+func Models(t *testing.T, backend string, kvType string, models []string) {
+	if models == nil {
+		models = ref.ConformanceModels
+	}
+	ref.CheckModels(t, models, func(t *testing.T, c ref.Case) []float32 {
 		m, err := inference.Load(c.ModelPath, inference.Options{Backend: backend})
 		if err != nil {
 			t.Fatal(err)
