@@ -258,14 +258,23 @@ func (b *backend) Compute(g *compute.Graph) error {
 			}
 			quantized = a
 		case compute.OpMulMatID:
+			packed, err := usePacked(op, n)
+			if err != nil {
+				return err
+			}
 			// Gate and up share their input and ids: they group and convert it once.
 			a := activationsOf(n)
+			a.packed = packed
 			if a == quantized {
 				op.i[0] = 1
 			}
 			quantized = a
 		case compute.OpAttention, compute.OpCopy:
 			quantized = activations{} // they write the work buffer or leaves
+		case compute.OpGetRows:
+			if err := getPackedRows(op, n); err != nil {
+				return err
+			}
 		}
 	}
 	if err := b.work.ensure(work + ropeWork + 64); err != nil {
@@ -512,24 +521,58 @@ func activationsOf(n *compute.Tensor) activations {
 }
 
 // usePacked points op's weights at their packed copy where the weights are
-// a leaf in CPU memory of a type with a packed kernel.
+// a leaf in CPU memory of a type with a packed kernel: a matrix (MulMat) or
+// a stack of experts (MulMatID).
 func usePacked(op *C.ir_op, n *compute.Tensor) (bool, error) {
-	w := n.Src(0)
-	root, off := w.Root()
-	if root.Op() != compute.OpLeaf {
-		return false, nil
-	}
-	buf, boff := root.Buffer()
-	cb, ok := buf.(*buffer)
+	cb, key, ok := packable(n.Src(0))
 	if !ok {
 		return false, nil
 	}
-	s := w.Shape()
-	p, ok, err := cb.packedOf(boff+off, w.DType(), int64(s[0]), int64(s.Rows()))
+	if n.Op() == compute.OpMulMatID {
+		s := n.Src(0).Shape()
+		key.m, key.n = int64(s[1]), int64(s[2])
+	}
+	p, ok, err := cb.packedOf(key.off, key.typ, key.k, key.m, key.n)
 	if err != nil || !ok {
 		return false, err
 	}
 	op.src[0].data = p
 	op.i[1] = 1
 	return true, nil
+}
+
+// getPackedRows points a GetRows at the packed copy of its matrix where a
+// product made one (a tied embedding): the file's pages of the matrix were
+// given back, and reading them would bring them back.
+func getPackedRows(op *C.ir_op, n *compute.Tensor) error {
+	cb, key, ok := packable(n.Src(0))
+	if !ok || !packWeights || !hasPacked(key.typ) {
+		return nil
+	}
+	cb.mu.Lock()
+	defer cb.mu.Unlock()
+	if cb.ptr == nil {
+		return fmt.Errorf("cpu: buffer used after Free")
+	}
+	if p := cb.packOf(key); p != nil {
+		op.src[0].data = p
+		op.i[1] = 1
+	}
+	return nil
+}
+
+// packable returns the CPU buffer of weights w and the key of w as one
+// matrix, or ok false where w is not a leaf in CPU memory.
+func packable(w *compute.Tensor) (cb *buffer, key packKey, ok bool) {
+	root, off := w.Root()
+	if root.Op() != compute.OpLeaf {
+		return nil, key, false
+	}
+	buf, boff := root.Buffer()
+	cb, ok = buf.(*buffer)
+	if !ok {
+		return nil, key, false
+	}
+	s := w.Shape()
+	return cb, packKey{off: boff + off, typ: w.DType(), k: int64(s[0]), m: s.Rows(), n: 1}, true
 }

@@ -143,6 +143,9 @@ type buffer struct {
 	owned bool
 	pin   *runtime.Pinner
 	packs map[packKey]*packMem // packed copies of weight matrices (pack.go)
+	// mapped: 1 where the memory is a read-only file mapping whose packed
+	// pages can be given back, -1 where not, 0 not yet known (release_*.go)
+	mapped int8
 }
 
 func (*device) Alloc(size int64) (compute.Buffer, error) {

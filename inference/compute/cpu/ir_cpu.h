@@ -220,6 +220,10 @@ typedef struct {
     // pack: nr <= IR_PACK_ROWS rows w + r*row_bytes into a zeroed panel
     void (*pack)(const void *w, size_t row_bytes, int nr, void *panel, int64_t k);
     ir_pgemm_fn gemm;
+    // unpack: the inverse of pack for blocks [b0, b0+nb) of the panel's row
+    // r, as the file stores them, into out (GetRows of a matrix whose file
+    // pages were given back once it was packed: a tied embedding)
+    void (*unpack)(const void *panel, int r, int64_t k, int64_t b0, int64_t nb, void *out);
 } ir_pack_traits;
 extern ir_pack_traits ir_pack[IR_NTYPES];
 // xpack: lay out one quantized activation row for the packed kernels
@@ -233,6 +237,9 @@ void ir_pack_free(void *p, size_t size);
 int64_t ir_pack_panel_bytes(int type, int64_t k);  // -1: no packed layout
 int64_t ir_pack_size(int type, int64_t k, int64_t m);
 int ir_pack_panels(int type, const void *w, void *dst, int64_t k, int64_t m, int64_t p0, int64_t p1);
+// ir_pack_row_to_float dequantizes row r of a packed k x m matrix into y
+// with the same bits as to_float of the file's row.
+void ir_pack_row_to_float(int type, const void *packed, int64_t k, int64_t r, float *y);
 // Q4_0/Q8_0 layouts (packed.c) and their activation blocks: a Q8_0 block
 // with its scale as a float and its sum times -8 (Q4_0 nibbles) and -128
 // (Q8_0 plus 128).

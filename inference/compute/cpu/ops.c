@@ -55,7 +55,8 @@ static void op_get_rows(graph_ctx *c, int i, const ir_op *op, int ith, int nth) 
             fail(c, i, "row id out of range");
             return;
         }
-        ir_traits[w->type].to_float((const char *)w->data + ids[r] * rb, (float *)op->dst.data + r * d, (int)d);
+        if (op->i[1]) ir_pack_row_to_float(w->type, w->data, d, ids[r], (float *)op->dst.data + r * d);
+        else ir_traits[w->type].to_float((const char *)w->data + ids[r] * rb, (float *)op->dst.data + r * d, (int)d);
     }
 }
 
@@ -369,9 +370,19 @@ static void mmid_tile(const mm_job *j, int64_t t) {
     int64_t m = op->src[0].ne[1], local = t - g->tiles[lo];
     int64_t r0 = local % j->row_tiles * MM_ROWS, c0 = g->start[e] + local / j->row_tiles * MM_COLS;
     int64_t nr = m - r0 < MM_ROWS ? m - r0 : MM_ROWS, nc = g->start[e + 1] - c0 < MM_COLS ? g->start[e + 1] - c0 : MM_COLS;
-    const char *we = (const char *)op->src[0].data + (e * m + r0) * j->wrow;
-    mm_block(j->tr, op->src[0].ne[0], we, j->wrow, nr, j->x.xq + c0 * j->x.xrow, j->x.xrow, prepared_cols(&j->x, c0), j->x.prow, nc, g->out,
-             MM_ROWS);
+    if (op->i[1]) {  // packed: each expert's panels after the previous one's (pack.go)
+        const ir_tensor *w = &op->src[0];
+        const char *panel = (const char *)w->data + e * ir_pack_size(w->type, w->ne[0], m) + r0 / IR_PACK_ROWS * ir_pack_panel_bytes(w->type, w->ne[0]);
+        for (int64_t col = 0; col < nc; col += IR_PGEMM_COLS) {
+            int ncols = nc - col < IR_PGEMM_COLS ? (int)(nc - col) : IR_PGEMM_COLS;
+            ir_pack[w->type].gemm((int)w->ne[0], panel, j->x.xp + (c0 + col) * j->x.prow, (size_t)j->x.prow, ncols, g->out + col * MM_ROWS,
+                                  MM_ROWS, (int)nr);
+        }
+    } else {
+        const char *we = (const char *)op->src[0].data + (e * m + r0) * j->wrow;
+        mm_block(j->tr, op->src[0].ne[0], we, j->wrow, nr, j->x.xq + c0 * j->x.xrow, j->x.xrow, prepared_cols(&j->x, c0), j->x.prow, nc,
+                 g->out, MM_ROWS);
+    }
     for (int64_t col = 0; col < nc; col++)
         memcpy((float *)op->dst.data + g->order[c0 + col] * m + r0, g->out + col * MM_ROWS, (size_t)nr * 4);
 }
@@ -388,9 +399,14 @@ static void op_mul_mat_id(graph_ctx *c, int i, const ir_op *op, int phase, int i
     }
     mm_job j = {.op = op, .tr = tr, .row_tiles = (w->ne[1] + MM_ROWS - 1) / MM_ROWS, .wrow = ir_row_size(w->type, k),
                 .x = {.xq = c->work, .xrow = vdt == IR_F32 ? k * 4 : ir_row_size(vdt, k)}, .groups = &g};
-    if (vdt != IR_F32 && ir_prep[vdt]) {
+    const int packed = op->i[1];  // Go packs only types with a packed kernel, one expert after another
+    ir_prep_fn prep = packed ? ir_xpack[vdt] : ir_prep[vdt];
+    if (vdt != IR_F32 && prep) {
         j.x.xp = c->work + prep_offset(vdt, k, pairs);
-        j.x.prow = ir_prep_size(vdt, k);
+        j.x.prow = packed ? ir_xpack_row_size(vdt, k) : ir_prep_size(vdt, k);
+    } else if (packed) {  // float activations, grouped, as they are
+        j.x.xp = j.x.xq;
+        j.x.prow = j.x.xrow;
     }
     if (phase == 0) {
         if (op->i[0]) return;
@@ -399,7 +415,7 @@ static void op_mul_mat_id(graph_ctx *c, int i, const ir_op *op, int phase, int i
         split(pairs, ith, nth, &a, &b);
         for (int64_t r = a; r < b; r++) {
             int64_t q = g.order[r], src = per_pair ? q : q / kk;
-            convert_row(&j.x, vdt, ir_prep[vdt], (const float *)x->data + src * k, k, r);
+            convert_row(&j.x, vdt, prep, (const float *)x->data + src * k, k, r);
         }
         return;
     }

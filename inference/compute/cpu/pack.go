@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"sync"
@@ -20,10 +21,17 @@ import (
 // type has a packed kernel makes a copy laid out for that kernel, kept with
 // the buffer until the buffer is written or freed. Prompt processing gains
 // most: the kernel computes 16 rows per instruction without horizontal
-// sums. The copy costs memory equal to the matrix (the original bytes are
-// usually a file mapping the kernel no longer touches).
+// sums. A stack of expert matrices (MulMatID) is packed one expert after
+// another.
 //
-// IR_CPU_PACK=0 turns packing off (to compare speeds, or to save memory).
+// The copy is as large as the matrix, so where the matrix is a read-only
+// file mapping (the GGUF file, on Linux) its pages are given back to the
+// kernel as they are packed: a model costs its file size once. Nothing
+// reads them again: GetRows of a packed matrix (a tied embedding) reads the
+// packed copy. Should anything else read them, they come back from the
+// file.
+//
+// IR_CPU_PACK=0 turns packing off (to compare speeds).
 var packWeights = os.Getenv("IR_CPU_PACK") != "0"
 
 // packMem is the memory of one packed matrix.
@@ -37,16 +45,18 @@ func (m *packMem) free() {
 	m.ptr = nil
 }
 
+// packKey is a matrix of a buffer: k x m weights of type typ at byte off,
+// or n such matrices one after another (experts).
 type packKey struct {
-	off  int64
-	typ  compute.DType
-	k, m int64
+	off     int64
+	typ     compute.DType
+	k, m, n int64
 }
 
-// packedOf returns the packed copy of the k x m matrix of type typ at byte
-// off of b, making it on first use. ok is false where the type has no
+// packedOf returns the packed copy of the n k x m matrices of type typ at
+// byte off of b, making it on first use. ok is false where the type has no
 // packed kernel at the kernel level in use.
-func (b *buffer) packedOf(off int64, typ compute.DType, k, m int64) (p unsafe.Pointer, ok bool, err error) {
+func (b *buffer) packedOf(off int64, typ compute.DType, k, m, n int64) (p unsafe.Pointer, ok bool, err error) {
 	if !packWeights || !hasPacked(typ) {
 		return nil, false, nil
 	}
@@ -55,23 +65,28 @@ func (b *buffer) packedOf(off int64, typ compute.DType, k, m int64) (p unsafe.Po
 	if b.ptr == nil {
 		return nil, false, fmt.Errorf("cpu: buffer used after Free")
 	}
-	key := packKey{off, typ, k, m}
+	key := packKey{off, typ, k, m, n}
 	if c, ok := b.packs[key]; ok { // checked when it was made
 		return c.ptr, true, nil
 	}
-	size := int64(C.ir_pack_size(C.int(typ), C.int64_t(k), C.int64_t(m)))
+	one := int64(C.ir_pack_size(C.int(typ), C.int64_t(k), C.int64_t(m)))
 	row := int64(C.ir_row_size(C.int(typ), C.int64_t(k)))
-	if size <= 0 || row <= 0 {
+	if one <= 0 || row <= 0 || n <= 0 {
 		return nil, false, nil
 	}
-	if off < 0 || off > b.size || m > (b.size-off)/row {
-		return nil, false, fmt.Errorf("cpu: %d rows of %v at byte %d do not fit a %d-byte buffer", m, typ, off, b.size)
+	if off < 0 || off > b.size || m > (b.size-off)/row/n || one > math.MaxInt64/n {
+		return nil, false, fmt.Errorf("cpu: %d x %d rows of %v at byte %d do not fit a %d-byte buffer", n, m, typ, off, b.size)
 	}
-	c := &packMem{ptr: C.ir_pack_alloc(C.size_t(size)), size: size}
+	c := &packMem{ptr: C.ir_pack_alloc(C.size_t(one * n)), size: one * n}
 	if c.ptr == nil {
-		return nil, false, fmt.Errorf("cpu: packing %dx%d %v weights: out of memory allocating %d bytes", k, m, typ, size)
+		return nil, false, fmt.Errorf("cpu: packing %dx%dx%d %v weights: out of memory allocating %d bytes", k, m, n, typ, c.size)
 	}
-	packParallel(typ, unsafe.Add(b.ptr, off), c.ptr, k, m)
+	src := unsafe.Add(b.ptr, off)
+	rel := b.releaser(src, n*m*row)
+	for e := int64(0); e < n; e++ {
+		packParallel(typ, unsafe.Add(src, e*m*row), unsafe.Add(c.ptr, e*one), k, m, rel)
+	}
+	rel.to(unsafe.Add(src, n*m*row))
 	if b.packs == nil {
 		b.packs = map[packKey]*packMem{}
 	}
@@ -79,24 +94,44 @@ func (b *buffer) packedOf(off int64, typ compute.DType, k, m int64) (p unsafe.Po
 	return c.ptr, true, nil
 }
 
-// packParallel packs the panels on all cores: a model's first prompt waits
-// for it.
-func packParallel(typ compute.DType, src, dst unsafe.Pointer, k, m int64) {
-	panels := (m + C.IR_PACK_ROWS - 1) / C.IR_PACK_ROWS
-	workers := int64(min(runtime.NumCPU(), 16))
-	var wg sync.WaitGroup
-	for w := int64(0); w < workers; w++ {
-		p0, p1 := panels*w/workers, panels*(w+1)/workers
-		if p0 == p1 {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			C.ir_pack_panels(C.int(typ), src, dst, C.int64_t(k), C.int64_t(m), C.int64_t(p0), C.int64_t(p1))
-		}()
+// packOf returns the packed copy of a matrix if one was made; the caller
+// holds b.mu.
+func (b *buffer) packOf(key packKey) unsafe.Pointer {
+	if c, ok := b.packs[key]; ok {
+		return c.ptr
 	}
-	wg.Wait()
+	return nil
+}
+
+// packChunk is about how many source bytes are packed before they are
+// given back: the source of a whole large matrix (a tied F16 embedding,
+// 0.5 GB) resident beside its copy would break the bound on peak memory.
+const packChunk = 16 << 20
+
+// packParallel packs the panels on all cores (a model's first prompt waits
+// for it), a chunk at a time, handing each chunk's source pages to rel.
+func packParallel(typ compute.DType, src, dst unsafe.Pointer, k, m int64, rel *releaser) {
+	row := int64(C.ir_row_size(C.int(typ), C.int64_t(k)))
+	panels := (m + C.IR_PACK_ROWS - 1) / C.IR_PACK_ROWS
+	step := max(1, packChunk/(row*C.IR_PACK_ROWS))
+	workers := int64(min(runtime.NumCPU(), 16))
+	for c0 := int64(0); c0 < panels; c0 += step {
+		c1 := min(panels, c0+step)
+		var wg sync.WaitGroup
+		for w := int64(0); w < workers; w++ {
+			p0, p1 := c0+(c1-c0)*w/workers, c0+(c1-c0)*(w+1)/workers
+			if p0 == p1 {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				C.ir_pack_panels(C.int(typ), src, dst, C.int64_t(k), C.int64_t(m), C.int64_t(p0), C.int64_t(p1))
+			}()
+		}
+		wg.Wait()
+		rel.to(unsafe.Add(src, min(m, c1*C.IR_PACK_ROWS)*row))
+	}
 }
 
 // dropPacks frees the packed copies; the caller holds b.mu.

@@ -139,7 +139,7 @@ func BenchmarkPackK(b *testing.B) {
 				buf.mu.Lock()
 				buf.dropPacks()
 				buf.mu.Unlock()
-				if _, ok, err := buf.packedOf(0, typ, k, m); err != nil || !ok {
+				if _, ok, err := buf.packedOf(0, typ, k, m, 1); err != nil || !ok {
 					b.Fatalf("packing failed: ok %v, %v", ok, err)
 				}
 			}

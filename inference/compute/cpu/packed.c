@@ -61,7 +61,7 @@ ir_prep_fn ir_xpack[IR_NTYPES];
 int64_t (*ir_xpack_row_size_fn[IR_NTYPES])(int64_t k);
 
 static int known(int t) { return t >= 0 && t < IR_NTYPES; }
-int ir_has_pgemm(int type) { return known(type) && ir_pack[type].gemm && ir_pack[type].pack && ir_pack[type].panel_bytes; }
+int ir_has_pgemm(int type) { return known(type) && ir_pack[type].gemm && ir_pack[type].pack && ir_pack[type].panel_bytes && ir_pack[type].unpack; }
 
 int64_t ir_pack_panel_bytes(int type, int64_t k) { return ir_has_pgemm(type) ? ir_pack[type].panel_bytes(k) : -1; }
 
@@ -83,6 +83,21 @@ int ir_pack_panels(int type, const void *w, void *dst, int64_t k, int64_t m, int
         ir_pack[type].pack((const char *)w + r0 * row, (size_t)row, (int)nr, panel, k);
     }
     return 0;
+}
+
+// Rows go back to the file's bytes a piece at a time through a small
+// buffer, so that to_float (the same as for unpacked weights) gives the
+// same bits.
+void ir_pack_row_to_float(int type, const void *packed, int64_t k, int64_t r, float *y) {
+    enum { PIECE = 1024 };  // elements: a whole number of blocks of every packed type
+    uint8_t buf[PIECE * 2];  // F16 has the most bytes per element
+    const int64_t bs = ir_traits[type].block;
+    const uint8_t *panel = (const uint8_t *)packed + r / IR_PACK_ROWS * ir_pack_panel_bytes(type, k);
+    for (int64_t e = 0; e < k; e += PIECE) {
+        int64_t n = k - e < PIECE ? k - e : PIECE;
+        ir_pack[type].unpack(panel, (int)(r % IR_PACK_ROWS), k, e / bs, n / bs, buf);
+        ir_traits[type].to_float(buf, y + e, (int)n);
+    }
 }
 
 int64_t ir_xpack_row_size(int vdt, int64_t k) {
@@ -139,6 +154,29 @@ static void pack_q8_0(const void *w, size_t row, int nr, void *panel, int64_t k)
         }
 }
 
+static void unpack_q4_0(const void *panel, int r, int64_t k, int64_t b0, int64_t nb, void *out) {
+    blk_q4_0 *x = out;
+    for (int64_t b = b0; b < b0 + nb; b++, x++) {
+        size_t qo, dof;
+        ir_pack_offsets(256, (int)(k / QK), (int)b, &qo, &dof);
+        const uint8_t *q = (const uint8_t *)panel + qo;
+        x->d = ((const uint16_t *)((const uint8_t *)panel + dof))[r];
+        for (int t = 0; t < 4; t++) memcpy(x->qs + 4 * t, q + 64 * t + 4 * r, 4);
+    }
+}
+
+static void unpack_q8_0(const void *panel, int r, int64_t k, int64_t b0, int64_t nb, void *out) {
+    blk_q8_0 *x = out;
+    for (int64_t b = b0; b < b0 + nb; b++, x++) {
+        size_t qo, dof;
+        ir_pack_offsets(512, (int)(k / QK), (int)b, &qo, &dof);
+        const uint8_t *q = (const uint8_t *)panel + qo;
+        x->d = ((const uint16_t *)((const uint8_t *)panel + dof))[r];
+        for (int t = 0; t < 8; t++)
+            for (int j = 0; j < 4; j++) x->qs[4 * t + j] = (int8_t)(q[64 * t + 4 * r + j] ^ 0x80);
+    }
+}
+
 // Activations for the Q4_0/Q8_0 kernels: each Q8_0 block with its scale as
 // a float and its sum already multiplied by minus the weights' unsigned
 // offset, so that a kernel starts its integer sum there.
@@ -161,8 +199,8 @@ static void xpack_q8_0(const void *vx, void *vp, int n) {
 // ir_pack_q0_layouts registers the Q4_0 and Q8_0 layouts for kernels that
 // read them (gemm_q4_0, gemm_q8_0).
 void ir_pack_q0_layouts(ir_pgemm_fn gemm_q4_0, ir_pgemm_fn gemm_q8_0) {
-    ir_pack[IR_Q4_0] = (ir_pack_traits){panel_bytes_q4_0, pack_q4_0, gemm_q4_0};
-    ir_pack[IR_Q8_0] = (ir_pack_traits){panel_bytes_q8_0, pack_q8_0, gemm_q8_0};
+    ir_pack[IR_Q4_0] = (ir_pack_traits){panel_bytes_q4_0, pack_q4_0, gemm_q4_0, unpack_q4_0};
+    ir_pack[IR_Q8_0] = (ir_pack_traits){panel_bytes_q8_0, pack_q8_0, gemm_q8_0, unpack_q8_0};
     ir_xpack[IR_Q8_0] = xpack_q8_0;
     ir_xpack_row_size_fn[IR_Q8_0] = xpack_row_size_q8_0;
 }

@@ -28,6 +28,13 @@ static void pack_f16(const void *w, size_t row, int nr, void *panel, int64_t k) 
             memcpy(p + k / 2 * IR_PACK_ROWS + r, (const char *)w + r * row + (k - 1) * 2, 2);
 }
 
+static void unpack_f16(const void *panel, int r, int64_t k, int64_t b0, int64_t nb, void *out) {
+    (void)k;
+    const uint16_t *p = panel;  // pair b of row r: halves 32b + 2r, 32b + 2r + 1
+    uint16_t *y = out;
+    for (int64_t e = b0; e < b0 + nb; e++) *y++ = p[e / 2 * 2 * IR_PACK_ROWS + 2 * r + (e & 1)];
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")))
@@ -150,7 +157,7 @@ AVX512 static void pgemm_f16(int n, const void *panel, const void *x, size_t xs,
     }
 }
 
-void ir_init_packed_f16_avx512(void) { ir_pack[IR_F16] = (ir_pack_traits){panel_bytes_f16, pack_f16, pgemm_f16}; }
+void ir_init_packed_f16_avx512(void) { ir_pack[IR_F16] = (ir_pack_traits){panel_bytes_f16, pack_f16, pgemm_f16, unpack_f16}; }
 #else
 void ir_init_packed_f16_avx512(void) {}
 #endif

@@ -72,6 +72,18 @@ static void pack_q4_K(const void *w, size_t row, int nr, void *panel, int64_t k)
         }
 }
 
+static void unpack_q4_K(const void *panel, int r, int64_t k, int64_t b0, int64_t nb, void *out) {
+    (void)k;
+    blk_q4_K *x = out;
+    for (int64_t b = b0; b < b0 + nb; b++, x++) {
+        const uint8_t *p = (const uint8_t *)panel + b * Q4K_SB;
+        x->d = ((const uint16_t *)p)[r];
+        x->dmin = ((const uint16_t *)p)[IR_PACK_ROWS + r];
+        for (int l = 0; l < 3; l++) memcpy(x->scales + 4 * l, p + 64 * (1 + l) + 4 * r, 4);
+        for (int v = 0; v < 32; v++) memcpy(x->qs + 4 * v, p + Q4K_Q + 64 * v + 4 * r, 4);
+    }
+}
+
 // --- Q6_K --------------------------------------------------------------------
 // Super-block positions go in pairs: one line with the 16 rows' d (f16,
 // 32 bytes) of both, then the two positions' 52 lines of scales and
@@ -138,6 +150,34 @@ static void pack_q6_K(const void *w, size_t row, int nr, void *panel, int64_t k)
                 p[16 * g + r] = (uint8_t)x->scales[g];
             }
         }
+}
+
+static void unpack_q6_K(const void *panel, int r, int64_t k, int64_t b0, int64_t nb, void *out) {
+    (void)k;
+    blk_q6_K *x = out;
+    for (int64_t b = b0; b < b0 + nb; b++, x++) {
+        size_t qo, dof;
+        q6_offsets((int)b, &qo, &dof);
+        const uint8_t *p = (const uint8_t *)panel + qo, *pq = p + Q6K_Q;
+        uint8_t u[QKK];
+        x->d = ((const uint16_t *)((const uint8_t *)panel + dof))[r];
+        for (int g = 0; g < 16; g++) {
+            uint8_t *e = u + 16 * g;
+            for (int j = 0; j < 4; j++) {
+                uint8_t X = pq[192 * g + 4 * r + j], Y = pq[192 * g + 64 + 4 * r + j], Z = pq[192 * g + 128 + 4 * r + j];
+                e[j] = X >> 2, e[4 + j] = Y >> 2, e[8 + j] = Z >> 2;
+                e[12 + j] = (uint8_t)((X & 3) | (Y & 3) << 2 | (Z & 3) << 4);
+            }
+            x->scales[g] = (int8_t)p[16 * g + r];
+        }
+        for (int h = 0; h < 2; h++)
+            for (int l = 0; l < 32; l++) {
+                uint8_t u0 = u[128 * h + l], u1 = u[128 * h + l + 32], u2 = u[128 * h + l + 64], u3 = u[128 * h + l + 96];
+                x->ql[64 * h + l] = (uint8_t)((u0 & 15) | (u2 & 15) << 4);
+                x->ql[64 * h + l + 32] = (uint8_t)((u1 & 15) | (u3 & 15) << 4);
+                x->qh[32 * h + l] = (uint8_t)(u0 >> 4 | (u1 >> 4) << 2 | (u2 >> 4) << 4 | (u3 >> 4) << 6);
+            }
+    }
 }
 
 #if defined(__x86_64__)
@@ -353,8 +393,8 @@ void ir_init_packed_k_avx512(void) {
     int gfni = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 8 & 1);
     ir_xpack[IR_Q8_K] = xpack_q8_K;
     ir_xpack_row_size_fn[IR_Q8_K] = xpack_row_size_q8_K;
-    ir_pack[IR_Q4_K] = (ir_pack_traits){panel_bytes_q4_K, pack_q4_K, pgemm_q4_K};
-    if (gfni) ir_pack[IR_Q6_K] = (ir_pack_traits){panel_bytes_q6_K, pack_q6_K, pgemm_q6_K};
+    ir_pack[IR_Q4_K] = (ir_pack_traits){panel_bytes_q4_K, pack_q4_K, pgemm_q4_K, unpack_q4_K};
+    if (gfni) ir_pack[IR_Q6_K] = (ir_pack_traits){panel_bytes_q6_K, pack_q6_K, pgemm_q6_K, unpack_q6_K};
 }
 #else
 void ir_init_packed_k_avx512(void) {}
