@@ -173,14 +173,23 @@ type openaiCompletionRequest struct {
 }
 
 type openaiUsage struct {
-	PromptTokens     int `json:"prompt_tokens"`
-	CompletionTokens int `json:"completion_tokens"`
-	TotalTokens      int `json:"total_tokens"`
+	PromptTokens        int                 `json:"prompt_tokens"`
+	CompletionTokens    int                 `json:"completion_tokens"`
+	TotalTokens         int                 `json:"total_tokens"`
+	PromptTokensDetails openaiPromptDetails `json:"prompt_tokens_details"`
+}
+
+// openaiPromptDetails says how many prompt tokens came from the cache (a
+// follow-up turn's history, a shared system prompt) rather than being
+// evaluated again; prompt_tokens still counts them.
+type openaiPromptDetails struct {
+	CachedTokens int `json:"cached_tokens"`
 }
 
 func usageOf(res service.GenerateResult) *openaiUsage {
 	p, c := res.Stats.PromptTokens, res.Stats.GeneratedTokens
-	return &openaiUsage{PromptTokens: p, CompletionTokens: c, TotalTokens: p + c}
+	return &openaiUsage{PromptTokens: p, CompletionTokens: c, TotalTokens: p + c,
+		PromptTokensDetails: openaiPromptDetails{CachedTokens: res.Stats.CachedTokens}}
 }
 
 // finishReason maps the runner's reasons to OpenAI's.
