@@ -3,6 +3,7 @@ package history
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -74,6 +75,10 @@ func (s *Store) ExportMarkdown(ctx context.Context, conversationID int64) ([]byt
 			heading += " (" + m.Model + ")"
 		}
 		fmt.Fprintf(&b, "\n## %s\n\n%s\n", heading, strings.TrimRight(m.Content, "\n"))
+		for i, im := range m.Images {
+			// Inline, so that the document stands alone like the JSON export.
+			fmt.Fprintf(&b, "\n![image %d](data:%s;base64,%s)\n", i+1, im.MIME, base64.StdEncoding.EncodeToString(im.Data))
+		}
 		switch m.State {
 		case StateStopped:
 			b.WriteString("\n*(stopped)*\n")

@@ -97,6 +97,7 @@ type Message struct {
 	State          string    `json:"state"`
 	Error          string    `json:"error,omitempty"`
 	Stats          *Stats    `json:"stats,omitempty"`
+	Images         []Image   `json:"images,omitempty"` // attached by the user
 	CreatedAt      time.Time `json:"createdAt"`
 	UpdatedAt      time.Time `json:"updatedAt"`
 }

@@ -17,6 +17,8 @@ type NewMessage struct {
 	Role     string
 	Content  string
 	Model    string
+	// Images attached to the message (CheckImages validates them).
+	Images []Image
 }
 
 // Add appends a finished message (a question, or an imported reply) to a
@@ -71,6 +73,9 @@ func (s *Store) insert(ctx context.Context, conversationID int64, m NewMessage, 
 	if err != nil {
 		return 0, fmt.Errorf("history: add message: %w", err)
 	}
+	if err := insertImages(ctx, tx, id, m.Images); err != nil {
+		return 0, err
+	}
 	if _, err := tx.ExecContext(ctx, `UPDATE conversations SET current_leaf = ?, updated_at = ? WHERE id = ?`,
 		id, now, conversationID); err != nil {
 		return 0, fmt.Errorf("history: add message: %w", err)
@@ -110,7 +115,11 @@ func (s *Store) Message(ctx context.Context, id int64) (Message, error) {
 	if err != nil {
 		return m, fmt.Errorf("history: message %d: %w", id, err)
 	}
-	return m, nil
+	one := []Message{m}
+	if err := s.loadImages(ctx, m.ConversationID, one); err != nil {
+		return m, err
+	}
+	return one[0], nil
 }
 
 // Messages returns every message of a conversation, every branch, in the
@@ -133,7 +142,7 @@ func (s *Store) Messages(ctx context.Context, conversationID int64) ([]Message, 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("history: messages of conversation %d: %w", conversationID, err)
 	}
-	return out, nil
+	return out, s.loadImages(ctx, conversationID, out)
 }
 
 // ThreadMessage is a message on the branch on screen, with its siblings

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"inferenceruntime/backend/events"
 	"inferenceruntime/backend/history"
+	"inferenceruntime/inference"
 	"inferenceruntime/inference/chattmpl"
 	"inferenceruntime/inference/gguf"
 	"inferenceruntime/inference/sample"
@@ -140,7 +142,11 @@ type SendResult struct {
 // start) and starts the reply. The conversation must fit the context with
 // room to answer: otherwise nothing is saved and the error (an
 // *InvalidError) says by how much it is too long.
-func (c *Chats) Send(ctx context.Context, conversationID, parentID int64, text string) (SendResult, error) {
+//
+// Images (PNG, JPEG, GIF, WebP) go with the question, for a model with a
+// vision projector; a model without one is refused here, before anything
+// is saved.
+func (c *Chats) Send(ctx context.Context, conversationID, parentID int64, text string, images ...history.Image) (SendResult, error) {
 	var path []history.Message
 	if parentID != 0 {
 		var err error
@@ -148,7 +154,7 @@ func (c *Chats) Send(ctx context.Context, conversationID, parentID int64, text s
 			return SendResult{}, err
 		}
 	}
-	return c.ask(ctx, conversationID, parentID, path, text)
+	return c.ask(ctx, conversationID, parentID, path, text, images)
 }
 
 // Edit saves a new version of the question questionID (a sibling: the old
@@ -167,25 +173,29 @@ func (c *Chats) Edit(ctx context.Context, questionID int64, text string) (SendRe
 			return SendResult{}, err
 		}
 	}
-	return c.ask(ctx, q.ConversationID, q.ParentID, path, text)
+	// The new version asks about the same pictures.
+	return c.ask(ctx, q.ConversationID, q.ParentID, path, text, q.Images)
 }
 
-func (c *Chats) ask(ctx context.Context, conversationID, parentID int64, path []history.Message, text string) (SendResult, error) {
+func (c *Chats) ask(ctx context.Context, conversationID, parentID int64, path []history.Message, text string, images []history.Image) (SendResult, error) {
 	if text == "" {
 		return SendResult{}, Invalid("message", "is empty")
+	}
+	if err := history.CheckImages(images); err != nil {
+		return SendResult{}, Invalid("images", "%s", strings.TrimPrefix(err.Error(), "history: "))
 	}
 	conv, err := c.History.Get(ctx, conversationID)
 	if err != nil {
 		return SendResult{}, err
 	}
-	path = append(path, history.Message{Role: history.RoleUser, Content: text})
+	path = append(path, history.Message{Role: history.RoleUser, Content: text, Images: images})
 	if _, err := c.Runner().Check(ctx, c.request(conv, path)); err != nil {
 		return SendResult{}, err
 	}
 	if err := c.reserve(conversationID); err != nil {
 		return SendResult{}, err
 	}
-	q, err := c.History.Add(ctx, conversationID, history.NewMessage{ParentID: parentID, Role: history.RoleUser, Content: text})
+	q, err := c.History.Add(ctx, conversationID, history.NewMessage{ParentID: parentID, Role: history.RoleUser, Content: text, Images: images})
 	if err != nil {
 		c.unreserve(conversationID)
 		return SendResult{}, err
@@ -267,6 +277,7 @@ func (c *Chats) unreserve(conversationID int64) {
 // messages the reply follows).
 func (c *Chats) request(conv history.Conversation, path []history.Message) GenerateRequest {
 	msgs := []chattmpl.Message{}
+	var images [][]byte
 	if conv.System != "" {
 		msgs = append(msgs, chattmpl.Message{Role: history.RoleSystem, Content: conv.System})
 	}
@@ -275,9 +286,17 @@ func (c *Chats) request(conv history.Conversation, path []history.Message) Gener
 		if m.Role == history.RoleAssistant && m.Content == "" {
 			continue
 		}
-		msgs = append(msgs, chattmpl.Message{Role: m.Role, Content: m.Content})
+		content := m.Content
+		if len(m.Images) > 0 { // each image where its message is
+			content = strings.Repeat(inference.MediaMarker, len(m.Images)) + content
+			for _, im := range m.Images {
+				images = append(images, im.Data)
+			}
+		}
+		msgs = append(msgs, chattmpl.Message{Role: m.Role, Content: content})
 	}
-	return GenerateRequest{Model: conv.Model, Messages: msgs, Options: GenerateOptionsFrom(conv.Params, c.sampling(conv.Model))}
+	return GenerateRequest{Model: conv.Model, Messages: msgs, Options: GenerateOptionsFrom(conv.Params, c.sampling(conv.Model)),
+		Images: images}
 }
 
 // sampling returns the sampler defaults of a model (see ModelSampling),
@@ -544,10 +563,14 @@ func (c *Chats) Usage(ctx context.Context, conversationID, leafID int64, draft s
 	if err != nil {
 		return ContextUsage{}, err
 	}
-	toks, err := p.tokens(text)
+	toks, err := p.tokens(strings.ReplaceAll(text, inference.MediaMarker, ""))
 	if err != nil {
 		return ContextUsage{}, err
 	}
-	u.Tokens, u.Fits = len(toks), len(toks) < u.Limit
+	// Images count by their positions; a model that cannot see them is
+	// refused on send, with its own message.
+	imgToks, _ := r.imageTokens(ref, len(req.Images))
+	u.Tokens = len(toks) + imgToks
+	u.Fits = u.Tokens < u.Limit
 	return u, nil
 }

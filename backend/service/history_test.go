@@ -87,6 +87,13 @@ func (c *chatEvents) text(id int64) (string, int) {
 // and the chat use-case over it.
 func chatsFixture(t *testing.T) (*Chats, *chatEvents) {
 	t.Helper()
+	_, c, evs := chatsService(t)
+	return c, evs
+}
+
+// chatsService is chatsFixture with the service, to import more models.
+func chatsService(t *testing.T) (*Service, *Chats, *chatEvents) {
+	t.Helper()
 	shape, _ := synth.ShapeByName("tiny")
 	plan, err := synth.NewPlan(shape, "F32")
 	if err != nil {
@@ -112,7 +119,7 @@ func chatsFixture(t *testing.T) (*Chats, *chatEvents) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	return c, evs
+	return s, c, evs
 }
 
 func ptr[T any](v T) *T { return &v }
