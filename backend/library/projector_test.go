@@ -6,19 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"inferenceruntime/internal/testshared"
 )
 
 // sharedVision returns the shared tiny Gemma 3 and its projector, or skips.
 func sharedVision(t *testing.T) (model, proj string) {
-	t.Helper()
-	model = filepath.Join("..", "..", "..", "shared", "models", "conf-tiny", "tiny-gemma3-f32.gguf")
-	proj = filepath.Join("..", "..", "..", "shared", "models", "vision", "tiny-gemma3-mmproj-f32.gguf")
-	for _, p := range []string{model, proj} {
-		if _, err := os.Stat(p); err != nil {
-			t.Skipf("shared vision models not available (%v); ../shared holds them", err)
-		}
-	}
-	return model, proj
+	f := testshared.Vision(t)
+	return f.Model, f.Projector
 }
 
 func copyFile(t *testing.T, src, dst string) {

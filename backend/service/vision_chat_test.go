@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"inferenceruntime/backend/history"
 	"inferenceruntime/backend/library"
 	"inferenceruntime/inference/vision"
+	"inferenceruntime/internal/testshared"
 )
 
 // TestChatsWithImages: a question with an image goes to a model with a
@@ -18,16 +18,9 @@ import (
 // anything is saved; the image's positions count in the context meter and
 // against the context before the request is queued.
 func TestChatsWithImages(t *testing.T) {
-	shared := filepath.Join("..", "..", "..", "shared", "models")
-	model := filepath.Join(shared, "conf-tiny", "tiny-gemma3-f32.gguf")
-	proj := filepath.Join(shared, "vision", "tiny-gemma3-mmproj-f32.gguf")
-	img := filepath.Join(shared, "vision", "img1-40x28.png")
-	for _, p := range []string{model, proj, img} {
-		if _, err := os.Stat(p); err != nil {
-			t.Skipf("shared vision models not available (%v); ../shared holds them", err)
-		}
-	}
-	pic, err := os.ReadFile(img)
+	vf := testshared.Vision(t)
+	model, proj := vf.Model, vf.Projector
+	pic, err := os.ReadFile(vf.Image)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,24 +1,17 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"inferenceruntime/internal/testshared"
 )
 
 // TestImportWithMmproj: ir import --mmproj pairs the projector, ir list and
 // ir info say "vision", and ir run takes an image with no --mmproj.
 func TestImportWithMmproj(t *testing.T) {
-	shared := filepath.Join("..", "..", "..", "shared", "models")
-	model := filepath.Join(shared, "conf-tiny", "tiny-gemma3-f32.gguf")
-	proj := filepath.Join(shared, "vision", "tiny-gemma3-mmproj-f32.gguf")
-	img := filepath.Join(shared, "vision", "img1-40x28.png")
-	for _, p := range []string{model, proj, img} {
-		if _, err := os.Stat(p); err != nil {
-			t.Skipf("shared vision models not available (%v); ../shared holds them", err)
-		}
-	}
+	vf := testshared.Vision(t)
+	model, proj := vf.Model, vf.Projector
 	t.Cleanup(func() { importMmproj = "" })
 	home := t.TempDir()
 	out, _, err := pullRun(t, home, "import", proj)
