@@ -227,6 +227,53 @@ func opCases() []opCase {
 			},
 		})
 	}
+	for _, dt := range productTypes {
+		k := 64
+		if dt.BlockSize() == 256 {
+			k = 256
+		}
+		for _, perSlot := range []bool{false, true} {
+			cases = append(cases, opCase{
+				name: fmt.Sprintf("mul_mat_id/%s/per-slot=%v", dt, perSlot), op: compute.OpMulMatID, dt: dt, tol: productTol(dt),
+				run: func(e *env) []float32 {
+					const nOut, nExp, slots, tokens = 19, 6, 2, 3
+					w := e.weights(dt, compute.Shape{k, nOut, nExp}, randVals(70, k*nOut*nExp, 1))
+					ids := e.g.Reshape(e.g.Int32s([]int32{5, 0, 2, 2, 1, 4}), compute.Shape{slots, tokens})
+					xs := compute.Shape{k, tokens}
+					if perSlot {
+						xs = compute.Shape{k, slots, tokens}
+					}
+					x := e.g.Float32s(randVals(71, int(xs.Elements()), 1), xs)
+					return e.run(e.g.MulMatID(w, x, ids))
+				},
+			})
+		}
+	}
+	cases = append(cases, opCase{
+		name: "moe-block", op: compute.OpMulMatID, dt: compute.F32, tol: 1e-5,
+		run: func(e *env) []float32 {
+			const dim, ff, nExp, tokens = 32, 24, 8, 5
+			router := e.weights(compute.F32, compute.Shape{dim, nExp}, randVals(80, dim*nExp, 1))
+			gate := e.weights(compute.F32, compute.Shape{dim, ff, nExp}, randVals(81, dim*ff*nExp, 1))
+			up := e.weights(compute.F32, compute.Shape{dim, ff, nExp}, randVals(82, dim*ff*nExp, 1))
+			down := e.weights(compute.F32, compute.Shape{ff, dim, nExp}, randVals(83, ff*dim*nExp, 1))
+			g := e.g
+			x := g.Float32s(randVals(84, dim*tokens, 1), compute.Shape{dim, tokens})
+			ids, weights := g.TopKExperts(g.MulMat(router, x), 3, true)
+			h := g.SwiGLU(g.MulMatID(gate, x, ids), g.MulMatID(up, x, ids))
+			return e.run(g.WeightedSum(g.MulMatID(down, h, ids), weights))
+		},
+	})
+	cases = append(cases, opCase{
+		name: "concat", op: compute.OpConcat, dt: compute.F32, tol: 0,
+		run: func(e *env) []float32 {
+			g := e.g
+			a := g.Scale(g.Float32s(randVals(90, 12*3, 1), compute.Shape{12, 3}), 2)
+			b := g.Float32s(randVals(91, 12*2, 1), compute.Shape{12, 2})
+			w := e.leaf(compute.F32, compute.Shape{12, 4}, f32Bytes(randVals(92, 48, 1)))
+			return e.run(g.Add(g.Concat(a, b, g.Rows(w, 1, 2), a), g.Float32s(randVals(93, 12, 1), compute.Shape{12})))
+		},
+	})
 	const d, n = 67, 5
 	a, b, row := randVals(10, d*n, 1), randVals(11, d*n, 1), randVals(12, d, 1)
 	s := compute.Shape{d, n}

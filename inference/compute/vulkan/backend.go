@@ -345,26 +345,47 @@ func (r *recorder) node(n *compute.Tensor) error {
 		}
 		dp.groups(ceilDiv(per*rows, 64), 1)
 		return r.emit("get_rows_"+weightTypes[w.DType()], &dp)
-	case compute.OpMulMat:
-		w, x := n.Src(0), n.Src(1)
-		k, m, cols := int64(w.Shape()[0]), w.Shape().Rows(), x.Shape().Rows()
-		rowBytes, err := w.DType().RowSize(k)
+	case compute.OpMulMat, compute.OpMulMatID:
+		return r.product(n)
+	case compute.OpTopK, compute.OpExpertWeights:
+		ne, k, tokens := int64(first.Shape()[0]), int64(n.Shape()[0]), int64(n.Shape()[1])
+		if op == compute.OpTopK {
+			r.bindAll(&dp, first, n)
+		} else {
+			r.bindAll(&dp, first, n.Src(1), n)
+			dp.i(0, 1)
+			dp.f(0, n.Param())
+		}
+		dp.ne(0, ne)
+		dp.ne(1, k)
+		dp.ne(2, tokens)
+		dp.groups(ceilDiv(tokens, 64), 1)
+		return r.emit("experts", &dp)
+	case compute.OpWeightedSum:
+		a := first.Shape()
+		r.bindAll(&dp, first, n.Src(1), n)
+		dp.ne(0, n.Shape().Elements())
+		dp.ne(1, int64(a[0]))
+		dp.ne(2, int64(a[1]))
+		dp.i(0, 7)
+		dp.groups(ceilDiv(n.Shape().Elements(), 256), 1)
+		return r.emit("elementwise", &dp)
+	case compute.OpConcat:
+		dst, err := r.locate(n)
 		if err != nil {
-			return fmt.Errorf("vulkan: %v: %w", n, err)
+			return err
 		}
-		r.bind(&dp, 0, w, w.DType() == compute.F32)
-		r.bind(&dp, 1, x, true)
-		r.bind(&dp, 2, n, true)
-		dp.ne(0, k)
-		dp.ne(1, m)
-		dp.ne(2, cols)
-		dp.i(0, rowBytes)
-		if r.b.dev.subgroups() {
-			dp.groups(ceilDiv(m, 8), ceilDiv(cols, 4)) // mul_mat.comp's ROWS
-			return r.emit("mul_mat_sg_"+weightTypes[w.DType()], &dp)
+		r.barrier()
+		off := dst.off
+		for j := 0; j < n.NumSrc(); j++ {
+			src, err := r.locate(n.Src(j))
+			if err != nil {
+				return err
+			}
+			r.copy(src.buf, src.off, dst.buf, off, n.Src(j).Bytes())
+			off += n.Src(j).Bytes()
 		}
-		dp.groups(m, ceilDiv(cols, 4))
-		return r.emit("mul_mat_"+weightTypes[w.DType()], &dp)
+		return nil
 	case compute.OpAdd, compute.OpMul, compute.OpScale, compute.OpSoftcap, compute.OpSwiGLU, compute.OpGeGLU, compute.OpGELU:
 		a := n.Src(0)
 		bsrc := a
@@ -435,6 +456,49 @@ func (r *recorder) node(n *compute.Tensor) error {
 		return r.emit("copy", &dp)
 	}
 	return fmt.Errorf("vulkan: %s is not supported", op)
+}
+
+// product records MulMat, or MulMatID whose columns are (slot, token)
+// pairs, each with its expert's matrix.
+func (r *recorder) product(n *compute.Tensor) error {
+	var dp dispatch
+	w, x := n.Src(0), n.Src(1)
+	ws := w.Shape()
+	k, m, cols := int64(ws[0]), w.Shape().Rows(), x.Shape().Rows()
+	rowBytes, err := w.DType().RowSize(k)
+	if err != nil {
+		return fmt.Errorf("vulkan: %v: %w", n, err)
+	}
+	shader, perGroup := "mul_mat_", int64(4) // columns per workgroup: mul_mat.comp's NC
+	r.bind(&dp, 0, w, w.DType() == compute.F32)
+	r.bind(&dp, 1, x, true)
+	r.bind(&dp, 2, n, true)
+	if n.Op() == compute.OpMulMatID {
+		ids := n.Src(2)
+		slots := int64(ids.Shape()[0])
+		m, cols, perGroup, shader = int64(ws[1]), ids.Shape().Elements(), 1, "mul_mat_id_"
+		if rowBytes*m > math.MaxInt32 {
+			return fmt.Errorf("vulkan: %v: an expert of over 2 GiB", n)
+		}
+		r.bind(&dp, 3, ids, true)
+		dp.ne(3, int64(ws[2]))
+		dp.ne(4, slots)
+		dp.i(1, rowBytes*m)
+		if x.Shape().Rows() != cols { // one row per token, shared by its slots
+			dp.i(2, 1)
+		}
+	}
+	dp.ne(0, k)
+	dp.ne(1, m)
+	dp.ne(2, cols)
+	dp.i(0, rowBytes)
+	groups := m
+	if r.b.dev.subgroups() {
+		shader += "sg_"
+		groups = ceilDiv(m, 8) // mul_mat.comp's ROWS
+	}
+	dp.groups(groups, ceilDiv(cols, perGroup))
+	return r.emit(shader+weightTypes[w.DType()], &dp)
 }
 
 // maxHeadDim is attention.comp's MAX_HD.

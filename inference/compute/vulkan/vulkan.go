@@ -185,7 +185,7 @@ var weightTypes = map[compute.DType]string{
 
 func (d *device) Supports(op compute.Op, dt compute.DType) bool {
 	switch op {
-	case compute.OpGetRows, compute.OpMulMat:
+	case compute.OpGetRows, compute.OpMulMat, compute.OpMulMatID:
 		_, ok := weightTypes[dt]
 		return ok
 	case compute.OpCopy:
@@ -195,7 +195,8 @@ func (d *device) Supports(op compute.Op, dt compute.DType) bool {
 	case compute.OpInput:
 		return dt == compute.F32 || dt == compute.I32
 	case compute.OpAdd, compute.OpMul, compute.OpScale, compute.OpRMSNorm, compute.OpRope, compute.OpAttention,
-		compute.OpSwiGLU, compute.OpGeGLU, compute.OpSoftmax, compute.OpSoftcap, compute.OpLayerNorm, compute.OpGELU:
+		compute.OpSwiGLU, compute.OpGeGLU, compute.OpSoftmax, compute.OpSoftcap, compute.OpLayerNorm, compute.OpGELU,
+		compute.OpTopK, compute.OpExpertWeights, compute.OpWeightedSum, compute.OpConcat:
 		return dt == compute.F32
 	}
 	return false

@@ -2,9 +2,11 @@
 #extension GL_GOOGLE_include_directive : require
 
 // Element-wise ops, chosen by i[0]: 0 add, 1 mul, 2 scale, 3 softcap,
-// 4 swiglu, 5 geglu, 6 gelu. b (binding 1) has a's shape or, with i[1] set,
-// is one row of ne[1] values repeated over a's rows. off: a, b, out;
-// ne[0]: elements; f[0]: the scale or cap.
+// 4 swiglu, 5 geglu, 6 gelu, 7 weighted sum. b (binding 1) has a's shape
+// or, with i[1] set, is one row of ne[1] values repeated over a's rows.
+// off: a, b, out; ne[0]: elements of out; f[0]: the scale or cap. The
+// weighted sum mixes the ne[2] slots of a ([ne[1], slots, tokens]) by the
+// weights b ([slots, tokens]) in slot order.
 layout(local_size_x = 256) in;
 layout(binding = 0) readonly buffer A { float a[]; };
 layout(binding = 1) readonly buffer B { float b[]; };
@@ -23,6 +25,14 @@ float gelu(float x) {
 void main() {
     uint idx = group_id() * 256u + gl_LocalInvocationID.x;
     if (idx >= uint(pc.ne[0])) return;
+    if (pc.i[0] == 7) {
+        uint dd = uint(pc.ne[1]), k = uint(pc.ne[2]), t = idx / dd, e = idx % dd;
+        uint ab = (pc.off[0] >> 2) + t * k * dd + e, wb = (pc.off[1] >> 2) + t * k;
+        float s = b[wb] * a[ab];
+        for (uint j = 1u; j < k; j++) s += b[wb + j] * a[ab + j * dd];
+        d[(pc.off[2] >> 2) + idx] = s;
+        return;
+    }
     float x = a[(pc.off[0] >> 2) + idx];
     uint bi = pc.i[1] != 0 ? idx % uint(pc.ne[1]) : idx;
     float y;
