@@ -149,7 +149,6 @@ func (b *backend) Compute(g *compute.Graph) error {
 			return err
 		}
 	}
-	r.barrier()
 	for n, off := range outputs {
 		ref, err := r.locate(n)
 		if err != nil {
@@ -173,6 +172,42 @@ type recorder struct {
 	b    *backend
 	plan compute.Plan
 	cmds []C.ir_vk_cmd
+	// The bytes read and written since the last barrier: a command that
+	// touches them in a conflicting way needs a barrier first, others run
+	// alongside (q, k and v products; gate and up).
+	read, written []span
+}
+
+// span is a byte range of a buffer.
+type span struct {
+	buf    *C.ir_vk_buf
+	lo, hi int64
+}
+
+func overlapsAny(list []span, s span) bool {
+	for _, o := range list {
+		if o.buf == s.buf && o.lo < s.hi && s.lo < o.hi {
+			return true
+		}
+	}
+	return false
+}
+
+// order adds a barrier when the reads rs or the writes ws conflict with
+// what ran since the last barrier, then records them.
+func (r *recorder) order(rs, ws []span) {
+	need := false
+	for _, s := range rs {
+		need = need || overlapsAny(r.written, s)
+	}
+	for _, s := range ws {
+		need = need || overlapsAny(r.written, s) || overlapsAny(r.read, s)
+	}
+	if need {
+		r.barrier()
+	}
+	r.read = append(r.read, rs...)
+	r.written = append(r.written, ws...)
 }
 
 // place is where a tensor's bytes are: a buffer, its allocated size and the
@@ -200,6 +235,7 @@ func (r *recorder) locate(t *compute.Tensor) (place, error) {
 }
 
 func (r *recorder) copy(src *C.ir_vk_buf, soff int64, dst *C.ir_vk_buf, doff int64, size int64) {
+	r.order([]span{{src, soff, soff + size}}, []span{{dst, doff, doff + size}})
 	var c C.ir_vk_cmd
 	c.kind = 2
 	c.bufs[0], c.bufs[1] = src, dst
@@ -211,16 +247,27 @@ func (r *recorder) copy(src *C.ir_vk_buf, soff int64, dst *C.ir_vk_buf, doff int
 // barrier orders everything recorded so far before what follows; a second
 // barrier in a row would add nothing.
 func (r *recorder) barrier() {
+	r.read, r.written = r.read[:0], r.written[:0]
 	if n := len(r.cmds); n == 0 || r.cmds[n-1].kind == 1 {
 		return
 	}
 	r.cmds = append(r.cmds, C.ir_vk_cmd{kind: 1})
 }
 
-// dispatch is one shader run being filled in.
+// dispatch is one shader run being filled in: the command, the bytes of
+// each binding, and which bindings it writes.
 type dispatch struct {
-	c   C.ir_vk_cmd
-	err error
+	c     C.ir_vk_cmd
+	spans [C.IR_VK_BINDINGS]span
+	w     [C.IR_VK_BINDINGS]bool
+	err   error
+}
+
+// writes marks the bindings the shader writes.
+func (dp *dispatch) writes(slots ...int) {
+	for _, s := range slots {
+		dp.w[s] = true
+	}
 }
 
 // bind puts tensor t in binding slot; word says that the shader indexes it
@@ -254,6 +301,7 @@ func (r *recorder) bind(dp *dispatch, slot int, t *compute.Tensor, word bool) {
 	dp.c.offs[slot] = C.uint64_t(base)
 	dp.c.ranges[slot] = C.uint64_t(rng)
 	dp.c.push[slot] = C.uint32_t(rem)
+	dp.spans[slot] = span{p.buf, p.off, p.off + t.Bytes()}
 }
 
 // bindAll binds word-indexed tensors to the slots 0, 1, ... in order.
@@ -300,7 +348,20 @@ func (r *recorder) emit(shader string, dp *dispatch) error {
 			dp.c.ranges[s] = C.uint64_t(min(r.b.arenaSize, int64(r.b.dev.info.max_range)&^3))
 		}
 	}
-	r.barrier()
+	var rs, ws []span
+	for s, sp := range dp.spans {
+		switch {
+		case sp.buf == nil:
+		case dp.w[s]:
+			ws = append(ws, sp)
+		default:
+			rs = append(rs, sp)
+		}
+	}
+	if len(ws) == 0 {
+		return fmt.Errorf("vulkan: shader %s writes nothing", shader)
+	}
+	r.order(rs, ws)
 	r.cmds = append(r.cmds, dp.c)
 	return nil
 }
@@ -344,6 +405,7 @@ func (r *recorder) node(n *compute.Tensor) error {
 			per = k / 32
 		}
 		dp.groups(ceilDiv(per*rows, 64), 1)
+		dp.writes(2)
 		return r.emit("get_rows_"+weightTypes[w.DType()], &dp)
 	case compute.OpMulMat, compute.OpMulMatID:
 		return r.product(n)
@@ -359,6 +421,7 @@ func (r *recorder) node(n *compute.Tensor) error {
 		dp.ne(0, ne)
 		dp.ne(1, k)
 		dp.ne(2, tokens)
+		dp.writes(n.NumSrc())
 		dp.groups(ceilDiv(tokens, 64), 1)
 		return r.emit("experts", &dp)
 	case compute.OpWeightedSum:
@@ -369,13 +432,13 @@ func (r *recorder) node(n *compute.Tensor) error {
 		dp.ne(2, int64(a[1]))
 		dp.i(0, 7)
 		dp.groups(ceilDiv(n.Shape().Elements(), 256), 1)
+		dp.writes(2)
 		return r.emit("elementwise", &dp)
 	case compute.OpConcat:
 		dst, err := r.locate(n)
 		if err != nil {
 			return err
 		}
-		r.barrier()
 		off := dst.off
 		for j := 0; j < n.NumSrc(); j++ {
 			src, err := r.locate(n.Src(j))
@@ -402,6 +465,7 @@ func (r *recorder) node(n *compute.Tensor) error {
 		}
 		dp.f(0, n.Param())
 		dp.groups(ceilDiv(elems, 256), 1)
+		dp.writes(2)
 		return r.emit("elementwise", &dp)
 	case compute.OpRMSNorm, compute.OpLayerNorm:
 		r.bindAll(&dp, first, n)
@@ -411,11 +475,13 @@ func (r *recorder) node(n *compute.Tensor) error {
 			dp.i(0, 1)
 		}
 		dp.groups(first.Shape().Rows(), 1)
+		dp.writes(1)
 		return r.emit("norm", &dp)
 	case compute.OpSoftmax:
 		r.bindAll(&dp, first, n)
 		dp.ne(0, int64(first.Shape()[0]))
 		dp.groups(first.Shape().Rows(), 1)
+		dp.writes(1)
 		return r.emit("softmax", &dp)
 	case compute.OpRope:
 		p := n.RopeParams()
@@ -435,6 +501,7 @@ func (r *recorder) node(n *compute.Tensor) error {
 		dp.i(0, int64(p.Mode))
 		dp.i(1, int64(p.Dims))
 		dp.groups(ceilDiv(s.Elements(), 256), 1)
+		dp.writes(3)
 		return r.emit("rope", &dp)
 	case compute.OpAttention:
 		return r.attention(n)
@@ -453,6 +520,7 @@ func (r *recorder) node(n *compute.Tensor) error {
 			dp.i(1, 1)
 		}
 		dp.groups(ceilDiv(ceilDiv(elems, 2), 256), 1)
+		dp.writes(1)
 		return r.emit("copy", &dp)
 	}
 	return fmt.Errorf("vulkan: %s is not supported", op)
@@ -498,6 +566,7 @@ func (r *recorder) product(n *compute.Tensor) error {
 		groups = ceilDiv(m, 8) // mul_mat.comp's ROWS
 	}
 	dp.groups(groups, ceilDiv(cols, perGroup))
+	dp.writes(2)
 	return r.emit(shader+weightTypes[w.DType()], &dp)
 }
 
@@ -529,6 +598,7 @@ func (r *recorder) attention(n *compute.Tensor) error {
 	w.i(0, f16(kc))
 	w.i(1, f16(vc))
 	w.groups(ceilDiv(hd*nkv*nt/2, 256), 1)
+	w.writes(2, 3)
 	if err := r.emit("kv_write", &w); err != nil {
 		return err
 	}
@@ -548,6 +618,7 @@ func (r *recorder) attention(n *compute.Tensor) error {
 	a.i(2, f16(kc))
 	a.i(3, f16(vc))
 	a.groups(nh*nt, 1)
+	a.writes(4)
 	return r.emit("attention", &a)
 }
 
