@@ -31,16 +31,44 @@ func hostOnly(hostport string) string {
 	return hostport
 }
 
-// checkHost refuses requests whose Host is not a loopback name while the
-// server listens on loopback: a page on evil.example whose name was
-// rebound to 127.0.0.1 sends "Host: evil.example".
+// validHostName reports whether h can be an AllowedHosts entry: a name or
+// address without scheme, port or path, or "*." and a domain.
+func validHostName(h string) bool {
+	h = strings.TrimPrefix(h, "*.")
+	if _, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil {
+		return true
+	}
+	return h != "" && !strings.ContainsAny(h, "/:@?#[] *")
+}
+
+// hostAllowed reports whether a Host header's name (no port) is one of
+// the allowed hosts.
+func (s *Server) hostAllowed(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	for _, h := range s.cfg.AllowedHosts {
+		h = strings.Trim(strings.ToLower(h), "[]")
+		if domain, ok := strings.CutPrefix(h, "*."); ok {
+			if strings.HasSuffix(host, "."+domain) {
+				return true
+			}
+		} else if host == h {
+			return true
+		}
+	}
+	return false
+}
+
+// checkHost refuses requests whose Host is not a loopback name (or an
+// allowed host) while the server listens on loopback: a page on
+// evil.example whose name was rebound to 127.0.0.1 sends
+// "Host: evil.example".
 func (s *Server) checkHost(next http.Handler) http.Handler {
 	if !isLoopbackHost(s.cfg.Host) {
 		return next // listening elsewhere on purpose: clients use other names
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !isLoopbackHost(hostOnly(r.Host)) {
-			writeError(w, r, http.StatusForbidden, "host "+strconvQuote(r.Host)+" is not allowed: this server answers only to localhost, 127.0.0.1 and [::1]")
+		if h := hostOnly(r.Host); !isLoopbackHost(h) && !s.hostAllowed(h) {
+			writeError(w, r, http.StatusForbidden, "host "+strconvQuote(r.Host)+" is not allowed: this server answers only to localhost, 127.0.0.1 and [::1] (and the names given with --allow-host)")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -116,9 +144,9 @@ func (s *Server) checkOrigin(next http.Handler) http.Handler {
 	})
 }
 
-// open paths answer without the API key: liveness only, nothing about the
-// models.
-var openPaths = []string{"/", "/api/health"}
+// open paths answer without the API key: liveness and the version (what a
+// load balancer's health check asks), nothing about the models.
+var openPaths = []string{"/", "/api/health", "/api/version"}
 
 // checkKey requires "Authorization: Bearer <key>" when a key is set. The
 // comparison is of SHA-256 digests in constant time, so neither the key's

@@ -42,7 +42,7 @@ func TestHostCheckOffWhenBoundElsewhere(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	// A server configured for all interfaces, served here on loopback only
 	// (tests never listen beyond it): the Host header is now free.
-	srv, err := New(Config{Host: "0.0.0.0"}, e.svc, e.runner)
+	srv, err := New(Config{Host: "0.0.0.0", InsecureNoKey: true}, e.svc, e.runner)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,5 +220,68 @@ func TestSlowHeaders(t *testing.T) {
 	}
 	if bytes.Contains(got, []byte("200 OK")) {
 		t.Fatalf("the slow request was served: %q", got)
+	}
+}
+
+// TestAllowedHosts: behind a reverse proxy on this machine that passes its
+// own Host on, the names given are accepted too, and only those.
+func TestAllowedHosts(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	srv, err := New(Config{AllowedHosts: []string{"ir.example.com", "*.lan", "[fd00::1]"}}, e.svc, e.runner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	e.url = ts.URL
+	for host, ok := range map[string]bool{
+		"ir.example.com": true, "IR.example.com:443": true, "ir.example.com.": true, "box.lan": true,
+		"a.b.lan:8080": true, "[fd00::1]:80": true, "localhost": true,
+		"lan": false, "example.com": false, "evil.ir.example.com": false, "box.lan.evil": false,
+	} {
+		r := e.do("GET", "/api/tags", nil, "Host", host)
+		if ok && r.status != 200 || !ok && r.status != http.StatusForbidden {
+			t.Errorf("Host %q: status %d", host, r.status)
+		}
+	}
+	for _, bad := range []string{"http://x", "x:80", "x/y", "", "*"} {
+		if _, err := New(Config{AllowedHosts: []string{bad}}, e.svc, e.runner); err == nil {
+			t.Errorf("allowed host %q accepted", bad)
+		}
+	}
+}
+
+// TestOpenAddressNeedsKey: listening beyond loopback without an API key is
+// refused unless InsecureNoKey says so; the version (a load balancer's
+// health check) answers without the key.
+func TestOpenAddressNeedsKey(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	for _, host := range []string{"0.0.0.0", "::", "192.168.1.10"} {
+		_, err := New(Config{Host: host}, e.svc, e.runner)
+		if err == nil || !strings.Contains(err.Error(), "--insecure-no-key") || !strings.Contains(err.Error(), "API key") {
+			t.Errorf("host %s without a key: %v", host, err)
+		}
+		if _, err := New(Config{Host: host, APIKey: "k"}, e.svc, e.runner); err != nil {
+			t.Errorf("host %s with a key: %v", host, err)
+		}
+		if _, err := New(Config{Host: host, InsecureNoKey: true}, e.svc, e.runner); err != nil {
+			t.Errorf("host %s, insecure: %v", host, err)
+		}
+	}
+	if _, err := New(Config{Host: "127.0.0.1"}, e.svc, e.runner); err != nil {
+		t.Errorf("loopback without a key: %v", err)
+	}
+	srv, err := New(Config{Host: "0.0.0.0", APIKey: "k"}, e.svc, e.runner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	e.url = ts.URL
+	if r := e.do("GET", "/api/version", nil); r.status != 200 || r.json(t)["version"] == "" {
+		t.Errorf("version without the key: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/api/tags", nil); r.status != 401 {
+		t.Errorf("tags without the key: %d", r.status)
 	}
 }

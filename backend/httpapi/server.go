@@ -39,8 +39,17 @@ const (
 type Config struct {
 	// Host is the address to listen on; "" = 127.0.0.1. Listening on a
 	// non-loopback address is a deliberate choice: the Host header check
-	// is then off, since clients use the machine's other names.
+	// is then off, since clients use the machine's other names, and an
+	// APIKey is required unless InsecureNoKey says otherwise.
 	Host string
+	// InsecureNoKey allows listening beyond loopback without an APIKey
+	// (behind a gateway that authenticates, or on a trusted network).
+	InsecureNoKey bool
+	// AllowedHosts are Host header names (no port; "*.example.com" for a
+	// domain's names) accepted besides the loopback names while listening
+	// on loopback: those of a reverse proxy on this machine that passes
+	// its own Host on.
+	AllowedHosts []string
 	// Port to listen on; 0 = any free port (see Server.Addr).
 	Port int
 	// APIKey, when set, must come with every request as
@@ -122,6 +131,14 @@ func New(cfg Config, svc *service.Service, runner *service.Runner) (*Server, err
 		if o != "*" && !validOrigin(o) {
 			return nil, fmt.Errorf("allowed origin %q is not of the form scheme://host[:port]", o)
 		}
+	}
+	for _, h := range cfg.AllowedHosts {
+		if !validHostName(h) {
+			return nil, fmt.Errorf("allowed host %q is not a host name (no scheme, port or path; *.domain for a domain)", h)
+		}
+	}
+	if !isLoopbackHost(cfg.Host) && cfg.APIKey == "" && !cfg.InsecureNoKey {
+		return nil, fmt.Errorf("listening on %s opens the API beyond this machine: set an API key (--api-key or $IR_API_KEY), or accept anyone who can reach it with --insecure-no-key", cfg.Host)
 	}
 	s := &Server{cfg: cfg, svc: svc, runner: runner, metrics: newMetrics(), log: cfg.Logger}
 	s.handler = s.routes()

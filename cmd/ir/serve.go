@@ -25,6 +25,8 @@ var (
 	serveMaxLoaded, serveThreads, serveCtx int
 	serveOrigins, serveLoras               []string
 	serveNoManage, serveQuiet              bool
+	serveInsecureNoKey                     bool
+	serveAllowHosts                        []string
 	serveKeepAlive, serveHeaderTimeout     time.Duration
 	serveMemoryLimitMiB                    int64
 )
@@ -51,9 +53,21 @@ var serveCmd = &cobra.Command{
 		cfg := httpapi.ConfigFromSettings(settings)
 		f := cmd.Flags()
 		cfg.Host = serveHost
+		if v := os.Getenv(envHost); v != "" && !f.Changed("host") {
+			host, port, err := parseListenAddr(v)
+			if err != nil {
+				return err
+			}
+			cfg.Host = host
+			if port >= 0 {
+				cfg.Port = port
+			}
+		}
 		if f.Changed("port") {
 			cfg.Port = servePort
 		}
+		cfg.InsecureNoKey = serveInsecureNoKey
+		cfg.AllowedHosts = serveAllowHosts
 		if key := os.Getenv("IR_API_KEY"); key != "" {
 			cfg.APIKey = key
 		}
@@ -142,7 +156,9 @@ var serveCmd = &cobra.Command{
 
 func init() {
 	f := serveCmd.Flags()
-	f.StringVar(&serveHost, "host", httpapi.DefaultHost, "address to listen on (a non-loopback address exposes the API to the network)")
+	f.StringVar(&serveHost, "host", httpapi.DefaultHost, "address to listen on, else $IR_HOST (HOST or HOST:PORT); a non-loopback address exposes the API to the network and needs an API key")
+	f.BoolVar(&serveInsecureNoKey, "insecure-no-key", false, "listen beyond loopback without an API key: anyone who reaches the port may use it")
+	f.StringSliceVar(&serveAllowHosts, "allow-host", nil, "Host header names accepted besides localhost while listening on loopback, e.g. a reverse proxy's (comma-separated; *.domain for a domain)")
 	f.IntVar(&servePort, "port", config.DefaultAPIPort, "port to listen on (0: any free port; default from settings)")
 	f.StringVar(&serveAPIKey, "api-key", "", "require this key as 'Authorization: Bearer KEY' (default from settings or $IR_API_KEY)")
 	f.StringSliceVar(&serveOrigins, "origins", nil, "browser origins allowed besides loopback and app origins (comma-separated; default from settings)")
