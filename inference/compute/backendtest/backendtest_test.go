@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"inferenceruntime/inference/compute"
-	"inferenceruntime/inference/internal/ref"
 	_ "inferenceruntime/inference/compute/vulkan"
+	"inferenceruntime/inference/internal/ref"
 )
 
 // devices returns the devices of every registered driver but the CPU, and

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"inferenceruntime/inference/compute"
-	"inferenceruntime/inference/quant"
 	_ "inferenceruntime/inference/compute/cpu"
+	"inferenceruntime/inference/quant"
 )
 
 // firstDevice returns the first Vulkan device or skips, saying why.

@@ -9,12 +9,15 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 )
 
 //go:embed *.spv
@@ -108,6 +111,27 @@ func Stamp(dir, glslcVersion string) (string, error) {
 		fmt.Fprintf(&b, "%s %s\n", v.Name, sum)
 	}
 	return b.String(), nil
+}
+
+// Compile runs glslc on every variant's source in dir, writing Name.spv to
+// out, a few at a time.
+func Compile(glslc, dir, out string) error {
+	errs := make([]error, len(Variants))
+	sem := make(chan struct{}, max(2, runtime.NumCPU()))
+	var wg sync.WaitGroup
+	for i, v := range Variants {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			cmd := exec.Command(glslc, GlslcArgs(v, dir, filepath.Join(out, v.Name+".spv"))...)
+			if msg, err := cmd.CombinedOutput(); err != nil {
+				errs[i] = fmt.Errorf("%s: %v\n%s", v.Name, err, strings.TrimSpace(string(msg)))
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // GlslcVersion returns the first line of `glslc --version`, which names the

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 
 	"inferenceruntime/inference/compute/vulkan/shaders"
 )
@@ -31,12 +30,8 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	for _, v := range shaders.Variants {
-		out := filepath.Join(dir, v.Name+".spv")
-		cmd := exec.Command(glslc, shaders.GlslcArgs(v, dir, out)...)
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("%s: %v\n%s", v.Name, err, strings.TrimSpace(string(msg)))
-		}
+	if err := shaders.Compile(glslc, dir, dir); err != nil {
+		return err
 	}
 	stamp, err := shaders.Stamp(dir, version)
 	if err != nil {
