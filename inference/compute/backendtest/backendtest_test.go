@@ -72,3 +72,14 @@ func TestFamilyModels(t *testing.T) {
 		t.Run(name, func(t *testing.T) { Models(t, name, "", models) })
 	}
 }
+
+// TestModelsF16Cache: the llama and qwen2 references with an F16 KV cache,
+// which llama.cpp itself moves by at most 1e-2 on the F32 files.
+func TestModelsF16Cache(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole models take a while on a software device")
+	}
+	for name := range devices(t) {
+		t.Run(name, func(t *testing.T) { Models(t, name, "f16", nil) })
+	}
+}

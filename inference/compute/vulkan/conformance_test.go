@@ -1,14 +1,18 @@
 package vulkan_test
 
 import (
+	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"inferenceruntime/inference"
 	"inferenceruntime/inference/compute"
 	"inferenceruntime/inference/compute/backendtest"
 	_ "inferenceruntime/inference/compute/vulkan"
+	"inferenceruntime/internal/testshared"
 )
 
 // TestOps is the shared op conformance suite on every Vulkan device.
@@ -41,5 +45,47 @@ func TestPortablePaths(t *testing.T) {
 		if err != nil || !strings.Contains(string(out), want) {
 			t.Fatalf("with IR_VULKAN_STAGING=1 IR_VULKAN_SUBGROUPS=0: %v, no %q\n%s", err, want, out)
 		}
+	}
+}
+
+// TestWithoutVulkan runs TestNoLoader in a process whose loader cannot be
+// found, as on a machine without Vulkan.
+func TestWithoutVulkan(t *testing.T) {
+	if os.Getenv("IR_VULKAN_LOADER") != "" {
+		t.Skip("already in the process without a loader")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestNoLoader$", "-test.v")
+	cmd.Env = append(os.Environ(), "IR_VULKAN_LOADER=/nonexistent/libvulkan.so.1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestNoLoader") {
+		t.Fatalf("without a Vulkan loader: %v\n%s", err, out)
+	}
+}
+
+// TestNoLoader: without a loader the driver says why it has no devices,
+// asking for it is an error and models still run on the CPU.
+func TestNoLoader(t *testing.T) {
+	if os.Getenv("IR_VULKAN_LOADER") == "" {
+		t.Skip("run by TestWithoutVulkan")
+	}
+	if _, err := compute.Devices("vulkan"); err == nil || !strings.Contains(err.Error(), "no Vulkan loader at") {
+		t.Errorf("Devices without a loader: %v", err)
+	}
+	path := filepath.Join(testshared.Dir(t, "models"), "stories260K-f32.gguf")
+	if _, err := inference.Load(path, inference.Options{Backend: "vulkan"}); err == nil {
+		t.Error("a model loaded on Vulkan without a loader")
+	}
+	m, err := inference.Load(path, inference.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	s, err := m.NewSession(inference.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Logits(context.Background(), []int32{1, 403}); err != nil {
+		t.Fatal(err)
 	}
 }

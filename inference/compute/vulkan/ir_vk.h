@@ -41,7 +41,8 @@ typedef struct ir_vk_cmd {
     uint32_t push[IR_VK_PUSH_WORDS];
 } ir_vk_cmd;
 
-int ir_vk_init(char *msg, int n);
+// ir_vk_init opens the loader (path, or the system's when NULL) once.
+int ir_vk_init(const char *path, char *msg, int n);
 int ir_vk_device_count(void);
 int ir_vk_device_info(int i, ir_vk_info *out);
 

@@ -15,7 +15,8 @@
 
 #ifndef IR_VK_HAVE_HEADERS
 
-int ir_vk_init(char *msg, int n) {
+int ir_vk_init(const char *path, char *msg, int n) {
+    (void)path;
     snprintf(msg, n, "built without the Vulkan headers (install libvulkan-dev and rebuild)");
     return -1;
 }
@@ -63,13 +64,14 @@ int ir_vk_run(ir_vk_ctx *c, ir_vk_stream *s, const ir_vk_cmd *cmds, int ncmds, c
 
 #ifdef _WIN32
 #include <windows.h>
-static void *open_lib(void) {
-    return (void *)LoadLibraryA("vulkan-1.dll");
+static void *open_lib(const char *path) {
+    return (void *)LoadLibraryA(path ? path : "vulkan-1.dll");
 }
 static void *lib_sym(void *lib, const char *name) { return (void *)GetProcAddress((HMODULE)lib, name); }
 #else
 #include <dlfcn.h>
-static void *open_lib(void) {
+static void *open_lib(const char *path) {
+    if (path) return dlopen(path, RTLD_NOW | RTLD_LOCAL);
 #ifdef __APPLE__
     static const char *names[] = {"libvulkan.1.dylib", "libvulkan.dylib", "libMoltenVK.dylib", NULL};
 #else
@@ -138,8 +140,12 @@ static int fail(char *msg, int n, VkResult r, const char *what) {
 }
 #define FAIL(r, what) fail(msg, n, r, what)
 
-static int do_init(char *msg, int n) {
-    lib = open_lib();
+static int do_init(const char *path, char *msg, int n) {
+    lib = open_lib(path);
+    if (!lib && path) {
+        snprintf(msg, n, "no Vulkan loader at %s", path);
+        return -1;
+    }
     if (!lib) {
         snprintf(msg, n, "no Vulkan loader (libvulkan.so.1, vulkan-1.dll or libvulkan.1.dylib) found");
         return -1;
@@ -202,8 +208,8 @@ static int do_init(char *msg, int n) {
     return 0;
 }
 
-int ir_vk_init(char *msg, int n) {
-    if (init_rc == 1) init_rc = do_init(init_msg, sizeof init_msg);
+int ir_vk_init(const char *path, char *msg, int n) {
+    if (init_rc == 1) init_rc = do_init(path, init_msg, sizeof init_msg);
     snprintf(msg, n, "%s", init_msg);
     return init_rc;
 }

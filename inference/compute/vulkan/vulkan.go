@@ -10,7 +10,9 @@
 // graph is recorded into one command buffer and submitted once. The compute
 // shaders are GLSL in shaders/, compiled to SPIR-V by `make shaders`.
 //
-// IR_VULKAN_STAGING=1 keeps device memory unmapped even where the host could
+// IR_VULKAN_LOADER names the loader library to open instead of the
+// system's (a Vulkan SDK's, or a path that does not exist to check how the
+// program runs without Vulkan). IR_VULKAN_STAGING=1 keeps device memory unmapped even where the host could
 // map it, so that the copies through staging buffers that discrete GPUs need
 // are exercised on an integrated or software device.
 package vulkan
@@ -30,6 +32,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"inferenceruntime/inference/compute"
 	"inferenceruntime/inference/quant"
@@ -46,7 +49,12 @@ var (
 // load opens the loader and lists the devices, GPUs before software ones.
 func load() {
 	var msg [256]C.char
-	if C.ir_vk_init(&msg[0], C.int(len(msg))) != 0 {
+	var path *C.char
+	if p := os.Getenv("IR_VULKAN_LOADER"); p != "" {
+		path = C.CString(p)
+		defer C.free(unsafe.Pointer(path))
+	}
+	if C.ir_vk_init(path, &msg[0], C.int(len(msg))) != 0 {
 		loadErr = fmt.Errorf("vulkan: %s", C.GoString(&msg[0]))
 		return
 	}
