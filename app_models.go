@@ -127,6 +127,13 @@ func (a *App) ChooseAndImport() ([]ImportStarted, error) {
 // once and the frontend hears of them.
 func (a *App) filesDropped(paths []string) {
 	a.log.Info().Strs("paths", paths).Msg("files dropped")
+	images, paths := splitDrop(paths)
+	if len(images) > 0 {
+		a.emit.Emit(EventImagesDropped, images)
+	}
+	if len(paths) == 0 {
+		return
+	}
 	a.emit.Emit(EventFilesDropped, paths)
 	started, err := a.ImportModels(paths)
 	if err != nil {

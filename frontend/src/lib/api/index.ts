@@ -5,6 +5,8 @@ import * as App from '../../../wailsjs/go/main/App';
 import { config, history, main } from '../../../wailsjs/go/models';
 import { ClipboardSetText, EventsOn } from '../../../wailsjs/runtime/runtime';
 import type {
+  ChatImage,
+  DroppedImage,
   APIStatus,
   BuildInfo,
   ChatEvent,
@@ -53,7 +55,7 @@ export interface Backend {
   renameConversation(id: number, title: string): Promise<Conversation>;
   deleteConversation(id: number): Promise<boolean>;
   configureConversation(id: number, model: string, system: string, params: Params): Promise<Conversation>;
-  sendMessage(conversationId: number, parentId: number, text: string): Promise<SendResult>;
+  sendMessage(conversationId: number, parentId: number, text: string, images?: ChatImage[]): Promise<SendResult>;
   editMessage(messageId: number, text: string): Promise<SendResult>;
   regenerate(messageId: number): Promise<Message>;
   stopReply(conversationId: number): Promise<boolean>;
@@ -88,6 +90,8 @@ export interface Backend {
 
   /** Subscriptions; each returns an unsubscribe function. */
   onFilesDropped(fn: (paths: string[]) => void): () => void;
+  /** Pictures dropped on the window: for the message box, not the library. */
+  onImagesDropped(fn: (images: DroppedImage[]) => void): () => void;
   onImportsStarted(fn: (started: ImportStarted[]) => void): () => void;
   onChat(fn: (ev: ChatEvent) => void): () => void;
   onModelLoad(fn: (ev: ModelLoadEvent) => void): () => void;
@@ -99,6 +103,7 @@ export interface Backend {
 /** Event names shared with app.go and backend/service, backend/events. */
 export const events = {
   filesDropped: 'files:dropped',
+  imagesDropped: 'images:dropped',
   importsStarted: 'imports:started',
   chat: 'chat',
   modelLoad: 'model-load',
@@ -134,7 +139,10 @@ export const wails: Backend = {
   deleteConversation: (id) => App.DeleteConversation(id),
   configureConversation: (id, model, system, params) =>
     plain(App.ConfigureConversation(id, model, system, history.Params.createFrom(params))),
-  sendMessage: (c, p, text) => plain(App.SendMessage(c, p, text)),
+  sendMessage: (c, p, text, images) =>
+    images?.length
+      ? plain(App.SendMessageWithImages(c, p, text, images.map((i) => history.Image.createFrom(i))))
+      : plain(App.SendMessage(c, p, text)),
   editMessage: (id, text) => plain(App.EditMessage(id, text)),
   regenerate: (id) => plain(App.Regenerate(id)),
   stopReply: (id) => App.StopReply(id),
@@ -165,6 +173,7 @@ export const wails: Backend = {
   cancelDownload: (id) => App.CancelDownload(id),
 
   onFilesDropped: (fn) => EventsOn(events.filesDropped, (paths: string[]) => fn(paths ?? [])),
+  onImagesDropped: (fn) => EventsOn(events.imagesDropped, (images: DroppedImage[]) => fn(images ?? [])),
   onImportsStarted: (fn) => EventsOn(events.importsStarted, (s: ImportStarted[]) => fn(s ?? [])),
   onChat: (fn) => EventsOn(events.chat, (ev: ChatEvent) => fn(ev)),
   onModelLoad: (fn) => EventsOn(events.modelLoad, (ev: ModelLoadEvent) => fn(ev)),

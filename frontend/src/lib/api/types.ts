@@ -77,6 +77,20 @@ export interface Stats {
 
 export type MessageState = 'streaming' | 'done' | 'stopped' | 'error' | 'interrupted';
 
+/** A picture attached to a question; data is base64. */
+export interface ChatImage {
+  mime: string;
+  data: string;
+}
+
+/** A picture dropped on the window, read by the Go side for the message box. */
+export interface DroppedImage {
+  name: string;
+  image: ChatImage;
+  /** Why it cannot be attached; absent when it can. */
+  error?: string;
+}
+
 export interface Message {
   id: number;
   conversationId: number;
@@ -87,6 +101,7 @@ export interface Message {
   state: MessageState | string;
   error?: string;
   stats?: Stats;
+  images?: ChatImage[];
   createdAt: string;
   updatedAt: string;
 }
@@ -216,6 +231,8 @@ export interface ModelCard {
   missing: boolean;
   /** Absent from older backends: then the model is taken to run. */
   support?: Support;
+  /** The vision projector file; set when the model takes images. */
+  projector?: string;
   fit: Fit;
   loaded: boolean;
 }

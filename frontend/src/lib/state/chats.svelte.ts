@@ -6,6 +6,7 @@ import {
   isNoDataError,
   type Backend,
   type ChatEvent,
+  type ChatImage,
   type ContextUsage,
   type Conversation,
   type Hit,
@@ -152,12 +153,12 @@ export class ChatsState {
   }
 
   /** Sends a question after the last message on screen. Returns false (with error set) when refused. */
-  async send(text: string): Promise<boolean> {
+  async send(text: string, images: ChatImage[] = []): Promise<boolean> {
     const th = this.thread;
     if (!th || !text.trim() || this.sending) return false;
     this.sending = true;
     try {
-      await this.backend.sendMessage(th.conversation.id, this.leaf, text);
+      await this.backend.sendMessage(th.conversation.id, this.leaf, text, images);
       this.error = null;
       await this.refresh();
       return true;

@@ -6,8 +6,10 @@ import type {
   Backend,
   BuildInfo,
   ChatEvent,
+  ChatImage,
   ContextUsage,
   Conversation,
+  DroppedImage,
   CustomModelRequest,
   Download,
   Hit,
@@ -222,10 +224,11 @@ export class MemoryBackend implements Backend {
     this.emit('chat', { type: 'start', conversationId, messageId: r.id, message: { ...r } } satisfies ChatEvent);
     return r;
   }
-  async sendMessage(conversationId: number, parentId: number, text: string): Promise<SendResult> {
+  async sendMessage(conversationId: number, parentId: number, text: string, images?: ChatImage[]): Promise<SendResult> {
     this.fail();
     if (!this.usageResult.fits) throw 'messages: the prompt is too long for the context';
     const q = this.add(conversationId, parentId, 'user', text);
+    if (images?.length) q.images = images.map((i) => ({ ...i }));
     const c = this.conv(conversationId);
     if (!c.title) c.title = text.slice(0, 60);
     return { question: { ...q }, reply: { ...this.reply(conversationId, q.id) } };
@@ -365,6 +368,9 @@ export class MemoryBackend implements Backend {
 
   onFilesDropped(fn: (paths: string[]) => void) {
     return this.on('files:dropped', fn as Listener);
+  }
+  onImagesDropped(fn: (images: DroppedImage[]) => void) {
+    return this.on('images:dropped', fn as Listener);
   }
   onImportsStarted(fn: (s: ImportStarted[]) => void) {
     return this.on('imports:started', fn as Listener);
