@@ -31,4 +31,7 @@ var versionCmd = &cobra.Command{
 func init() {
 	versionCmd.Flags().BoolVar(&versionJSON, "json", false, "print as JSON")
 	rootCmd.AddCommand(versionCmd)
+	// ir --version prints what ir version does.
+	rootCmd.Version = buildinfo.Get().Version
+	rootCmd.SetVersionTemplate(buildinfo.Get().String())
 }

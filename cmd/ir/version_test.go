@@ -37,4 +37,14 @@ func TestVersionCommand(t *testing.T) {
 		t.Errorf("--json gave %+v, want %+v", info, buildinfo.Get())
 	}
 	versionJSON = false
+
+	// ir --version (what packaging checks run) says the same as ir version.
+	out.Reset()
+	rootCmd.SetArgs([]string{"--version"})
+	if err := rootCmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != buildinfo.Get().String() {
+		t.Errorf("--version printed %q, want %q", out.String(), buildinfo.Get().String())
+	}
 }
