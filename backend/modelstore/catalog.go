@@ -37,6 +37,9 @@ type CatalogModel struct {
 	Context     int64           `json:"contextLength"`
 	Default     string          `json:"default"` // quant pulled when none is named
 	Variants    []Variant       `json:"variants"`
+	// Projector is the vision projector pulled with every variant; nil for
+	// a text-only model.
+	Projector *Projector `json:"projector,omitempty"`
 }
 
 // Variant is one file of a catalog model.
@@ -81,6 +84,9 @@ func parseCatalog(data []byte) (*Catalog, error) {
 			if v.File == "" || v.Size <= 0 || (v.SHA256 != "" && !library.ValidDigest(v.SHA256)) {
 				return nil, fmt.Errorf("catalog %s: bad variant %+v", m.ID, v)
 			}
+		}
+		if p := m.Projector; p != nil && (cleanFile(p.File) != nil || p.Size <= 0 || (p.SHA256 != "" && !library.ValidDigest(p.SHA256))) {
+			return nil, fmt.Errorf("catalog %s: bad projector %+v", m.ID, *p)
 		}
 	}
 	return &c, nil

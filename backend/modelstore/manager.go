@@ -50,6 +50,9 @@ type Download struct {
 	State          string `json:"state"`
 	Error          string `json:"error,omitempty"`
 	ModelID        string `json:"modelId,omitempty"`
+	// ProjectorOf is, for the vision projector of a model being pulled,
+	// the id of that model's download; it starts once the model is in.
+	ProjectorOf string `json:"projectorOf,omitempty"`
 	// Verified is true when the bytes were (or will be) checked against a
 	// published SHA-256: the catalog's or the server's. A mirror that
 	// publishes none gives an unverified download.
@@ -184,13 +187,13 @@ func (m *Manager) cleanPartials() {
 }
 
 const downloadColumns = `id, name, url, repo, file, expected_sha256, server_sha256, total, done_bytes, state, error,
-	model_id, created_at, updated_at`
+	model_id, created_at, updated_at, projector_of`
 
 func scanDownload(s interface{ Scan(...any) error }) (Download, error) {
 	var d Download
 	var created, updated int64
 	err := s.Scan(&d.ID, &d.Name, &d.URL, &d.Repo, &d.File, &d.ExpectedSHA256, &d.ServerSHA256, &d.Total, &d.Done,
-		&d.State, &d.Error, &d.ModelID, &created, &updated)
+		&d.State, &d.Error, &d.ModelID, &created, &updated, &d.ProjectorOf)
 	d.CreatedAt, d.UpdatedAt = time.UnixMilli(created), time.UnixMilli(updated)
 	d.Verified = d.ExpectedSHA256 != "" || d.ServerSHA256 != ""
 	return d, err
@@ -269,6 +272,9 @@ func (m *Manager) Start(ctx context.Context, t Target) (Download, error) {
 		d.ID, d.Name, d.URL, d.Repo, d.File, d.ExpectedSHA256, d.Total, d.State, now, now)
 	if err != nil {
 		return Download{}, fmt.Errorf("record download: %w", err)
+	}
+	if err := m.recordProjector(ctx, d, t); err != nil {
+		return Download{}, err
 	}
 	m.launch(d)
 	return d, nil
@@ -394,6 +400,9 @@ func (m *Manager) Wait(ctx context.Context, id string) (Download, error) {
 	if err != nil {
 		return d, err
 	}
+	if jobErr == nil && d.State == StateDone {
+		jobErr = m.waitProjectors(ctx, id)
+	}
 	return d, jobErr
 }
 
@@ -474,12 +483,25 @@ func (m *Manager) run(ctx context.Context, d Download) error {
 	if err != nil {
 		return m.finish(bg, d, meter, err)
 	}
+	var parentModel string
+	if d.ProjectorOf != "" {
+		if parentModel, err = m.projectorParent(bg, d); parentModel == "" {
+			meter.State(StateQueued, "")
+			return err // not yet: the model's download launches it when done
+		}
+	}
 	res, err := f.run(ctx, fetchSpec{ID: d.ID, URL: d.URL, Name: d.Name, ExpectSHA: d.ExpectedSHA256}, st)
 	if err != nil {
 		return m.finish(bg, d, meter, err)
 	}
 	meter.State("verifying", "")
-	model, err := m.install(bg, d, res.SHA256)
+	install := m.install
+	if d.ProjectorOf != "" {
+		install = func(ctx context.Context, d Download, digest string) (*library.Model, error) {
+			return m.lib.AttachProjectorDownload(ctx, parentModel, partialName(d.ID), digest)
+		}
+	}
+	model, err := install(bg, d, res.SHA256)
 	if err != nil {
 		return m.finish(bg, d, meter, err)
 	}
@@ -492,6 +514,7 @@ func (m *Manager) run(ctx context.Context, d Download) error {
 	meter.SetTotal(res.Size)
 	meter.Set(res.Size)
 	meter.State(StateDone, "")
+	m.launchProjectors(bg, d.ID)
 	return nil
 }
 

@@ -56,6 +56,9 @@ type Target struct {
 	Size      int64         `json:"size"`             // 0 when unknown
 	SizeExact bool          `json:"sizeExact"`
 	Catalog   *CatalogModel `json:"catalog,omitempty"`
+	// Projector is the vision projector downloaded with the model; nil for
+	// a text-only model.
+	Projector *ProjectorTarget `json:"projector,omitempty"`
 }
 
 // Resolver turns what a user typed into a Target.
@@ -198,8 +201,13 @@ func (r *Resolver) resolveCatalog(ref string) (Target, error) {
 
 func (r *Resolver) catalogTarget(m CatalogModel, v Variant) Target {
 	mc := m
-	return Target{Name: m.ID + ":" + v.Quant, Repo: m.Repo, File: v.File, URL: r.FileURL(m.Repo, v.File), Quant: v.Quant,
+	t := Target{Name: m.ID + ":" + v.Quant, Repo: m.Repo, File: v.File, URL: r.FileURL(m.Repo, v.File), Quant: v.Quant,
 		SHA256: v.SHA256, Size: v.Size, SizeExact: v.SizeExact, Catalog: &mc}
+	if p := m.Projector; p != nil {
+		t.Projector = &ProjectorTarget{File: p.File, URL: r.FileURL(m.Repo, p.File), SHA256: p.SHA256, Size: p.Size,
+			SizeExact: p.SizeExact}
+	}
+	return t
 }
 
 func (r *Resolver) catalogByRepo(repo string) *CatalogModel {
