@@ -150,6 +150,10 @@ type opCase struct {
 	dt   compute.DType // the type Supports is asked about
 	tol  float64
 	run  func(e *env) []float32
+	// exact, when set, is a float64 reference that the device must meet
+	// within 1e-5: the CPU rounds activations to 8 bits for quantized
+	// weights, and that noise (tol) could hide a small dequantization error.
+	exact func(t *testing.T) []float32
 }
 
 // Ops runs every op case that dev supports on dev and on the CPU and checks
@@ -167,6 +171,11 @@ func Ops(t *testing.T, dev compute.Device) {
 			}
 			want := c.run(newEnv(t, cpu))
 			got := c.run(newEnv(t, dev))
+			if c.exact != nil {
+				if e := NormErr(got, c.exact(t)); !(e <= 1e-5) {
+					t.Errorf("%s: normalised error %.3g against float64 on the dequantized weights, want <= 1e-5", dev.Name(), e)
+				}
+			}
 			if e := NormErr(got, want); !(e <= c.tol) {
 				t.Errorf("%s: normalised error %.3g against the CPU, want <= %.3g", dev.Name(), e, c.tol)
 			} else {
@@ -201,14 +210,19 @@ func opCases() []opCase {
 		if dt.BlockSize() == 1 {
 			k = 67 // odd: no whole words of F16
 		}
-		for _, n := range []int{1, 3, 9} {
+		for _, n := range []int{1, 3, 9, 70} {
+			m := 37
+			if n > 64 {
+				m = 133 // more than one tile of rows and of tokens
+			}
 			cases = append(cases, opCase{
 				name: fmt.Sprintf("mul_mat/%s/k%d/n%d", dt, k, n), op: compute.OpMulMat, dt: dt, tol: productTol(dt),
 				run: func(e *env) []float32 {
-					w := e.weights(dt, compute.Shape{k, 37}, randVals(1, k*37, 1))
+					w := e.weights(dt, compute.Shape{k, m}, randVals(1, k*m, 1))
 					x := e.g.Float32s(randVals(2, k*n, 1), compute.Shape{k, n})
 					return e.run(e.g.MulMat(w, x))
 				},
+				exact: func(t *testing.T) []float32 { return product(t, dt, randVals(1, k*m, 1), randVals(2, k*n, 1), k) },
 			})
 		}
 		cases = append(cases, opCase{
@@ -359,6 +373,31 @@ func opCases() []opCase {
 		})
 	}
 	return cases
+}
+
+// product is rows of x (k long) times the rows of w quantized to dt and
+// back, summed in float64.
+func product(t *testing.T, dt compute.DType, w, x []float32, k int) []float32 {
+	raw, err := quant.Quantize(dt, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deq := make([]float32, len(w))
+	if err := quant.Dequantize(dt, raw, deq); err != nil {
+		t.Fatal(err)
+	}
+	m, n := len(w)/k, len(x)/k
+	out := make([]float32, m*n)
+	for c := range n {
+		for r := range m {
+			var s float64
+			for i := range k {
+				s += float64(deq[r*k+i]) * float64(x[c*k+i])
+			}
+			out[c*m+r] = float32(s)
+		}
+	}
+	return out
 }
 
 // attentionSteps fills a cache with a prompt of 5 tokens, then decodes 2

@@ -526,6 +526,10 @@ func (r *recorder) node(n *compute.Tensor) error {
 	return fmt.Errorf("vulkan: %s is not supported", op)
 }
 
+// mmMinCols is the batch from which products use the tiled matrix-matrix
+// shader: below it the weights are read once for every 4 tokens anyway.
+const mmMinCols = 8
+
 // product records MulMat, or MulMatID whose columns are (slot, token)
 // pairs, each with its expert's matrix.
 func (r *recorder) product(n *compute.Tensor) error {
@@ -560,13 +564,17 @@ func (r *recorder) product(n *compute.Tensor) error {
 	dp.ne(1, m)
 	dp.ne(2, cols)
 	dp.i(0, rowBytes)
+	dp.writes(2)
+	if n.Op() == compute.OpMulMat && cols >= mmMinCols {
+		dp.groups(ceilDiv(m, 64), ceilDiv(cols, 64)) // mul_mm.comp's TM and TN
+		return r.emit("mul_mm_"+weightTypes[w.DType()], &dp)
+	}
 	groups := m
 	if r.b.dev.subgroups() {
 		shader += "sg_"
 		groups = ceilDiv(m, 8) // mul_mat.comp's ROWS
 	}
 	dp.groups(groups, ceilDiv(cols, perGroup))
-	dp.writes(2)
 	return r.emit(shader+weightTypes[w.DType()], &dp)
 }
 

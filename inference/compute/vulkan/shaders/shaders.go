@@ -48,7 +48,8 @@ var Variants = func() []Variant {
 		vs = append(vs,
 			Variant{Name: "mul_mat_sg_" + t, Source: "mul_mat.comp", Defines: []string{w, "SUBGROUPS"}, Vulkan: "1.1"},
 			Variant{Name: "mul_mat_id_" + t, Source: "mul_mat.comp", Defines: []string{w, "ID"}, Vulkan: "1.0"},
-			Variant{Name: "mul_mat_id_sg_" + t, Source: "mul_mat.comp", Defines: []string{w, "ID", "SUBGROUPS"}, Vulkan: "1.1"})
+			Variant{Name: "mul_mat_id_sg_" + t, Source: "mul_mat.comp", Defines: []string{w, "ID", "SUBGROUPS"}, Vulkan: "1.1"},
+			Variant{Name: "mul_mm_" + t, Source: "mul_mm.comp", Defines: []string{w}, Vulkan: "1.0"})
 	}
 	for _, s := range []string{"elementwise", "norm", "softmax", "rope", "kv_write", "attention", "copy", "experts"} {
 		vs = append(vs, Variant{Name: s, Source: s + ".comp", Vulkan: "1.0"})
