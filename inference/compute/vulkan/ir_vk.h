@@ -45,6 +45,9 @@ typedef struct ir_vk_cmd {
 int ir_vk_init(const char *path, char *msg, int n);
 int ir_vk_device_count(void);
 int ir_vk_device_info(int i, ir_vk_info *out);
+// ir_vk_device_budget reports what the device-local heaps may still take
+// (VK_EXT_memory_budget, counting every process); -1 where unknown.
+int64_t ir_vk_device_budget(int i);
 
 ir_vk_ctx *ir_vk_open(int i, int staging, char *msg, int n);
 void ir_vk_close(ir_vk_ctx *c);

@@ -22,6 +22,7 @@ int ir_vk_init(const char *path, char *msg, int n) {
 }
 int ir_vk_device_count(void) { return 0; }
 int ir_vk_device_info(int i, ir_vk_info *out) { (void)i; (void)out; return -1; }
+int64_t ir_vk_device_budget(int i) { (void)i; return -1; }
 ir_vk_ctx *ir_vk_open(int i, int staging, char *msg, int n) {
     (void)i; (void)staging;
     snprintf(msg, n, "built without the Vulkan headers");
@@ -101,7 +102,7 @@ static void *lib_sym(void *lib, const char *name) { return dlsym(lib, name); }
     X(vkAllocateCommandBuffers) X(vkResetCommandBuffer) X(vkBeginCommandBuffer) X(vkEndCommandBuffer)    \
     X(vkCmdBindPipeline) X(vkCmdBindDescriptorSets) X(vkCmdPushConstants) X(vkCmdDispatch)              \
     X(vkCmdPipelineBarrier) X(vkCmdCopyBuffer) X(vkCmdFillBuffer) X(vkCreateFence) X(vkDestroyFence)      \
-    X(vkResetFences) X(vkWaitForFences) X(vkQueueSubmit) X(vkDeviceWaitIdle)
+    X(vkResetFences) X(vkWaitForFences) X(vkQueueSubmit) X(vkDeviceWaitIdle) X(vkGetPhysicalDeviceMemoryProperties2)
 
 #define IR_VK_DECL(f) static PFN_##f p_##f;
 IR_VK_FUNCS(IR_VK_DECL)
@@ -191,12 +192,15 @@ static int do_init(const char *path, char *msg, int n) {
     IR_VK_FUNCS(IR_VK_LOAD)
     // Vulkan 1.0 drivers lack the *2 queries; everything else is required.
 #define IR_VK_CHECK(f)                                                                              \
-    if (!p_##f && strcmp(#f, "vkGetPhysicalDeviceProperties2") && strcmp(#f, "vkGetPhysicalDeviceFeatures2")) { \
+    if (!p_##f && strcmp(#f, "vkGetPhysicalDeviceProperties2") && strcmp(#f, "vkGetPhysicalDeviceFeatures2") && \
+        strcmp(#f, "vkGetPhysicalDeviceMemoryProperties2")) {                                       \
         snprintf(msg, n, "the Vulkan loader lacks %s", #f);                                         \
         return -1;                                                                                  \
     }
     IR_VK_FUNCS(IR_VK_CHECK)
-    if (api_version < VK_API_VERSION_1_1) p_vkGetPhysicalDeviceProperties2 = NULL, p_vkGetPhysicalDeviceFeatures2 = NULL;
+    if (api_version < VK_API_VERSION_1_1)
+        p_vkGetPhysicalDeviceProperties2 = NULL, p_vkGetPhysicalDeviceFeatures2 = NULL,
+        p_vkGetPhysicalDeviceMemoryProperties2 = NULL;
     r = p_vkEnumeratePhysicalDevices(instance, &nphys, NULL);
     if (r != VK_SUCCESS) return FAIL(r, "vkEnumeratePhysicalDevices");
     if (nphys > 0) {
@@ -271,6 +275,30 @@ int ir_vk_device_info(int i, ir_vk_info *out) {
     out->uma = find_type(&mp, ~0u, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
                                        VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) >= 0;
     return 0;
+}
+
+int64_t ir_vk_device_budget(int i) {
+    if (init_rc != 0 || i < 0 || (uint32_t)i >= nphys || !p_vkGetPhysicalDeviceMemoryProperties2) return -1;
+    VkPhysicalDeviceProperties p;
+    p_vkGetPhysicalDeviceProperties(phys[i], &p);
+    if (p.apiVersion < VK_API_VERSION_1_1) return -1;
+    uint32_t count = 0;
+    int has = 0;
+    if (p_vkEnumerateDeviceExtensionProperties(phys[i], NULL, &count, NULL) == VK_SUCCESS && count > 0) {
+        VkExtensionProperties *props = calloc(count, sizeof *props);
+        if (props && p_vkEnumerateDeviceExtensionProperties(phys[i], NULL, &count, props) == VK_SUCCESS)
+            for (uint32_t e = 0; e < count; e++) has |= strcmp(props[e].extensionName, "VK_EXT_memory_budget") == 0;
+        free(props);
+    }
+    if (!has) return -1;
+    VkPhysicalDeviceMemoryBudgetPropertiesEXT b = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
+    VkPhysicalDeviceMemoryProperties2 mp = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2, .pNext = &b};
+    p_vkGetPhysicalDeviceMemoryProperties2(phys[i], &mp);
+    int64_t free_bytes = 0;
+    for (uint32_t h = 0; h < mp.memoryProperties.memoryHeapCount; h++)
+        if ((mp.memoryProperties.memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) && b.heapBudget[h] > b.heapUsage[h])
+            free_bytes += (int64_t)(b.heapBudget[h] - b.heapUsage[h]);
+    return free_bytes;
 }
 
 struct ir_vk_ctx {

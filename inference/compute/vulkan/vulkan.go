@@ -176,10 +176,14 @@ func (d *device) Type() compute.DeviceType {
 	return compute.DeviceGPU
 }
 
-// Memory reports the device-local memory less what this process holds
-// (Vulkan has no portable free-memory query).
+// Memory reports the device-local memory and what is free of it: the
+// driver's budget (VK_EXT_memory_budget, which counts other processes too)
+// where it has one, else the total less what this process holds.
 func (d *device) Memory() (free, total int64) {
 	total = int64(d.info.vram)
+	if b := int64(C.ir_vk_device_budget(C.int(d.index))); b >= 0 {
+		return min(b, total), total
+	}
 	return max(total-d.used.Load(), 0), total
 }
 

@@ -2,6 +2,7 @@ package vulkan
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -31,9 +32,17 @@ func TestDevices(t *testing.T) {
 	if d.Name() != "vulkan0" || !strings.Contains(desc, "GiB") || !strings.Contains(desc, "Vulkan 1.") {
 		t.Errorf("device %q: %q lacks its memory or Vulkan version", d.Name(), desc)
 	}
-	if _, total := d.Memory(); total <= 0 {
-		t.Errorf("memory total %d", total)
+	free, total := d.Memory()
+	if total <= 0 || free <= 0 || free > total {
+		t.Errorf("memory: %d free of %d", free, total)
 	}
+	buf, err := d.Alloc(64 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := d.Memory()
+	buf.Free()
+	t.Logf("free %d of %d bytes; %d with 64 MiB more allocated", free, total, after)
 	for _, dt := range []compute.DType{compute.F32, compute.F16, quant.Q8_0, quant.Q4_0, quant.Q4_K, quant.Q6_K} {
 		if !d.Supports(compute.OpMulMat, dt) || !d.Supports(compute.OpGetRows, dt) {
 			t.Errorf("%s products are not supported", dt)
@@ -159,4 +168,57 @@ func TestForeignBuffer(t *testing.T) {
 func putF32(b []byte, v float32) {
 	u := math.Float32bits(v)
 	b[0], b[1], b[2], b[3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
+}
+
+// TestConcurrentBackends: sessions on one device compute at the same time
+// (the device serialises their submissions) and each gets its own results.
+func TestConcurrentBackends(t *testing.T) {
+	d := firstDevice(t)
+	raw := make([]byte, 4*64*32)
+	for i := 0; i < 64*32; i++ {
+		putF32(raw[4*i:], float32(i%7)-3)
+	}
+	wb, err := d.WrapHost(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wb.Free()
+	w, _ := compute.NewTensor(wb, 0, compute.F32, compute.Shape{64, 32})
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			errs <- func() error {
+				be, err := d.NewBackend(compute.Options{})
+				if err != nil {
+					return err
+				}
+				defer be.Close()
+				for step := range 20 {
+					x := make([]float32, 64)
+					x[g] = float32(step + 1)
+					gr := compute.NewGraph()
+					y := gr.MulMat(w, gr.Float32s(x, compute.Shape{64}))
+					gr.Output(y)
+					if err := be.Compute(gr); err != nil {
+						return err
+					}
+					got := make([]float32, 32)
+					if err := be.Read(y, got); err != nil {
+						return err
+					}
+					for r := range 32 {
+						if want := float32(step+1) * (float32((r*64+g)%7) - 3); got[r] != want {
+							return fmt.Errorf("backend %d step %d row %d: %v, want %v", g, step, r, got[r], want)
+						}
+					}
+				}
+				return nil
+			}()
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }
