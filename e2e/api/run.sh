@@ -57,6 +57,16 @@ if [ ! -f "$lora_base" ] || [ ! -f "$lora" ]; then
 fi
 "$ir" --home "$home" import "$lora_base" --name e2e-lora-base --in-place >/dev/null
 lora_env=(IR_LORA_BASE=e2e-lora-base IR_LORA_FILE="$(realpath "$lora")")
+# The tiny Gemma 3 with its vision projector, for images: only from
+# ../shared (vision.test.mjs skips without them).
+vision_env=()
+vision_model="$root/../shared/models/conf-tiny/tiny-gemma3-f32.gguf"
+vision_proj="$root/../shared/models/vision/tiny-gemma3-mmproj-f32.gguf"
+vision_image="$root/../shared/models/vision/img1-40x28.png"
+if [ -f "$vision_model" ] && [ -f "$vision_proj" ] && [ -f "$vision_image" ]; then
+  "$ir" --home "$home" import "$vision_model" --name e2e-vision --in-place --mmproj "$vision_proj" >/dev/null
+  vision_env=(IR_VISION_MODEL=e2e-vision IR_VISION_IMAGE="$(realpath "$vision_image")")
+fi
 
 "$ir" --home "$home" serve --port 0 --parallel 2 --queue 4 >"$work/serve.out" 2>"$work/serve.err" &
 server_pid=$!
@@ -75,7 +85,8 @@ if [ ! -d node_modules/openai ] || [ ! -d node_modules/ollama ]; then
   npm ci --no-audit --no-fund
 fi
 status=0
-env IR_URL="$url" IR_MODEL="e2e-model" "${embed_env[@]}" "${lora_env[@]}" node --test --test-concurrency=1 api.test.mjs embed.test.mjs || status=$?
+env IR_URL="$url" IR_MODEL="e2e-model" "${embed_env[@]}" "${lora_env[@]}" "${vision_env[@]}" \
+  node --test --test-concurrency=1 api.test.mjs embed.test.mjs vision.test.mjs || status=$?
 if [ "$status" -ne 0 ]; then
   kill -0 "$server_pid" 2>/dev/null || echo "e2e/api: ir serve is no longer running" >&2
   echo "e2e/api: last lines of the server's log:" >&2
