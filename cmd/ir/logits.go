@@ -23,7 +23,7 @@ var (
 )
 
 var logitsCmd = &cobra.Command{
-	Use:   "logits MODEL (--prompt TEXT | --ids 1,2,3) --out FILE",
+	Use:   "logits MODEL (--prompt TEXT [--image FILE... [--mmproj FILE] [--append-ids 1,2,3]] | --ids 1,2,3) --out FILE",
 	Short: "Evaluate tokens as one batch and write every position's logits",
 	Long: "Evaluate a prompt (with BOS as the vocabulary says) or exact token ids as one batch and write the\n" +
 		"logits as little-endian float32, one row of n_vocab per position. MODEL is a GGUF file or an installed\n" +
@@ -33,6 +33,9 @@ var logitsCmd = &cobra.Command{
 		// An empty --prompt is a prompt (BOS alone), so the flags are
 		// told apart by whether they were given.
 		withPrompt := cmd.Flags().Changed("prompt")
+		if len(logitsImages) > 0 && !withPrompt {
+			return fmt.Errorf("--image needs --prompt (with --append-ids for teacher forcing)")
+		}
 		if withPrompt == cmd.Flags().Changed("ids") {
 			return fmt.Errorf("give exactly one of --prompt and --ids")
 		}
@@ -48,6 +51,13 @@ var logitsCmd = &cobra.Command{
 			return err
 		}
 		defer m.Close()
+		if len(logitsImages) > 0 {
+			logits, err := logitsWithImages(cmd.Context(), m, path)
+			if err != nil {
+				return err
+			}
+			return logitsWrite(logitsOut, logits)
+		}
 		var ids []int32
 		if withPrompt {
 			if ids, err = m.Tokenizer().Encode(logitsPrompt, true, false); err != nil {
