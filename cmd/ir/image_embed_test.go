@@ -22,7 +22,14 @@ func TestImageEmbed(t *testing.T) {
 	if err != nil || !strings.Contains(stdout, "9 tokens of 128 values") {
 		t.Fatalf("image-embed: %v\n%s", err, stdout)
 	}
-	got, want := readF32(t, out), readF32(t, ref)
+	if worst := maxAbsDiff(t, readF32(t, out), readF32(t, ref)); worst > 1e-2 {
+		t.Errorf("largest difference from llama.cpp %g, want <= 1e-2", worst)
+	}
+}
+
+// maxAbsDiff is the largest |got-want| of two vectors of one length.
+func maxAbsDiff(t *testing.T, got, want []float32) float64 {
+	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%d values, llama.cpp has %d", len(got), len(want))
 	}
@@ -30,9 +37,7 @@ func TestImageEmbed(t *testing.T) {
 	for i := range got {
 		worst = math.Max(worst, math.Abs(float64(got[i]-want[i])))
 	}
-	if worst > 1e-2 {
-		t.Errorf("largest difference from llama.cpp %g, want <= 1e-2", worst)
-	}
+	return worst
 }
 
 func readF32(t *testing.T, path string) []float32 {
