@@ -164,6 +164,7 @@ func Ops(t *testing.T, dev compute.Device) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Run("zoo", func(t *testing.T) { Zoo(t, dev) })
 	for _, c := range opCases() {
 		t.Run(c.name, func(t *testing.T) {
 			if !dev.Supports(c.op, c.dt) {
@@ -197,8 +198,6 @@ func productTol(dt compute.DType) float64 {
 	return 2e-2
 }
 
-var productTypes = []compute.DType{quant.F32, quant.F16, quant.BF16, quant.Q8_0, quant.Q4_0, quant.Q4_1,
-	quant.Q5_0, quant.Q5_1, quant.Q4_K, quant.Q5_K, quant.Q6_K}
 
 func opCases() []opCase {
 	var cases []opCase

@@ -48,7 +48,7 @@ func TestDevices(t *testing.T) {
 			t.Errorf("%s products are not supported", dt)
 		}
 	}
-	if d.Supports(compute.OpMulMatID, quant.IQ4_NL) || d.Supports(compute.OpMulMat, quant.IQ4_NL) {
+	if d.Supports(compute.OpMulMatID, quant.IQ3_S) || d.Supports(compute.OpMulMat, quant.IQ2_XS) {
 		t.Error("claims an op it has no shader for")
 	}
 }

@@ -111,6 +111,46 @@ void deq32(uint base, uint sb, inout float v[32]) {
         q |= ((rd8(qh + j) >> (2u * r)) & 3u) << 4;
         v[j] = d * float(rds8(sc + (j >> 4))) * (float(q) - 32.0);
     }
+#elif defined(W_Q2_K) || defined(W_Q3_K)
+    // Both lay a 128-element half n out as four 2-bit planes j of 32 bytes,
+    // with a scale per 16 elements.
+    uint s = sb & 7u, n = s >> 2, j = s & 3u;
+#if defined(W_Q2_K)
+    uint b = base + (sb >> 3) * 84u;
+    float d = rdh(b + 80u), dmin = rdh(b + 82u);
+    for (uint e = 0u; e < 32u; e++) {
+        uint sc = rd8(b + 8u * n + 2u * j + (e >> 4));
+        uint q = (rd8(b + 16u + 32u * n + e) >> (2u * j)) & 3u;
+        v[e] = d * float(sc & 15u) * float(q) - dmin * float(sc >> 4);
+    }
+#else
+    uint b = base + (sb >> 3) * 110u;
+    float d = rdh(b + 108u);
+    uint m = 1u << (4u * n + j);
+    for (uint e = 0u; e < 32u; e++) {
+        uint k = 8u * n + 2u * j + (e >> 4);  // 6-bit scales: low nibbles, then 2-bit highs at bytes 8..11
+        uint lo = k < 8u ? rd8(b + 96u + k) & 15u : rd8(b + 96u + k - 8u) >> 4;
+        uint hi = (rd8(b + 96u + 8u + (k & 3u)) >> (2u * (k >> 2))) & 3u;
+        int q = int((rd8(b + 32u + 32u * n + e) >> (2u * j)) & 3u) - ((rd8(b + e) & m) != 0u ? 0 : 4);
+        v[e] = d * float(int(lo | (hi << 4)) - 32) * float(q);
+    }
+#endif
+#elif defined(W_IQ4_NL) || defined(W_IQ4_XS)
+    const float kv[16] = float[16](-127.0, -104.0, -83.0, -65.0, -49.0, -35.0, -22.0, -10.0,
+                                   1.0, 13.0, 25.0, 38.0, 53.0, 69.0, 89.0, 113.0);
+#if defined(W_IQ4_NL)
+    uint b = base + sb * 18u, qs = b + 2u;
+    float dl = rdh(b);
+#else
+    uint b = base + (sb >> 3) * 136u, s = sb & 7u, qs = b + 8u + 16u * s;
+    uint ls = ((rd8(b + 4u + s / 2u) >> (4u * (s & 1u))) & 15u) | (((rd16(b + 2u) >> (2u * s)) & 3u) << 4);
+    float dl = rdh(b) * float(int(ls) - 32);
+#endif
+    for (uint e = 0u; e < 16u; e++) {
+        uint q = rd8(qs + e);
+        v[e] = dl * kv[q & 15u];
+        v[e + 16u] = dl * kv[q >> 4];
+    }
 #else
 #error unknown weight type
 #endif

@@ -33,7 +33,8 @@ type Variant struct {
 
 // weightTypes are the GGUF types that MulMat and GetRows read, with the
 // define that selects each one's decoding in quant.glsl.
-var weightTypes = []string{"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k"}
+var weightTypes = []string{"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k", "q3_k", "q4_k", "q5_k", "q6_k",
+	"iq4_nl", "iq4_xs"}
 
 // Variants lists every module, in a fixed order.
 var Variants = func() []Variant {
