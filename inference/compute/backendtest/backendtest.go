@@ -198,7 +198,6 @@ func productTol(dt compute.DType) float64 {
 	return 2e-2
 }
 
-
 func opCases() []opCase {
 	var cases []opCase
 	for _, dt := range productTypes {
