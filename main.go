@@ -46,6 +46,15 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	// A second start on the same data directory hands its files to the
+	// running instance and ends here, before it opens anything there, the
+	// log included (Wails' lock below does the same, but only after this
+	// process has opened the data directory).
+	args, cwd := startArgs()
+	handedOff, handOffErr := handOff(instanceID(dataDir), args, cwd)
+	if handedOff {
+		return nil
+	}
 	level := zerolog.InfoLevel
 	if devBuild {
 		level = zerolog.DebugLevel
@@ -67,15 +76,8 @@ func run() error {
 		log.Warn().Err(err).Msg("web view data")
 	}
 
-	// A second start on the same data directory hands its files to the
-	// running instance and ends here (Wails' lock below does the same, but
-	// only after this process has opened the data directory).
-	args, cwd := startArgs()
-	if ok, err := handOff(instanceID(dataDir), args, cwd); err != nil {
-		log.Warn().Err(err).Msg("hand over to the running instance; starting another")
-	} else if ok {
-		log.Info().Strs("args", args).Msg("handed over to the running instance")
-		return nil
+	if handOffErr != nil {
+		log.Warn().Err(handOffErr).Msg("hand over to the running instance; starting another")
 	}
 
 	app := NewApp(dataDir, log)

@@ -58,14 +58,8 @@ fail() {
 }
 
 # The window exists once the window manager tree lists its title.
-window=""
-for _ in $(seq $((timeout_s * 4))); do
-  kill -0 "$app" 2>/dev/null || fail "the app exited early"
-  window="$(xwininfo -root -tree 2>/dev/null | awk '/"Inference Runtime"/ {print $1; exit}')"
-  [ -n "$window" ] && break
-  sleep 0.25
-done
-[ -n "$window" ] || fail "no window titled \"Inference Runtime\" after ${timeout_s}s"
+. "$(dirname "$(realpath "$0")")/window.sh"
+window="$(wait_for_window "$app" "$timeout_s" 2>"$IR_HOME/window.err")" || fail "$(cat "$IR_HOME/window.err")"
 
 # The webview paints after the window maps: poll until the window's pixels
 # vary (a blank window is a single colour), or give up.
