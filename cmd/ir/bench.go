@@ -30,6 +30,7 @@ var (
 	benchProfile bool
 	benchKVType  string
 	benchLora    []string
+	benchBatched bool
 )
 
 var benchCmd = &cobra.Command{
@@ -127,7 +128,7 @@ type benchResult struct {
 // per-op time of the timed runs (the depth prefill excluded).
 func benchRun(m *inference.Model, n int, gen bool) ([]float64, []cpu.OpTime, error) {
 	ctxLen := min(benchDepth+n+1, m.Info().ContextLength)
-	s, err := m.NewSession(inference.SessionOptions{ContextLength: ctxLen, BatchSize: max(n, 1), KVType: benchKVType})
+	s, err := m.NewSession(inference.SessionOptions{ContextLength: ctxLen, BatchSize: max(n, 1), KVType: benchKVType, Batched: benchBatched})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -257,5 +258,6 @@ func init() {
 	benchCmd.Flags().StringVar(&benchKVType, "kv-type", "", "KV cache type, f32 or f16 (default: the engine's, f32)")
 	benchCmd.Flags().StringArrayVar(&benchLora, "lora", nil, "LoRA adapter FILE[:SCALE] applied in every test (repeatable)")
 	benchCmd.Flags().BoolVar(&benchProfile, "profile", false, "print the time per op and weight type of each test (CPU backend)")
+	benchCmd.Flags().BoolVar(&benchBatched, "batched", false, "run through the model's batched step loop (as ir serve with --parallel above 1 does), one sequence alone")
 	rootCmd.AddCommand(benchCmd)
 }
