@@ -68,7 +68,9 @@ func TestNoLoader(t *testing.T) {
 	if os.Getenv("IR_VULKAN_LOADER") == "" {
 		t.Skip("run by TestWithoutVulkan")
 	}
-	if _, err := compute.Devices("vulkan"); err == nil || !strings.Contains(err.Error(), "no Vulkan loader at") {
+	// A build without the headers says so instead, before looking for one.
+	_, err := compute.Devices("vulkan")
+	if err == nil || !strings.Contains(err.Error(), "no Vulkan loader at") && !strings.Contains(err.Error(), "without the Vulkan headers") {
 		t.Errorf("Devices without a loader: %v", err)
 	}
 	path := filepath.Join(testshared.Dir(t, "models"), "stories260K-f32.gguf")
