@@ -100,9 +100,11 @@ func WithBias(g *compute.Graph, x, b *compute.Tensor) *compute.Tensor {
 }
 
 // RequireQKNorms fails, freeing what p placed, when a family that needs
-// q/k norms (Qwen3, Gemma 3) finds layer l without them.
+// q/k norms (Qwen3, Gemma 3) finds layer l without them. A binding or
+// placement error already recorded explains missing norms better, so it
+// is left for Done to report.
 func RequireQKNorms(b *model.Binder, p *model.Placer, a *Attention, l int) error {
-	if b.Err() != nil || (a.QNorm != nil && a.KNorm != nil) {
+	if b.Err() != nil || p.Err() != nil || (a.QNorm != nil && a.KNorm != nil) {
 		return nil
 	}
 	p.Free()
