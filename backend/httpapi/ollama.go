@@ -33,6 +33,8 @@ type ollamaOptions struct {
 	NumPredict       *int     `json:"num_predict"`
 	NumCtx           *int     `json:"num_ctx"`
 	Stop             stopList `json:"stop"`
+	// Draft is ollamaCommon.Draft given among the options.
+	Draft string `json:"draft"`
 }
 
 func (o ollamaOptions) params() params {
@@ -55,6 +57,9 @@ type ollamaCommon struct {
 	// Lora sets the server's adapter scales for this request, as
 	// llama-server's "lora" field: [{"id": 0, "scale": 0.5}].
 	Lora []service.LoraScale `json:"lora"`
+	// Draft chooses speculative decoding: a draft model's name, "lookup"
+	// or "none"; options.draft says the same.
+	Draft string `json:"draft"`
 }
 
 // logprobs collects each token's logprobs for the response when the
@@ -85,7 +90,10 @@ func (c ollamaCommon) options() (service.GenerateOptions, error) {
 		return service.GenerateOptions{}, err
 	}
 	o, err := c.Options.params().options(ollamaFields, sample.DefaultParams(), 100, -2)
-	o.Logprobs, o.TopLogprobs, o.Lora = on, top, c.Lora
+	o.Logprobs, o.TopLogprobs, o.Lora, o.Draft = on, top, c.Lora, c.Draft
+	if o.Draft == "" {
+		o.Draft = c.Options.Draft
+	}
 	return o, err
 }
 
@@ -130,6 +138,14 @@ type ollamaStats struct {
 	PromptEvalDuration int64 `json:"prompt_eval_duration"`
 	EvalCount          int   `json:"eval_count"`
 	EvalDuration       int64 `json:"eval_duration"`
+	// PromptEvalCachedCount is Ollama's count of the prompt tokens read
+	// from the cache rather than evaluated; prompt_eval_count includes
+	// them, as Ollama's does.
+	PromptEvalCachedCount int `json:"prompt_eval_cached_count,omitempty"`
+	// DraftCount and DraftAcceptedCount are the tokens speculative
+	// decoding drafted, and those the model agreed with.
+	DraftCount         int `json:"draft_count,omitempty"`
+	DraftAcceptedCount int `json:"draft_accepted_count,omitempty"`
 }
 
 func statsOf(res service.GenerateResult) ollamaStats {
@@ -137,6 +153,8 @@ func statsOf(res service.GenerateResult) ollamaStats {
 		TotalDuration: res.TotalDuration.Nanoseconds(), LoadDuration: res.LoadDuration.Nanoseconds(),
 		PromptEvalCount: res.Stats.PromptTokens, PromptEvalDuration: res.Stats.PrefillDuration.Nanoseconds(),
 		EvalCount: res.Stats.GeneratedTokens, EvalDuration: res.Stats.DecodeDuration.Nanoseconds(),
+		PromptEvalCachedCount: res.Stats.CachedTokens,
+		DraftCount:            res.Stats.DraftedTokens, DraftAcceptedCount: res.Stats.AcceptedTokens,
 	}
 }
 

@@ -41,6 +41,9 @@ type openaiCommon struct {
 	NumCtx        *int     `json:"num_ctx"`
 	// Lora sets the server's adapter scales for this request (llama-server).
 	Lora []service.LoraScale `json:"lora"`
+	// Draft chooses speculative decoding: a draft model's name, "lookup"
+	// or "none" (see service.GenerateOptions.Draft).
+	Draft string `json:"draft"`
 }
 
 // options validates the request and converts it with OpenAI's defaults
@@ -68,7 +71,7 @@ func (c openaiCommon) options() (service.GenerateOptions, error) {
 		presence: c.PresencePenalty, frequency: c.FrequencyPenalty, topK: c.TopK, maxTokens: maxTok,
 		numCtx: c.NumCtx, seed: c.Seed, stop: c.Stop}
 	o, err := p.options(f, base, 2, 1)
-	o.Logprobs, o.TopLogprobs, o.Lora = lpOn, lpTop, c.Lora
+	o.Logprobs, o.TopLogprobs, o.Lora, o.Draft = lpOn, lpTop, c.Lora, c.Draft
 	return o, err
 }
 
@@ -177,6 +180,15 @@ type openaiUsage struct {
 	CompletionTokens    int                 `json:"completion_tokens"`
 	TotalTokens         int                 `json:"total_tokens"`
 	PromptTokensDetails openaiPromptDetails `json:"prompt_tokens_details"`
+	// CompletionTokensDetails is there when speculative decoding drafted
+	// tokens, in the shape of OpenAI's predicted outputs: drafts the model
+	// agreed with, and drafts it did not.
+	CompletionTokensDetails *openaiCompletionDetails `json:"completion_tokens_details,omitempty"`
+}
+
+type openaiCompletionDetails struct {
+	AcceptedPredictionTokens int `json:"accepted_prediction_tokens"`
+	RejectedPredictionTokens int `json:"rejected_prediction_tokens"`
 }
 
 // openaiPromptDetails says how many prompt tokens came from the cache (a
@@ -188,8 +200,13 @@ type openaiPromptDetails struct {
 
 func usageOf(res service.GenerateResult) *openaiUsage {
 	p, c := res.Stats.PromptTokens, res.Stats.GeneratedTokens
-	return &openaiUsage{PromptTokens: p, CompletionTokens: c, TotalTokens: p + c,
+	u := &openaiUsage{PromptTokens: p, CompletionTokens: c, TotalTokens: p + c,
 		PromptTokensDetails: openaiPromptDetails{CachedTokens: res.Stats.CachedTokens}}
+	if d := res.Stats.DraftedTokens; d > 0 {
+		a := res.Stats.AcceptedTokens
+		u.CompletionTokensDetails = &openaiCompletionDetails{AcceptedPredictionTokens: a, RejectedPredictionTokens: d - a}
+	}
+	return u
 }
 
 // finishReason maps the runner's reasons to OpenAI's.

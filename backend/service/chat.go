@@ -75,6 +75,11 @@ type GenerateOptions struct {
 	// Lora sets the scales of the runner's own adapters for this request
 	// (unlisted ones off); nil uses their global scales.
 	Lora []LoraScale
+	// Draft turns on speculative decoding: an installed model of the same
+	// vocabulary that drafts tokens, DraftLookup for prompt lookup, or
+	// DraftNone; "" takes RunnerOptions.Draft. The reply is the same as
+	// without.
+	Draft string
 }
 
 // GenerateResult describes a finished generation.
@@ -289,6 +294,9 @@ func (r *Runner) prepare(ctx context.Context, req GenerateRequest) (*prepared, e
 	if err := r.checkLora(o.Lora); err != nil {
 		return nil, err
 	}
+	if err := r.checkDraft(ctx, o); err != nil {
+		return nil, err
+	}
 	p, err := r.info(ref)
 	if err != nil {
 		return nil, err
@@ -394,6 +402,12 @@ func (r *Runner) Generate(ctx context.Context, req GenerateRequest, emit func(te
 		}
 		ireq.Constraint = c
 	}
+	draft, err := r.draftFor(ctx, e, p, &ireq)
+	if err != nil {
+		r.putBack(e, sess, true)
+		return res, err
+	}
+	defer draft.done()
 	var text strings.Builder
 	generated := make([]int32, 0, 64)
 	stats, err := sess.s.Generate(ctx, ireq, func(t inference.Token) error {

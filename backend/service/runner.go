@@ -183,6 +183,10 @@ type RunnerOptions struct {
 	MemoryLimit int64
 	// MaxLoaded caps the models loaded at once; 0 = 3.
 	MaxLoaded int
+	// Draft is the speculative decoding of requests that choose none (see
+	// GenerateOptions.Draft); a draft model is used only for the models
+	// that share its vocabulary.
+	Draft string
 }
 
 func (o RunnerOptions) withDefaults() RunnerOptions {
@@ -304,15 +308,7 @@ func (r *Runner) admit(ctx context.Context, ref ModelRef) (*entry, error) {
 		r.mu.Unlock()
 		return nil, ErrClosed
 	}
-	e := r.models[ref.Path]
-	if e != nil && e.file != nil && !sameContents(e.file, fi) {
-		r.retireLocked(e)
-		e = nil
-	}
-	if e == nil {
-		e = &entry{ref: ref, slots: make(chan struct{}, r.opts.Parallel), keepAlive: r.opts.KeepAlive}
-		r.models[ref.Path] = e
-	}
+	e := r.entryLocked(ref, fi)
 	select {
 	case e.slots <- struct{}{}:
 		e.users++
@@ -349,6 +345,21 @@ func (r *Runner) admit(ctx context.Context, ref ModelRef) (*entry, error) {
 		r.mu.Unlock()
 		return nil, ctx.Err()
 	}
+}
+
+// entryLocked is the entry of ref, made anew when there is none or the
+// file (fi now) changed since it was loaded.
+func (r *Runner) entryLocked(ref ModelRef, fi os.FileInfo) *entry {
+	e := r.models[ref.Path]
+	if e != nil && e.file != nil && !sameContents(e.file, fi) {
+		r.retireLocked(e)
+		e = nil
+	}
+	if e == nil {
+		e = &entry{ref: ref, slots: make(chan struct{}, r.opts.Parallel), keepAlive: r.opts.KeepAlive}
+		r.models[ref.Path] = e
+	}
+	return e
 }
 
 // release gives the slot back and starts the keep-alive clock when the

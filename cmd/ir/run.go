@@ -107,6 +107,9 @@ func runRun(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := runDraftResolve(ctx, svc); err != nil {
+		return err
+	}
 	runner := runRunnerFor(ref, settings)
 	defer runner.Close()
 	if err := loraSet(runner, runLoras); err != nil {
@@ -130,6 +133,7 @@ func runRun(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	req := service.GenerateRequest{Model: m.Name, Options: runGenerateOptions(cmd.Flags()), Images: images.Images}
+	req.Options.Draft = runDraftOption()
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	if runVerbose {
 		fmt.Fprintf(errOut, "load duration:        %v\n", loadTime.Round(time.Millisecond))
@@ -227,10 +231,12 @@ func runRunnerFor(ref service.ModelRef, s config.Settings) *service.Runner {
 	if runCtx > 0 {
 		opts.ContextLength = runCtx
 	}
+	if runDraftRef != nil {
+		opts.MaxLoaded = 2
+	}
 	// The model is resolved (and marked used) once, above; every request
-	// of this run means it.
-	resolve := service.ResolverFunc(func(context.Context, string) (service.ModelRef, error) { return ref, nil })
-	return service.NewRunner(resolve, opts)
+	// of this run means it (or the draft model).
+	return service.NewRunner(runResolver(ref), opts)
 }
 
 // runGenerateOptions turns the sampling flags into options; flags left
@@ -347,8 +353,11 @@ func runStatsJSON(r service.GenerateResult) any {
 		TimeToFirstMS   float64 `json:"time_to_first_token_ms"`
 		TotalMS         float64 `json:"total_ms"`
 		StopReason      string  `json:"stop_reason"`
+		DraftedTokens   int     `json:"drafted_tokens,omitempty"`
+		AcceptedTokens  int     `json:"accepted_tokens,omitempty"`
 	}{true, s.PromptTokens, s.CachedTokens, s.GeneratedTokens, s.PrefillRate, s.DecodeRate,
-		float64(s.TimeToFirst.Microseconds()) / 1000, float64(r.TotalDuration.Microseconds()) / 1000, r.DoneReason}
+		float64(s.TimeToFirst.Microseconds()) / 1000, float64(r.TotalDuration.Microseconds()) / 1000, r.DoneReason,
+		s.DraftedTokens, s.AcceptedTokens}
 }
 
 // runPrintStats writes a reply's statistics the way Ollama's --verbose
@@ -362,6 +371,7 @@ func runPrintStats(w io.Writer, r service.GenerateResult) {
 	fmt.Fprintf(w, "eval count:           %d token(s)\n", s.GeneratedTokens)
 	fmt.Fprintf(w, "eval duration:        %v\n", s.DecodeDuration.Round(time.Microsecond))
 	fmt.Fprintf(w, "eval rate:            %.2f tokens/s\n", s.DecodeRate)
+	printDraftStats(w, r)
 	fmt.Fprintf(w, "done reason:          %s\n", r.DoneReason)
 }
 

@@ -95,7 +95,7 @@ var serveCmd = &cobra.Command{
 		opts := service.RunnerOptions{
 			Threads: settings.Threads, ContextLength: settings.ContextLength,
 			Parallel: serveParallel, Queue: serveQueue, KeepAlive: serveKeepAlive,
-			MaxLoaded: serveMaxLoaded, MemoryLimit: serveMemoryLimitMiB << 20,
+			MaxLoaded: serveMaxLoaded, MemoryLimit: serveMemoryLimitMiB << 20, Draft: serveDraft,
 		}
 		opts.Backend = chooseBackend(settings.Backend)
 		if f.Changed("threads") {
@@ -119,6 +119,9 @@ var serveCmd = &cobra.Command{
 		runner := svc.NewRunner(false, opts)
 		defer runner.Close()
 		if err := loraSet(runner, serveLoras); err != nil {
+			return err
+		}
+		if err := serveDraftCheck(cmd.Context(), runner); err != nil {
 			return err
 		}
 

@@ -60,6 +60,12 @@ type ModelDrafter struct {
 // Draft implements Drafter.
 func (d ModelDrafter) Draft(ctx context.Context, tokens []int32, n int) ([]int32, error) {
 	s := d.Seq
+	if s.batcher != nil {
+		// The target checks the drafts before this sequence is asked
+		// again: steps of the draft model's other sequences must not wait
+		// for it meanwhile.
+		defer s.batcher.release(s)
+	}
 	keep := min(commonPrefix(s.tokens, tokens), len(tokens)-1)
 	s.Truncate(keep)
 	room := s.ContextLength() - len(tokens)
