@@ -30,6 +30,8 @@ export type Theme = 'system' | 'light' | 'dark';
 export interface Settings {
   api: APISettings;
   threads: number;
+  /** Replies a model generates at once, decoded together in one batch; 0 = chosen from free memory. */
+  parallel: number;
   backend: string;
   contextLength: number;
   theme: string;

@@ -3,6 +3,9 @@
 
 import { errorMessage, type APIStatus, type Backend, type ComputeBackend, type Settings } from '../api';
 
+/** The most replies per model at once that backend/config accepts. */
+export const maxParallel = 64;
+
 /** Client-side checks that mirror backend/config.Settings.Validate, for early feedback. */
 export function validateSettings(s: Settings): string | null {
   if (!Number.isInteger(s.api.port) || s.api.port < 1 || s.api.port > 65535) {
@@ -10,6 +13,11 @@ export function validateSettings(s: Settings): string | null {
   }
   if (!Number.isInteger(s.threads) || s.threads < 0) {
     return 'Threads must be 0 (automatic) or a positive whole number';
+  }
+  // Settings saved before the field existed have none: automatic.
+  const parallel = s.parallel ?? 0;
+  if (!Number.isInteger(parallel) || parallel < 0 || parallel > maxParallel) {
+    return `Replies at once must be 0 (automatic) or a whole number up to ${maxParallel}`;
   }
   if (!Number.isInteger(s.contextLength) || s.contextLength < 0) {
     return 'Context length must be a positive whole number';

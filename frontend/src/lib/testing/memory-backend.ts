@@ -35,6 +35,7 @@ export function defaultSettings(): Settings {
   return {
     api: { enabled: false, port: 11435, allowedOrigins: [], apiKey: '' },
     threads: 0,
+    parallel: 0,
     backend: 'auto',
     contextLength: 4096,
     theme: 'system',
