@@ -36,7 +36,8 @@ export GOFLAGS := $(strip $(GOFLAGS) -buildvcs=false)
 XRUN := $(if $(DISPLAY),,xvfb-run -a -s "-screen 0 1280x800x24")
 
 .PHONY: build setup bindings frontend desktop desktop-dev ir run screenshot screenshot-chat \
-        test test-tidy vet test-go test-ir-deps test-frontend test-e2e test-smoke test-api clean shaders
+        test test-tidy vet test-go test-ir-deps test-frontend test-e2e test-smoke test-api clean shaders \
+        dist dist-linux dist-windows dist-docker test-dist test-proxy test-darwin
 
 build: desktop ir
 
@@ -82,7 +83,8 @@ screenshot: desktop
 screenshot-chat: desktop desktop-dev
 	e2e/screenshot-chat.sh $(DESKTOP) $(DEV) $(BIN)/chat.png
 
-test: test-tidy vet test-go test-ir-deps test-frontend test-e2e test-smoke screenshot-chat test-api
+test: test-tidy vet test-go test-ir-deps test-frontend test-e2e test-smoke screenshot-chat test-api \
+      test-dist test-proxy test-darwin
 
 ## test-tidy: go.mod and go.sum must be what `go mod tidy` makes them; on failure
 ## it prints the diff, run `go mod tidy` to apply it
@@ -119,6 +121,37 @@ test-api: ir
 shaders:
 	$(GO) run ./inference/compute/vulkan/shaders/gen
 
+## dist: the packages, in dist/: the Linux .deb and tarball, the Windows
+## executables and installer (cross-compiled with mingw-w64), and the
+## context of the ir serve image (docker build -t inference-runtime dist/docker)
+DIST_ENV = GO="$(GO)" TAGS="$(TAGS)" VERSION="$(VERSION)" LDFLAGS="$(LDFLAGS)"
+dist: dist-linux dist-windows dist-docker
+
+dist-linux: desktop ir
+	$(DIST_ENV) scripts/dist.sh linux
+
+dist-windows: frontend
+	$(DIST_ENV) scripts/dist.sh windows
+
+dist-docker: setup
+	$(DIST_ENV) scripts/dist.sh docker
+
+## test-dist: check what make dist built; as root, install the .deb with apt-get
+## in a throw-away overlay and open a .gguf in the installed app with xdg-open,
+## and build and run the image where a Docker daemon can be started
+test-dist: dist
+	e2e/dist/linux.sh dist
+	e2e/dist/windows.sh dist
+	e2e/dist/docker.sh dist
+
+## test-proxy: two ir serve behind nginx (build/nginx/inference-runtime.conf)
+test-proxy: ir
+	e2e/proxy/run.sh $(IR)
+
+## test-darwin: the code for macOS compiles (GOOS=darwin go vet)
+test-darwin: setup
+	$(DIST_ENV) scripts/vet-darwin.sh
+
 clean:
-	rm -rf $(BIN) frontend/wailsjs
+	rm -rf $(BIN) dist frontend/wailsjs
 	find frontend/dist -mindepth 1 ! -name .gitkeep -delete

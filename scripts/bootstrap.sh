@@ -15,7 +15,17 @@ APT_PACKAGES=(
   fonts-dejavu-core                   # so rendered text is visible
   libvulkan1 mesa-vulkan-drivers      # the Vulkan loader and lavapipe, the software device the GPU tests run on
   libvulkan-dev glslc                 # Vulkan headers for the backend's cgo; glslc for make shaders and their staleness test
+  desktop-file-utils file curl        # make dist and its tests: desktop-file-validate; checking binaries; HTTP
+  shared-mime-info xdg-utils dbus-daemon libfile-mimeinfo-perl  # the .gguf type, xdg-open and the single-instance hand-over in test-dist
+  gcc-mingw-w64-x86-64-posix binutils-mingw-w64-x86-64 nsis  # the Windows build and installer
+  ca-certificates                     # the image's CA bundle for ir pull
+  nginx                               # test-proxy: several ir serve behind nginx
 )
+# The Docker daemon for test-dist's image test, unless some Docker is there
+# already (docker.io would conflict with Docker's own packages).
+if ! command -v docker >/dev/null && ! command -v dockerd >/dev/null; then
+  APT_PACKAGES+=(docker.io)
+fi
 MIN_NODE_MAJOR=20
 MIN_NODE_MINOR=19 # Vite 8
 
