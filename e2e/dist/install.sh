@@ -6,7 +6,7 @@
 #
 #   unshare -m --propagation private e2e/dist/install.sh DEB WORK
 #
-# WORK holds "double click.gguf", the model to open.
+# WORK holds "double click.gguf" and "second.gguf", the models to open.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 deb="$1"
@@ -45,4 +45,4 @@ model="$work/double click.gguf"
 
 export IR_HOME="$work/irhome"
 mkdir -p "$IR_HOME"
-dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" "$here/open.sh" "$model"
+dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" "$here/open.sh" "$model" "$work/second.gguf"

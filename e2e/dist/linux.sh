@@ -121,5 +121,6 @@ if ! unshare -m true 2>/dev/null; then
   exit 0
 fi
 "$work/root/usr/bin/ir" synth tiny F32 "$work/double click.gguf" >/dev/null
+"$work/root/usr/bin/ir" synth tiny Q8_0 "$work/second.gguf" >/dev/null
 chmod -R a+rX "$work"
 unshare -m --propagation private "$here/install.sh" "$deb" "$work" || fail "installation test failed"
