@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,5 +46,17 @@ func TestRunDraft(t *testing.T) {
 	_, errOut, err := runExec(t, home, "", append([]string{"run", file, prompt, "--draft", wide}, runGreedy...)...)
 	if err == nil || !strings.Contains(err.Error(), "vocabulary") {
 		t.Errorf("a draft model of another vocabulary: %v\n%s", err, errOut)
+	}
+}
+
+// ir serve --draft refuses a model that is not installed before it
+// listens.
+func TestServeDraftNotInstalled(t *testing.T) {
+	args := []string{"--home", t.TempDir(), "serve", "--port", "0", "--draft", "no-such-model"}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestDBOpenChild$")
+	cmd.Env = append(os.Environ(), dbOpenChildEnv+"="+strings.Join(args, "\x1f"))
+	out, err := cmd.CombinedOutput()
+	if err == nil || strings.Contains(string(out), "listening on") || !strings.Contains(string(out), "--draft") {
+		t.Errorf("serve --draft no-such-model: %v\n%s", err, out)
 	}
 }

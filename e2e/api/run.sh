@@ -7,7 +7,8 @@
 #
 # The model is ../shared/models/stories260K-f32.gguf when present (real
 # text), else a synthetic one made by `ir synth`. Without an ir binary
-# argument (or $IR_BIN) it builds one.
+# argument (or $IR_BIN) it builds one. The suite runs once per value of
+# --parallel in $IR_E2E_PARALLEL (default "2 4").
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -68,28 +69,45 @@ if [ -f "$vision_model" ] && [ -f "$vision_proj" ] && [ -f "$vision_image" ]; th
   vision_env=(IR_VISION_MODEL=e2e-vision IR_VISION_IMAGE="$(realpath "$vision_image")")
 fi
 
-"$ir" --home "$home" serve --port 0 --parallel 2 --queue 4 >"$work/serve.out" 2>"$work/serve.err" &
-server_pid=$!
-url=""
-for _ in $(seq 1 300); do
-  url="$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$work/serve.out")"
-  [ -n "$url" ] && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/serve.err" >&2; echo "e2e/api: ir serve exited" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "e2e/api: ir serve did not start" >&2; exit 1; }
-echo "e2e/api: ir serve at $url"
-
 cd "$here"
 if [ ! -d node_modules/openai ] || [ ! -d node_modules/ollama ]; then
   npm ci --no-audit --no-fund
 fi
+
+# suite PARALLEL runs the clients against a server that decodes PARALLEL
+# generations per model in one batch: 2, as before, and 4, so that the
+# batched step loop serves every request the clients make.
+suite() {
+  local parallel="$1" out="$work/serve-$1.out" err="$work/serve-$1.err" url="" status=0
+  # Each run starts from the imports alone, not from what the last one
+  # created, copied or deleted.
+  local run_home="$work/home-$parallel"
+  cp -a "$home" "$run_home"
+  "$ir" --home "$run_home" serve --port 0 --parallel "$parallel" --queue $((2 * parallel)) >"$out" 2>"$err" &
+  server_pid=$!
+  for _ in $(seq 1 300); do
+    url="$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$out")"
+    [ -n "$url" ] && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$err" >&2; echo "e2e/api: ir serve exited" >&2; return 1; }
+    sleep 0.1
+  done
+  [ -n "$url" ] || { echo "e2e/api: ir serve did not start" >&2; return 1; }
+  echo "e2e/api: ir serve --parallel $parallel at $url"
+  env IR_URL="$url" IR_MODEL="e2e-model" "${embed_env[@]}" "${lora_env[@]}" "${vision_env[@]}" \
+    node --test --test-concurrency=1 api.test.mjs embed.test.mjs vision.test.mjs draft.test.mjs || status=$?
+  if [ "$status" -ne 0 ]; then
+    kill -0 "$server_pid" 2>/dev/null || echo "e2e/api: ir serve is no longer running" >&2
+    echo "e2e/api: last lines of the server's log (--parallel $parallel):" >&2
+    tail -n 40 "$err" >&2
+  fi
+  kill "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+  return "$status"
+}
+
 status=0
-env IR_URL="$url" IR_MODEL="e2e-model" "${embed_env[@]}" "${lora_env[@]}" "${vision_env[@]}" \
-  node --test --test-concurrency=1 api.test.mjs embed.test.mjs vision.test.mjs || status=$?
-if [ "$status" -ne 0 ]; then
-  kill -0 "$server_pid" 2>/dev/null || echo "e2e/api: ir serve is no longer running" >&2
-  echo "e2e/api: last lines of the server's log:" >&2
-  tail -n 40 "$work/serve.err" >&2
-fi
+for parallel in ${IR_E2E_PARALLEL:-2 4}; do
+  suite "$parallel" || status=1
+done
 exit "$status"
