@@ -52,6 +52,14 @@ type Options struct {
 	Threads int
 	// ContextLength is the default context of sessions; 0 = the model's.
 	ContextLength int
+	// GPULayers, when Backend is not the CPU, puts only the model's last
+	// GPULayers blocks (weights and KV cache) on its device, and the rest,
+	// the token embedding and the output head on the CPU, as llama.cpp's
+	// --n-gpu-layers does. 0, or more than the model has, places it whole.
+	GPULayers int
+	// Fallback loads the model on the CPU when Backend's device fails to
+	// take it; Info().Warning then says why.
+	Fallback bool
 }
 
 // SessionOptions configure NewSession; zero fields take the model's
@@ -61,7 +69,9 @@ type SessionOptions struct {
 	ContextLength int
 	// BatchSize is the number of prompt tokens per step; 0 = 512.
 	BatchSize int
-	// KVType is the KV cache type, "f32" (default) or "f16".
+	// KVType is the KV cache type: "f32" (default), "f16", "q8_0" or "q4_0"
+	// (compute.KVTypes). The quantized types need a head size that is a
+	// multiple of 32 and a device that attends over them (the CPU).
 	KVType string
 	// Batched runs the session's evaluations in steps shared with the
 	// model's other batched sessions (continuous batching: one pass over
@@ -84,6 +94,13 @@ type Info struct {
 	ChatTemplate  string // tokenizer.chat_template, "" if none
 	FileSize      int64
 	Device        string
+	// GPULayers is the number of blocks on a device other than the CPU,
+	// and VRAM the bytes of weights there.
+	GPULayers int
+	VRAM      int64
+	// Warning says why the model runs on the CPU instead of the device
+	// asked for (Options.Fallback); "" when it runs where asked.
+	Warning string
 }
 
 // Model is a loaded model: the mapped file, the weights on a device and the
@@ -95,6 +112,9 @@ type Model struct {
 	net  model.Model
 	tok  *tokenizer.Tokenizer
 	dev  compute.Device
+
+	placed  placed // what a device besides the CPU holds
+	warning string // why the model fell back to the CPU
 
 	mu       sync.Mutex
 	vision   *vision.Projector // AttachProjector; nil for a text-only model
@@ -113,9 +133,11 @@ func Load(path string, opts Options) (*Model, error) {
 	if opts.Backend == "" {
 		opts.Backend = "cpu"
 	}
-	dev, err := compute.FirstDevice(opts.Backend)
-	if err != nil {
-		return nil, fmt.Errorf("inference: %w", err)
+	if !opts.Fallback {
+		// Without a fallback an unknown backend fails before the file is read.
+		if _, err := compute.FirstDevice(opts.Backend); err != nil {
+			return nil, fmt.Errorf("inference: %w", err)
+		}
 	}
 	f, err := gguf.Open(path)
 	if err != nil {
@@ -126,17 +148,18 @@ func Load(path string, opts Options) (*Model, error) {
 		f.Close()
 		return nil, fmt.Errorf("inference: %s: %w", path, err)
 	}
-	net, err := model.Open(f, dev)
+	net, dev, placed, warning, err := openNet(f, opts)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("inference: %s: %w", path, err)
 	}
 	if tok.VocabSize() != net.Config().VocabSize {
 		net.Close()
+		closeDevice(dev)
 		f.Close()
 		return nil, fmt.Errorf("inference: %s: tokenizer has %d tokens, the model %d", path, tok.VocabSize(), net.Config().VocabSize)
 	}
-	return &Model{path: path, opts: opts, file: f, net: net, tok: tok, dev: dev}, nil
+	return &Model{path: path, opts: opts, file: f, net: net, tok: tok, dev: dev, placed: placed, warning: warning}, nil
 }
 
 // Info returns the model's metadata.
@@ -148,6 +171,7 @@ func (m *Model) Info() Info {
 		VocabSize: c.VocabSize, EmbeddingSize: c.EmbeddingLength, Layers: c.BlockCount,
 		Heads: c.HeadCount, KVHeads: c.HeadCountKV, ChatTemplate: tmpl,
 		FileSize: m.file.Size(), Device: m.dev.Name(),
+		GPULayers: m.placed.layers, VRAM: m.placed.bytes, Warning: m.warning,
 	}
 }
 
@@ -181,6 +205,9 @@ func (m *Model) releaseLocked() error {
 	if e := m.net.Close(); err == nil {
 		err = e
 	}
+	if e := closeDevice(m.dev); err == nil {
+		err = e
+	}
 	if m.vision != nil {
 		if e := m.vision.Close(); err == nil {
 			err = e
@@ -209,13 +236,9 @@ func (m *Model) NewSession(o SessionOptions) (*Session, error) {
 	if o.ContextLength == 0 {
 		o.ContextLength = m.opts.ContextLength
 	}
-	kv := compute.F32
-	switch o.KVType {
-	case "", "f32", "F32":
-	case "f16", "F16":
-		kv = compute.F16
-	default:
-		return nil, fmt.Errorf("inference: KV cache type %q (want f32 or f16)", o.KVType)
+	kv, err := compute.ParseKVType(o.KVType)
+	if err != nil {
+		return nil, fmt.Errorf("inference: %w", err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -224,7 +247,6 @@ func (m *Model) NewSession(o SessionOptions) (*Session, error) {
 	}
 	so := engine.SequenceOptions{Threads: o.Threads, Context: o.ContextLength, BatchSize: o.BatchSize, KVType: kv}
 	var seq *engine.Sequence
-	var err error
 	if o.Batched {
 		if m.batcher == nil {
 			if m.batcher, err = engine.NewBatcher(m.net, m.dev, engine.BatcherOptions{Threads: m.opts.Threads}); err != nil {

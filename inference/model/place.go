@@ -31,13 +31,14 @@ func (p *Placer) Matrix(t *Tensor, ops ...compute.Op) *compute.Tensor {
 	if t == nil || p.err != nil {
 		return nil
 	}
+	dev := p.device(t.Name)
 	for _, op := range ops {
-		if !p.dev.Supports(op, t.Type) {
-			p.err = fmt.Errorf("model: tensor %s: %s on %s weights is not supported by device %s", t.Name, op, t.Type, p.dev.Name())
+		if !dev.Supports(op, t.Type) {
+			p.err = fmt.Errorf("model: tensor %s: %s on %s weights is not supported by device %s", t.Name, op, t.Type, dev.Name())
 			return nil
 		}
 	}
-	buf, err := p.dev.WrapHost(t.Data)
+	buf, err := dev.WrapHost(t.Data)
 	if err != nil {
 		p.err = fmt.Errorf("model: placing %s: %w", t.Name, err)
 		return nil
@@ -75,7 +76,7 @@ func (p *Placer) Vector(t *Tensor) *compute.Tensor {
 	for i, v := range vals {
 		putF32(raw[4*i:], v)
 	}
-	buf, err := p.dev.Alloc(int64(len(raw)))
+	buf, err := p.device(t.Name).Alloc(int64(len(raw)))
 	if err == nil {
 		p.bufs = append(p.bufs, buf)
 		err = buf.Write(0, raw)
@@ -103,6 +104,23 @@ func (p *Placer) tensor(t *Tensor, buf compute.Buffer) *compute.Tensor {
 	}
 	return ct.SetName(t.Name)
 }
+
+// device is where the tensor named name goes: on a device that spreads
+// layers over others (compute.Layered), a block's tensor (blk.N.*) goes to
+// layer N's device, so that families place layers without knowing.
+func (p *Placer) device(name string) compute.Device {
+	ld, ok := p.dev.(compute.Layered)
+	if !ok {
+		return p.dev
+	}
+	if l, ok := blockIndex(name); ok {
+		return ld.LayerDevice(l)
+	}
+	return p.dev
+}
+
+// BlockOf returns N of a block's tensor named blk.N.*.
+func BlockOf(name string) (int, bool) { return blockIndex(name) }
 
 // Err returns the first placement error.
 func (p *Placer) Err() error { return p.err }
