@@ -179,11 +179,11 @@ func TestAppChatAndAPI(t *testing.T) {
 
 	// New inference settings give new replies a new runner at once.
 	s0, _ := a.GetSettings()
-	s0.Threads, s0.ContextLength = 1, 256
+	s0.Threads, s0.ContextLength, s0.Parallel = 1, 256, 3
 	if _, err := a.SaveSettings(s0); err != nil {
 		t.Fatal(err)
 	}
-	if o := a.runner.Options(); o.Threads != 1 || o.ContextLength != 256 || a.chats.Runner() != a.runner {
+	if o := a.runner.Options(); o.Threads != 1 || o.ContextLength != 256 || o.Parallel != 3 || a.chats.Runner() != a.runner {
 		t.Fatalf("runner options after saving settings: %+v", o)
 	}
 	again, err := a.SendMessage(conv.ID, sent.Reply.ID, "And then?")
