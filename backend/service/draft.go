@@ -78,6 +78,8 @@ func (r *Runner) draftFor(ctx context.Context, target *entry, p *prepared, req *
 		return nil, nil
 	case len(p.images) > 0: // a draft model cannot follow image positions
 		return nil, nil
+	case req.Constraint != nil: // the engine drafts nothing under a grammar
+		return nil, nil
 	}
 	ref, err := r.Resolve(ctx, name)
 	if err != nil {
