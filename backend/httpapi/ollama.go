@@ -557,7 +557,7 @@ func (s *Server) handleOllamaPs(w http.ResponseWriter, r *http.Request) {
 		out = append(out, psModel{
 			ollamaModel: ollamaModel{Name: l.Ref.Name, Model: l.Ref.Name, ModifiedAt: l.Ref.Modified, Size: l.Memory,
 				Digest: l.Ref.Digest, Details: detailsOf(l.Ref.Meta)},
-			ExpiresAt: exp, ContextLength: l.Ref.Meta.ContextLength,
+			ExpiresAt: exp, ContextLength: l.Ref.Meta.ContextLength, SizeVRAM: l.VRAM,
 		})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"models": out})

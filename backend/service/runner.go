@@ -187,6 +187,12 @@ type RunnerOptions struct {
 	// GenerateOptions.Draft); a draft model is used only for the models
 	// that share its vocabulary.
 	Draft string
+	// GPULayers is the number of a model's blocks on the GPU:
+	// GPULayersAuto (as many as fit), GPULayersNone or a number.
+	GPULayers int
+	// Warn receives the one line that says a model runs on the CPU
+	// because its device failed to take it; nil prints it on stderr.
+	Warn func(string)
 }
 
 func (o RunnerOptions) withDefaults() RunnerOptions {
@@ -507,8 +513,11 @@ func (r *Runner) load(e *entry) error {
 	r.mu.Unlock()
 
 	start := time.Now()
-	m, err := inference.Load(e.ref.Path, inference.Options{Backend: r.opts.Backend, Threads: r.opts.Threads})
+	place := Place(e.ref.Meta, e.ref.Size, r.contextFor(e.ref, 0)*r.opts.Parallel, r.opts.Backend, r.opts.GPULayers)
+	place.Options.Threads = r.opts.Threads
+	m, err := inference.Load(e.ref.Path, place.Options)
 	if err == nil {
+		warnFallback(r.opts.Warn, e.ref.Name, m.Info())
 		if err = r.attachProjector(e.ref, m); err != nil {
 			m.Close()
 		}
@@ -653,6 +662,11 @@ type LoadedModel struct {
 	Waiting   int       // requests queued
 	Sessions  int       // idle sessions kept for prefix reuse
 	LoadTime  time.Duration
+	// Device is where the model runs ("cpu", "vulkan0", "vulkan0+cpu"),
+	// GPULayers of its Layers blocks on a GPU, with VRAM bytes of weights.
+	Device            string
+	GPULayers, Layers int
+	VRAM              int64
 }
 
 // Loaded lists the models in memory, most recently used first.
@@ -664,8 +678,10 @@ func (r *Runner) Loaded() []LoadedModel {
 		if e.model == nil {
 			continue
 		}
+		info := e.model.Info()
 		out = append(out, LoadedModel{Ref: e.ref, Memory: e.mem, ExpiresAt: e.expires,
-			Running: len(e.slots), Waiting: e.waiting, Sessions: len(e.idle), LoadTime: e.loadTime})
+			Running: len(e.slots), Waiting: e.waiting, Sessions: len(e.idle), LoadTime: e.loadTime,
+			Device: info.Device, GPULayers: info.GPULayers, Layers: info.Layers, VRAM: info.VRAM})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Ref.Name < out[j].Ref.Name })
 	return out

@@ -47,11 +47,19 @@ var benchCmd = &cobra.Command{
 		if err != nil {
 			return err
 		}
-		m, err := inference.Load(path, inference.Options{Threads: benchThreads, Backend: chooseBackend("")})
+		opts, err := loadOptions(cmd, path, 0)
+		if err != nil {
+			return err
+		}
+		opts.Threads = benchThreads
+		m, err := inference.Load(path, opts)
 		if err != nil {
 			return err
 		}
 		defer m.Close()
+		if w := m.Info().Warning; w != "" {
+			fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
+		}
 		info := m.Info()
 		var params int64
 		for _, t := range m.File().Tensors {

@@ -7,10 +7,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"inferenceruntime/backend/service"
+	"inferenceruntime/inference"
 	"inferenceruntime/inference/compute"
 )
 
-var backendFlag string
+var backendFlag, gpuLayersFlag string
 
 var devicesCmd = &cobra.Command{
 	Use:   "devices",
@@ -44,8 +46,31 @@ var devicesCmd = &cobra.Command{
 
 func init() {
 	rootCmd.PersistentFlags().StringVar(&backendFlag, "backend", "",
-		"compute backend: auto, cpu or vulkan (default: $IR_BACKEND, else the settings; auto is the CPU for now)")
+		"compute backend: auto (a GPU when there is one and the model fits, else the CPU), cpu or vulkan (default: $IR_BACKEND, else the settings)")
+	rootCmd.PersistentFlags().StringVar(&gpuLayersFlag, "gpu-layers", "auto",
+		"layers on the GPU, the rest on the CPU: auto (as many as its free memory takes), all, or a number (0: none)")
 	rootCmd.AddCommand(devicesCmd)
+}
+
+// chooseGPULayers reads --gpu-layers for service.RunnerOptions.
+func chooseGPULayers() (int, error) { return service.ParseGPULayers(gpuLayersFlag) }
+
+// loadOptions are the inference options of a model file loaded without the
+// service's runner (ir logits, ir bench): placed like the runner places
+// models, and said on stderr when it is not the CPU alone.
+func loadOptions(cmd *cobra.Command, path string, ctx int) (inference.Options, error) {
+	layers, err := chooseGPULayers()
+	if err != nil {
+		return inference.Options{}, err
+	}
+	p, err := service.PlaceFile(path, ctx, chooseBackend(""), layers)
+	if err != nil {
+		return inference.Options{}, err
+	}
+	if p.Options.Backend != "cpu" {
+		fmt.Fprintln(cmd.ErrOrStderr(), "device:", p.Note)
+	}
+	return p.Options, nil
 }
 
 // chooseBackend returns the backend for inference.Options: --backend, else

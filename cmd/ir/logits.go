@@ -46,11 +46,19 @@ var logitsCmd = &cobra.Command{
 		if err != nil {
 			return err
 		}
-		m, err := inference.Load(path, inference.Options{Threads: logitsThreads, Backend: chooseBackend("")})
+		opts, err := loadOptions(cmd, path, 0)
+		if err != nil {
+			return err
+		}
+		opts.Threads = logitsThreads
+		m, err := inference.Load(path, opts)
 		if err != nil {
 			return err
 		}
 		defer m.Close()
+		if w := m.Info().Warning; w != "" {
+			fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
+		}
 		if len(logitsImages) > 0 {
 			logits, err := logitsWithImages(cmd.Context(), m, path)
 			if err != nil {

@@ -77,6 +77,9 @@ func init() {
 }
 
 func runRun(cmd *cobra.Command, args []string) error {
+	if _, err := chooseGPULayers(); err != nil {
+		return err
+	}
 	oneShot := len(args) == 2
 	switch {
 	case !oneShot && runChatPrompt:
@@ -225,6 +228,7 @@ func runRunnerFor(ref service.ModelRef, s config.Settings) *service.Runner {
 		Parallel: 1, Queue: -1, KeepAlive: service.KeepForever, MemoryLimit: -1, MaxLoaded: 1,
 	}
 	opts.Backend = chooseBackend(s.Backend)
+	opts.GPULayers, _ = chooseGPULayers() // checked by runRun
 	if runThreads > 0 {
 		opts.Threads = runThreads
 	}

@@ -98,6 +98,9 @@ var serveCmd = &cobra.Command{
 			MaxLoaded: serveMaxLoaded, MemoryLimit: serveMemoryLimitMiB << 20, Draft: serveDraft,
 		}
 		opts.Backend = chooseBackend(settings.Backend)
+		if opts.GPULayers, err = chooseGPULayers(); err != nil {
+			return err
+		}
 		if f.Changed("threads") {
 			opts.Threads = serveThreads
 		}
