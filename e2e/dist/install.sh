@@ -6,6 +6,9 @@
 #
 #   unshare -m --propagation private e2e/dist/install.sh DEB WORK
 #
+# With IR_DIST_NO_OVERLAY=1 (where overlays cannot be mounted) it installs
+# on the machine itself and purges the package when done.
+#
 # WORK holds "double click.gguf" and "second.gguf", the models to open.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -14,11 +17,17 @@ work="$2"
 fail() { echo "dist/install: $*" >&2; exit 1; }
 say() { echo "dist/install: $*"; }
 
-for d in usr etc var; do
-  mkdir -p "$work/overlay/$d/upper" "$work/overlay/$d/work"
-  mount -t overlay overlay -o "lowerdir=/$d,upperdir=$work/overlay/$d/upper,workdir=$work/overlay/$d/work" "/$d" ||
-    fail "cannot overlay /$d"
-done
+if [ -n "${IR_DIST_NO_OVERLAY:-}" ]; then
+  # No overlay possible (e2e/dist/linux.sh checked that the package was not
+  # installed before): install for real and purge on the way out.
+  trap 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -q inference-runtime >/dev/null 2>&1 || true' EXIT
+else
+  for d in usr etc var; do
+    mkdir -p "$work/overlay/$d/upper" "$work/overlay/$d/work"
+    mount -t overlay overlay -o "lowerdir=/$d,upperdir=$work/overlay/$d/upper,workdir=$work/overlay/$d/work" "/$d" ||
+      fail "cannot overlay /$d"
+  done
+fi
 dpkg-query -W -f='${Status}' inference-runtime 2>/dev/null | grep -q 'install ok installed' &&
   say "note: inference-runtime was installed already; this replaces it in the overlay only"
 
