@@ -69,7 +69,9 @@ type SessionOptions struct {
 	ContextLength int
 	// BatchSize is the number of prompt tokens per step; 0 = 512.
 	BatchSize int
-	// KVType is the KV cache type, "f32" (default) or "f16".
+	// KVType is the KV cache type: "f32" (default), "f16", "q8_0" or "q4_0"
+	// (compute.KVTypes). The quantized types need a head size that is a
+	// multiple of 32 and a device that attends over them (the CPU).
 	KVType string
 	// Batched runs the session's evaluations in steps shared with the
 	// model's other batched sessions (continuous batching: one pass over
@@ -234,13 +236,9 @@ func (m *Model) NewSession(o SessionOptions) (*Session, error) {
 	if o.ContextLength == 0 {
 		o.ContextLength = m.opts.ContextLength
 	}
-	kv := compute.F32
-	switch o.KVType {
-	case "", "f32", "F32":
-	case "f16", "F16":
-		kv = compute.F16
-	default:
-		return nil, fmt.Errorf("inference: KV cache type %q (want f32 or f16)", o.KVType)
+	kv, err := compute.ParseKVType(o.KVType)
+	if err != nil {
+		return nil, fmt.Errorf("inference: %w", err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -249,7 +247,6 @@ func (m *Model) NewSession(o SessionOptions) (*Session, error) {
 	}
 	so := engine.SequenceOptions{Threads: o.Threads, Context: o.ContextLength, BatchSize: o.BatchSize, KVType: kv}
 	var seq *engine.Sequence
-	var err error
 	if o.Batched {
 		if m.batcher == nil {
 			if m.batcher, err = engine.NewBatcher(m.net, m.dev, engine.BatcherOptions{Threads: m.opts.Threads}); err != nil {

@@ -336,8 +336,8 @@ func (g *Graph) Rope(x, pos *Tensor, p RopeParams) *Tensor {
 }
 
 // Attention writes k and v (F32 [head_dim, n_kv_heads, n_tokens]) into the
-// caches kCache and vCache (leaf tensors, F32 or F16 [head_dim, n_kv_heads,
-// capacity]) at the positions pos, then returns softmax(q·kᵀ·scale)·v for
+// caches kCache and vCache (leaf tensors, F32, F16, Q8_0 or Q4_0
+// [head_dim, n_kv_heads, capacity]; see CheckKVType) at the positions pos, then returns softmax(q·kᵀ·scale)·v for
 // each query head (q F32 [head_dim, n_heads, n_tokens]) as F32
 // [head_dim*n_heads, n_tokens]. The positions must be distinct. A query at
 // position p attends to cache positions 0..p (or the last Window of them),
@@ -363,8 +363,8 @@ func (g *Graph) Attention(q, k, v, kCache, vCache, pos *Tensor, p AttentionParam
 		if r, _ := c.Root(); r.op != OpLeaf {
 			return g.fail("Attention", "cache %v must be a leaf tensor", c)
 		}
-		if c.dtype != F32 && c.dtype != F16 {
-			return g.fail("Attention", "cache %v must be F32 or F16", c)
+		if err := CheckKVType(c.dtype, hd); err != nil {
+			return g.fail("Attention", "cache %v: %v", c, err)
 		}
 		if c.shape[0] != hd || c.shape[1] != nkv || c.shape[3] != 1 {
 			return g.fail("Attention", "cache %v does not match k %v", c, k)

@@ -22,7 +22,7 @@ type SequenceOptions struct {
 	Threads   int           // CPU threads of the backend; 0 = all cores
 	Context   int           // context length; 0 or more than the model's = the model's
 	BatchSize int           // prompt tokens per step; 0 = DefaultBatch
-	KVType    compute.DType // KV cache element type: F32 (default) or F16
+	KVType    compute.DType // KV cache element type: F32 (default), F16, Q8_0 or Q4_0
 }
 
 // Sequence is one stream of tokens through a model: its own backend (so

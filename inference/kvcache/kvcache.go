@@ -19,7 +19,7 @@ type Config struct {
 	HeadDim   int           // size of one head
 	KVHeads   int           // key/value heads per layer
 	MaxLen    int           // context length: capacity never grows past it
-	DType     compute.DType // F32 or F16
+	DType     compute.DType // F32, F16, Q8_0 or Q4_0 (compute.CheckKVType)
 	ChunkSize int           // positions added per growth; 0 means Chunk
 }
 
@@ -46,8 +46,11 @@ func New(dev compute.Device, cfg Config) (*Cache, error) {
 	if cfg.Layers <= 0 || cfg.HeadDim <= 0 || cfg.KVHeads <= 0 || cfg.MaxLen <= 0 {
 		return nil, fmt.Errorf("kvcache: invalid configuration %+v", cfg)
 	}
-	if cfg.DType != compute.F32 && cfg.DType != compute.F16 {
-		return nil, fmt.Errorf("kvcache: type %s is not supported (F32 or F16)", cfg.DType)
+	if err := compute.CheckKVType(cfg.DType, cfg.HeadDim); err != nil {
+		return nil, fmt.Errorf("kvcache: %w", err)
+	}
+	if !dev.Supports(compute.OpAttention, cfg.DType) {
+		return nil, fmt.Errorf("kvcache: device %s cannot attend over a %s KV cache", dev.Name(), cfg.DType)
 	}
 	if cfg.ChunkSize <= 0 {
 		cfg.ChunkSize = Chunk
@@ -70,7 +73,7 @@ func (c *Cache) Bytes() int64 {
 }
 
 func (c *Cache) bytesPerPosition() int64 {
-	return int64(c.cfg.HeadDim*c.cfg.KVHeads) * int64(c.cfg.DType.TypeSize())
+	return compute.KVBytes(c.cfg.DType, 1, c.cfg.KVHeads, c.cfg.HeadDim, 1) / 2
 }
 
 // Reserve makes room for n positions in total, growing the allocation to a

@@ -82,6 +82,12 @@ AVX512 static inline __m512 load16(const char *row, int f16, int d) {
     return _mm512_loadu_ps((const float *)row + d);
 }
 
+// quant_row: hd floats of a cache row of any cache type.
+AVX512 static void quant_row(int type, const char *row, float *y, int64_t hd) {
+    if (ir_kv_quantized(type)) ir_traits[type].to_float(row, y, (int)hd);
+    else for (int64_t d = 0; d < hd; d += 16) _mm512_storeu_ps(y + d, load16(row, type == IR_F16, (int)d));
+}
+
 // attn_block computes the outputs of batch tokens [t0, t0+nt) for kv head
 // kvh (see ir_float_kernels.attn_block in ir_cpu.h).
 AVX512 static void attn_block(const ir_attn_args *A, int64_t t0, int64_t nt, int64_t kvh, float *scratch) {
@@ -102,8 +108,17 @@ AVX512 static void attn_block(const ir_attn_args *A, int64_t t0, int64_t nt, int
             for (int64_t d = 0; d < hd; d++) kt[d * ncol + j] = 0;
             continue;
         }
-        const char *kr = (const char *)A->k + ((jlo + j) * A->kvrow + kvh * hd) * A->kes;
-        const char *vr = (const char *)A->v + ((jlo + j) * A->kvrow + kvh * hd) * A->ves;
+        const int64_t at = (jlo + j) * A->kvrow + kvh * hd;
+        const char *kr = (const char *)A->k + ir_kv_bytes(A->ktype, at), *vr = (const char *)A->v + ir_kv_bytes(A->vtype, at);
+        if (ir_kv_quantized(A->ktype) || ir_kv_quantized(A->vtype)) {
+            // A quantized row is dequantized once for the whole block of
+            // queries; the rest of the block is the float path's.
+            float kf[256];
+            quant_row(A->ktype, kr, kf, hd);
+            for (int64_t d = 0; d < hd; d++) kt[d * ncol + j] = kf[d];
+            quant_row(A->vtype, vr, vf + j * hd, hd);
+            continue;
+        }
         for (int64_t d = 0; d < hd; d += 16) {
             float tmp[16];
             _mm512_storeu_ps(tmp, load16(kr, A->kf16, (int)d));

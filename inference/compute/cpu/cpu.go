@@ -123,12 +123,14 @@ func (*device) Supports(op compute.Op, dt compute.DType) bool {
 		return dt == compute.F32 || dt == compute.F16
 	case compute.OpConcat:
 		return dt == compute.F32
+	case compute.OpAttention: // dt is the caches' type; q, k and v are F32
+		return dt == compute.F32 || dt == compute.F16 || dt == compute.Q8_0 || dt == compute.Q4_0
 	case compute.OpLeaf, compute.OpView:
 		return true
 	case compute.OpInput:
 		return dt == compute.F32 || dt == compute.I32
 	case compute.OpAdd, compute.OpMul, compute.OpScale, compute.OpRMSNorm, compute.OpRope,
-		compute.OpAttention, compute.OpSwiGLU, compute.OpGeGLU, compute.OpSoftmax, compute.OpSoftcap,
+		compute.OpSwiGLU, compute.OpGeGLU, compute.OpSoftmax, compute.OpSoftcap,
 		compute.OpTopK, compute.OpExpertWeights, compute.OpWeightedSum, compute.OpLayerNorm, compute.OpGELU:
 		return dt == compute.F32
 	}

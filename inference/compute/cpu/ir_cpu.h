@@ -135,7 +135,26 @@ typedef struct ir_attn_args {
     float scale, softcap;
     float *out;            // [hd*nh, tokens]
     int64_t all;           // > 0: non-causal, every token sees positions [0, all)
+    int ktype, vtype;      // the caches' types: IR_F32, IR_F16, IR_Q8_0 or IR_Q4_0
 } ir_attn_args;
+// ir_kv_bytes: the bytes of elems consecutive cache elements of type; for
+// Q8_0 and Q4_0 elems is a multiple of QK (Go checks head sizes).
+static inline size_t ir_kv_bytes(int type, int64_t elems) {
+    switch (type) {
+    case IR_F16: return (size_t)elems * 2;
+    case IR_Q8_0: return (size_t)(elems / QK) * sizeof(blk_q8_0);
+    case IR_Q4_0: return (size_t)(elems / QK) * sizeof(blk_q4_0);
+    default: return (size_t)elems * 4;
+    }
+}
+static inline int ir_kv_quantized(int type) { return type == IR_Q8_0 || type == IR_Q4_0; }
+// Quantized caches (attn_quant.c): rows written as blocks, scores as
+// integer dots of the queries quantized once, values dequantized a row at
+// a time. qq holds ng quantized query rows; row holds hd floats.
+void ir_kv_write(int type, const float *x, void *y, int n);
+void ir_attn_scores_q(int type, int hd, const void *k, size_t stride, int npos, const float *q, int ng, float *s, int ld, void *qq);
+void ir_attn_values_q(int type, int hd, const void *v, size_t stride, int npos, const float *w, int ng, int ld, float *out, float *row);
+int64_t ir_attn_quant_floats(int64_t hd, int64_t group);
 // ir_attn_last is the last cache position token t attends to.
 static inline int64_t ir_attn_last(const ir_attn_args *a, int64_t t) { return a->all > 0 ? a->all - 1 : a->pos[t]; }
 // ir_attn_first is the first: the sliding window counts back from the

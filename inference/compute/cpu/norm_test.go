@@ -129,8 +129,20 @@ func kvCaches(t *testing.T, dev compute.Device, dt compute.DType, s compute.Shap
 	return caches
 }
 
-// roundTo returns v as a cache of type dt holds it.
+// roundTo returns v as a cache of type dt holds it (quantized caches:
+// rounded by the Go reference, in blocks along v).
 func roundTo(dt compute.DType, v []float32) []float32 {
+	if dt == compute.Q8_0 || dt == compute.Q4_0 {
+		raw, err := quant.Quantize(dt, v)
+		out := make([]float32, len(v))
+		if err == nil {
+			err = quant.Dequantize(dt, raw, out)
+		}
+		if err != nil {
+			panic(err) // the tests' rows are whole blocks
+		}
+		return out
+	}
 	if dt != compute.F16 {
 		return v
 	}

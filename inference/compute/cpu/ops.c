@@ -716,7 +716,7 @@ int64_t ir_attn_partial_floats(int64_t hd, int64_t nh, int64_t cap, int64_t nt) 
 
 // ir_attn_work_floats: scratch floats per thread of an attention.
 int64_t ir_attn_work_floats(int64_t hd, int64_t group, int64_t cap) {
-    int64_t one = group * (cap + 2 + 2 * hd);
+    int64_t one = group * (cap + 2 + 2 * hd) + ir_attn_quant_floats(hd, group);
     if (use_attn_block(hd, IR_ATTN_BLOCK)) {
         int64_t blk = ir_attn_block_floats(hd, group, cap);
         return blk > one ? blk : one;
@@ -727,13 +727,19 @@ int64_t ir_attn_work_floats(int64_t hd, int64_t group, int64_t cap) {
 // attend runs token t's query heads of kv head kvh over cache rows
 // [c0, c0+npos): it leaves in acc (group x hd) the outputs before division,
 // and per head the largest score in mx and the sum of exponentials in sm.
-// Scratch: scores [group][cap], acc [group][hd], scaled queries [group][hd].
+// Scratch: scores [group][cap], acc [group][hd], scaled queries [group][hd],
+// then ir_attn_quant_floats for a quantized cache.
 static void attend(const ir_attn_args *A, int64_t t, int64_t kvh, int64_t c0, int64_t npos, float *scores, float *acc, float *qs, float *mx, float *sm) {
     const int64_t hd = A->hd, group = A->group;
     const float *q0 = A->q + (t * A->nh + kvh * group) * hd;
     for (int64_t e = 0; e < group * hd; e++) qs[e] = q0[e] * A->scale;
-    size_t off = (size_t)(c0 * A->kvrow + kvh * hd);
-    ir_fk.attn_scores((int)hd, (const char *)A->k + off * A->kes, A->kf16, (size_t)A->kvrow * A->kes, (int)npos, qs, (int)group, scores, (int)A->cap);
+    int64_t off = c0 * A->kvrow + kvh * hd;
+    float *qscratch = qs + group * hd;
+    const char *k = (const char *)A->k + ir_kv_bytes(A->ktype, off), *v = (const char *)A->v + ir_kv_bytes(A->vtype, off);
+    if (ir_kv_quantized(A->ktype))
+        ir_attn_scores_q(A->ktype, (int)hd, k, ir_kv_bytes(A->ktype, A->kvrow), (int)npos, qs, (int)group, scores, (int)A->cap, qscratch);
+    else
+        ir_fk.attn_scores((int)hd, k, A->kf16, (size_t)A->kvrow * A->kes, (int)npos, qs, (int)group, scores, (int)A->cap);
     for (int64_t g = 0; g < group; g++) {
         float *sg = scores + g * A->cap;
         if (A->softcap > 0)
@@ -742,7 +748,10 @@ static void attend(const ir_attn_args *A, int64_t t, int64_t kvh, int64_t c0, in
         sm[g] = ir_fk.exp_sum((int)npos, sg, mx[g]);
     }
     memset(acc, 0, (size_t)(group * hd) * 4);
-    ir_fk.attn_values((int)hd, (const char *)A->v + off * A->ves, A->vf16, (size_t)A->kvrow * A->ves, (int)npos, scores, (int)group, (int)A->cap, acc);
+    if (ir_kv_quantized(A->vtype))
+        ir_attn_values_q(A->vtype, (int)hd, v, ir_kv_bytes(A->vtype, A->kvrow), (int)npos, scores, (int)group, (int)A->cap, acc, qscratch);
+    else
+        ir_fk.attn_values((int)hd, v, A->vf16, (size_t)A->kvrow * A->ves, (int)npos, scores, (int)group, (int)A->cap, acc);
 }
 
 // Phase 0 writes the new keys and values into the caches; phase 1 computes
@@ -753,7 +762,7 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
     int64_t hd = q->ne[0], nh = q->ne[1], nt = q->ne[2], nkv = k->ne[1], cap = kc->ne[2], a, b;
     int64_t kvrow = hd * nkv;
     int kf16 = kc->type == IR_F16, vf16 = vc->type == IR_F16;
-    size_t kes = kf16 ? 2 : 4, ves = vf16 ? 2 : 4;
+    size_t kes = ir_kv_bytes(kc->type, 1), ves = ir_kv_bytes(vc->type, 1);  // 0 when quantized
     if (phase == 0) {
         split(nt, ith, nth, &a, &b);
         for (int64_t t = a; t < b; t++) {
@@ -762,7 +771,20 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
                 return;
             }
             const float *ks = (const float *)k->data + t * kvrow, *vs = (const float *)v->data + t * kvrow;
-            char *kd = (char *)kc->data + pos[t] * kvrow * kes, *vd = (char *)vc->data + pos[t] * kvrow * ves;
+            char *kd = (char *)kc->data + ir_kv_bytes(kc->type, pos[t] * kvrow), *vd = (char *)vc->data + ir_kv_bytes(vc->type, pos[t] * kvrow);
+            if (ir_kv_quantized(kc->type) || ir_kv_quantized(vc->type)) {
+                if (ir_kv_quantized(kc->type)) ir_kv_write(kc->type, ks, kd, (int)kvrow);
+                else for (int64_t j = 0; j < kvrow; j++) {
+                    if (kf16) ((uint16_t *)kd)[j] = ir_f2h(ks[j]);
+                    else ((float *)kd)[j] = ks[j];
+                }
+                if (ir_kv_quantized(vc->type)) ir_kv_write(vc->type, vs, vd, (int)kvrow);
+                else for (int64_t j = 0; j < kvrow; j++) {
+                    if (vf16) ((uint16_t *)vd)[j] = ir_f2h(vs[j]);
+                    else ((float *)vd)[j] = vs[j];
+                }
+                continue;
+            }
             for (int64_t j = 0; j < kvrow; j++) {
                 if (kf16) ((uint16_t *)kd)[j] = ir_f2h(ks[j]);
                 else ((float *)kd)[j] = ks[j];
@@ -776,7 +798,7 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
     int window = op->i[0];
     int64_t group = nh / nkv;
     float *scratch = (float *)(c->work + (size_t)ith * (size_t)ir_attn_work_floats(hd, group, cap) * 4);
-    ir_attn_args A = {q->data, kc->data, vc->data, kf16, vf16, kes, ves, hd, nh, group, kvrow, cap, window, pos, scale, cap_s, op->dst.data, op->i[1]};
+    ir_attn_args A = {q->data, kc->data, vc->data, kf16, vf16, kes, ves, hd, nh, group, kvrow, cap, window, pos, scale, cap_s, op->dst.data, op->i[1], kc->type, vc->type};
     if (A.all > cap) {
         fail(c, i, "non-causal attention past the cache");
         return;

@@ -260,18 +260,26 @@ func testAttention(t *testing.T, isa string) {
 		cache compute.DType
 		p     compute.AttentionParams
 		steps []int
+		tol   float64 // 0: 1e-5; see quantTol
 	}{
-		{"f32", 16, compute.F32, compute.AttentionParams{Scale: 0.25}, short},
-		{"f16 cache", 16, compute.F16, compute.AttentionParams{Scale: 0.25}, short},
-		{"window", 16, compute.F32, compute.AttentionParams{Scale: 0.25, Window: 3}, short},
-		{"softcap", 16, compute.F32, compute.AttentionParams{Scale: 0.25, Softcap: 1.5}, short},
-		{"odd head size f16", 12, compute.F16, compute.AttentionParams{Scale: 0.3}, short},
-		{"head 64 f16", 64, compute.F16, compute.AttentionParams{Scale: 0.125}, short},
-		{"head 128 f32", 128, compute.F32, compute.AttentionParams{Scale: 0.09}, short},
-		{"head 80 f16 window", 80, compute.F16, compute.AttentionParams{Scale: 0.1, Window: 20}, short},
-		{"long f16", 64, compute.F16, compute.AttentionParams{Scale: 0.125}, long},
-		{"long f32 window", 16, compute.F32, compute.AttentionParams{Scale: 0.25, Window: 300}, long},
-		{"long odd head softcap", 12, compute.F16, compute.AttentionParams{Scale: 0.3, Softcap: 2}, long},
+		{"f32", 16, compute.F32, compute.AttentionParams{Scale: 0.25}, short, 0},
+		{"f16 cache", 16, compute.F16, compute.AttentionParams{Scale: 0.25}, short, 0},
+		{"window", 16, compute.F32, compute.AttentionParams{Scale: 0.25, Window: 3}, short, 0},
+		{"softcap", 16, compute.F32, compute.AttentionParams{Scale: 0.25, Softcap: 1.5}, short, 0},
+		{"odd head size f16", 12, compute.F16, compute.AttentionParams{Scale: 0.3}, short, 0},
+		{"head 64 f16", 64, compute.F16, compute.AttentionParams{Scale: 0.125}, short, 0},
+		{"head 128 f32", 128, compute.F32, compute.AttentionParams{Scale: 0.09}, short, 0},
+		{"head 80 f16 window", 80, compute.F16, compute.AttentionParams{Scale: 0.1, Window: 20}, short, 0},
+		{"long f16", 64, compute.F16, compute.AttentionParams{Scale: 0.125}, long, 0},
+		{"long f32 window", 16, compute.F32, compute.AttentionParams{Scale: 0.25, Window: 300}, long, 0},
+		{"long odd head softcap", 12, compute.F16, compute.AttentionParams{Scale: 0.3, Softcap: 2}, long, 0},
+		{"q8_0 head 32", 32, compute.Q8_0, compute.AttentionParams{Scale: 0.18}, short, quantTol},
+		{"q4_0 head 32", 32, compute.Q4_0, compute.AttentionParams{Scale: 0.18}, short, quantTol},
+		{"q8_0 head 64", 64, compute.Q8_0, compute.AttentionParams{Scale: 0.125}, short, quantTol},
+		{"q4_0 head 128 window", 128, compute.Q4_0, compute.AttentionParams{Scale: 0.09, Window: 9}, short, quantTol},
+		{"q8_0 head 96 softcap", 96, compute.Q8_0, compute.AttentionParams{Scale: 0.1, Softcap: 2}, short, quantTol},
+		{"long q8_0", 64, compute.Q8_0, compute.AttentionParams{Scale: 0.125}, long, quantTol},
+		{"long q4_0 window", 128, compute.Q4_0, compute.AttentionParams{Scale: 0.09, Window: 300}, long, quantTol},
 	} {
 		hd := c.hd
 		capacity := 0
@@ -302,7 +310,7 @@ func testAttention(t *testing.T, isa string) {
 				p := g.Int32s(pos)
 				out := g.Attention(g.Float32s(q, compute.Shape{hd, nh, n}), g.Float32s(k, compute.Shape{hd, nkv, n}),
 					g.Float32s(v, compute.Shape{hd, nkv, n}), caches[0], caches[1], p, c.p)
-				if e := nerr(run(t, be, g, out), attnRef(q, keys, vals, pos, hd, nh, nkv, c.p)); e > 1e-5 {
+				if e := nerr(run(t, be, g, out), attnRef(q, keys, vals, pos, hd, nh, nkv, c.p)); e > max(c.tol, 1e-5) {
 					t.Fatalf("step at %d: normalised error %.2e", pos[0], e)
 				}
 			}

@@ -592,6 +592,9 @@ func (r *recorder) attention(n *compute.Tensor) error {
 	if hd*nkv%2 != 0 {
 		return fmt.Errorf("vulkan: %v: an odd number of kv values per token is not supported", n)
 	}
+	if !r.b.dev.Supports(compute.OpAttention, kc.DType()) || !r.b.dev.Supports(compute.OpAttention, vc.DType()) {
+		return fmt.Errorf("vulkan: %v: a %s KV cache is not supported (f32 or f16)", n, kc.DType())
+	}
 	p := n.AttentionParams()
 	f16 := func(t *compute.Tensor) int64 {
 		if t.DType() == compute.F16 {
