@@ -57,6 +57,7 @@ func (a *App) startup(ctx context.Context) {
 	a.ctx = ctx
 	a.emit = events.NewWails(ctx, wruntime.EventsEmit)
 	a.openService(ctx)
+	a.serviceOpened()
 	wruntime.OnFileDrop(ctx, func(x, y int, paths []string) { a.filesDropped(paths) })
 	devStartup(a)
 }

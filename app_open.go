@@ -22,11 +22,12 @@ import (
 // and exits, so the model lands in the window that is already open.
 
 // opener holds the files asked for before the frontend can show their
-// progress: the first instance's own arguments, and any handed over while
-// the window was still loading.
+// progress and the library can take them: the first instance's own
+// arguments, and any handed over while the window was still loading.
 type opener struct {
 	mu      sync.Mutex
 	ctx     context.Context // the window's, once its page has loaded
+	started bool            // the data directory has been opened (or failed to)
 	pending []string
 }
 
@@ -68,35 +69,50 @@ func instanceID(dataDir string) string {
 }
 
 // openFiles imports paths as a drop would, or keeps them until the page
-// has loaded (the frontend would miss the events before that).
+// has loaded (the frontend would miss the events before that) and the data
+// directory is open.
 func (a *App) openFiles(paths []string) {
 	if len(paths) == 0 {
 		return
 	}
 	a.open.mu.Lock()
-	if a.open.ctx == nil {
-		a.open.pending = append(a.open.pending, paths...)
-		a.open.mu.Unlock()
-		a.log.Info().Strs("paths", paths).Msg("files to open once the window has loaded")
-		return
-	}
+	a.open.pending = append(a.open.pending, paths...)
 	a.open.mu.Unlock()
-	a.log.Info().Strs("paths", paths).Msg("files opened")
-	a.filesDropped(paths)
+	a.flushOpen()
 }
 
-// domReady runs when the window's page has loaded: files asked for until
-// then are imported now.
+// domReady runs when the window's page has loaded.
 func (a *App) domReady(ctx context.Context) {
 	a.open.mu.Lock()
 	a.open.ctx = ctx
-	pending := a.open.pending
+	a.open.mu.Unlock()
+	a.flushOpen()
+}
+
+// serviceOpened runs once startup has opened the data directory.
+func (a *App) serviceOpened() {
+	a.open.mu.Lock()
+	a.open.started = true
+	a.open.mu.Unlock()
+	a.flushOpen()
+}
+
+// flushOpen imports the files kept so far once both the page and the data
+// directory are ready.
+func (a *App) flushOpen() {
+	a.open.mu.Lock()
+	if a.open.ctx == nil || !a.open.started || len(a.open.pending) == 0 {
+		if len(a.open.pending) > 0 {
+			a.log.Info().Strs("paths", a.open.pending).Msg("files to open once the window has loaded")
+		}
+		a.open.mu.Unlock()
+		return
+	}
+	paths := a.open.pending
 	a.open.pending = nil
 	a.open.mu.Unlock()
-	if len(pending) > 0 {
-		a.log.Info().Strs("paths", pending).Msg("files opened")
-		a.filesDropped(pending)
-	}
+	a.log.Info().Strs("paths", paths).Msg("files opened")
+	a.filesDropped(paths)
 }
 
 // secondInstance receives the arguments of a second start of the app on

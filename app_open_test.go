@@ -40,7 +40,8 @@ func TestInstanceID(t *testing.T) {
 // TestSecondInstanceImports is what a double-click on a .gguf does while the
 // app is open: the second start's arguments reach secondInstance, and the
 // file is imported with the events of a drop (files:dropped, progress,
-// imports:started). Files named before the page has loaded wait for it.
+// imports:started). Files named before the page has loaded and the data
+// directory is open wait for both.
 func TestSecondInstanceImports(t *testing.T) {
 	shape, _ := synth.ShapeByName("tiny")
 	plan, err := synth.NewPlan(shape, "Q8_0")
@@ -59,6 +60,10 @@ func TestSecondInstanceImports(t *testing.T) {
 		t.Fatalf("%d drops before the page loaded; want them kept until domReady", n)
 	}
 	a.domReady(context.Background())
+	if n := len(topicOf(rec, EventFilesDropped)); n != 0 {
+		t.Fatalf("%d drops before startup opened the data directory", n)
+	}
+	a.serviceOpened()
 	var p events.Progress
 	select {
 	case p = <-rec.imp:
