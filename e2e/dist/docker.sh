@@ -63,6 +63,14 @@ fi
 DOCKER_BUILDKIT=0 docker build -q -t "$image" "$ctx" >/dev/null 2>"$work/build.log" || { cat "$work/build.log" >&2; fail "docker build failed"; }
 say "built $image ($(docker image inspect -f '{{.Size}}' "$image") bytes)"
 
+# The static ir runs here; if it cannot run in a container, the machine
+# cannot run containers (a daemon inside an unprivileged container, say).
+"$ctx/ir" --version >/dev/null || fail "$ctx/ir --version failed"
+if ! probe="$(docker run --rm --network host "$image" --version 2>&1)"; then
+  echo "$probe" | tail -3 >&2
+  skip "containers do not run here"
+fi
+
 port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
 key="docker-test-key"
 mkdir -p "$work/models"
