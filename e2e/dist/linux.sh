@@ -86,6 +86,14 @@ for b in inference-runtime ir; do
   done
 done
 
+# The newest glibc symbol version the binaries need is within libc6's bound.
+libc_min="$(sed -n 's/.*libc6 (>= \([0-9.]*\)).*/\1/p' <<<"$depends")"
+[ -n "$libc_min" ] || fail "Depends gives no lower bound for libc6: $depends"
+for b in inference-runtime ir; do
+  need="$(objdump -T "$work/root/usr/bin/$b" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n1)"
+  dpkg --compare-versions "$need" le "$libc_min" || fail "$b needs glibc $need, Depends says libc6 (>= $libc_min)"
+done
+
 # --- desktop entry ---
 entry="$work/root/usr/share/applications/inference-runtime.desktop"
 desktop-file-validate "$entry" || fail "desktop-file-validate found errors"
