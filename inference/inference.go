@@ -60,6 +60,11 @@ type Options struct {
 	// Fallback loads the model on the CPU when Backend's device fails to
 	// take it; Info().Warning then says why.
 	Fallback bool
+	// NoMmap reads the file into memory instead of mapping it (Ollama's
+	// use_mmap=false), Mlock locks its pages in RAM (use_mlock); see
+	// gguf.LoadOptions. A refused lock leaves the model loaded and
+	// unlocked, and Info().Warning says why.
+	NoMmap, Mlock bool
 }
 
 // SessionOptions configure NewSession; zero fields take the model's
@@ -139,7 +144,7 @@ func Load(path string, opts Options) (*Model, error) {
 			return nil, fmt.Errorf("inference: %w", err)
 		}
 	}
-	f, err := gguf.Open(path)
+	f, err := gguf.OpenWith(path, gguf.LoadOptions{NoMmap: opts.NoMmap, Mlock: opts.Mlock})
 	if err != nil {
 		return nil, fmt.Errorf("inference: %w", err)
 	}
@@ -158,6 +163,12 @@ func Load(path string, opts Options) (*Model, error) {
 		closeDevice(dev)
 		f.Close()
 		return nil, fmt.Errorf("inference: %s: tokenizer has %d tokens, the model %d", path, tok.VocabSize(), net.Config().VocabSize)
+	}
+	if err := f.LockError(); err != nil {
+		if warning != "" {
+			warning += "; "
+		}
+		warning += err.Error()
 	}
 	return &Model{path: path, opts: opts, file: f, net: net, tok: tok, dev: dev, placed: placed, warning: warning}, nil
 }

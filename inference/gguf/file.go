@@ -63,6 +63,7 @@ type File struct {
 	size        int64  // the file's length
 	headerOnly  bool   // from ParseHeader: no tensor data
 	unmap       func() error
+	lockErr     error // LoadOptions.Mlock refused
 	closed      bool
 	kvIndex     map[string]int
 	tensorIndex map[string]int

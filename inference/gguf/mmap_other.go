@@ -2,22 +2,15 @@
 
 package gguf
 
-import (
-	"io"
-	"os"
-)
+import "io"
 
 // mapFile reads the whole file into memory where no mmap is wired up.
 func mapFile(path string) ([]byte, func() error, error) {
-	fh, err := os.Open(path)
+	fh, size, err := openSized(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer fh.Close()
-	size, err := fileSize(fh)
-	if err != nil {
-		return nil, nil, err
-	}
 	data := make([]byte, size)
 	if _, err := io.ReadFull(fh, data); err != nil {
 		return nil, nil, err

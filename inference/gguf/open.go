@@ -7,17 +7,20 @@ import (
 
 // Open maps the GGUF file at path into memory (read-only) and validates it.
 // Call Close to release the mapping.
-func Open(path string) (*File, error) {
-	data, unmap, err := mapFile(path)
+func Open(path string) (*File, error) { return OpenWith(path, LoadOptions{}) }
+
+// openSized opens a regular file and returns its size (fileSize).
+func openSized(path string) (*os.File, int, error) {
+	fh, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("gguf: %w", err)
+		return nil, 0, err
 	}
-	f := &File{data: data, size: int64(len(data)), unmap: unmap}
-	if err := f.parse(data); err != nil {
-		_ = unmap()
-		return nil, fmt.Errorf("%s: %w", path, err)
+	size, err := fileSize(fh)
+	if err != nil {
+		fh.Close()
+		return nil, 0, err
 	}
-	return f, nil
+	return fh, size, nil
 }
 
 // fileSize returns the size of an open file as an int, refusing files that
