@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"inferenceruntime/backend/events"
+	"inferenceruntime/inference/compute"
 )
 
 // Verdicts of a fit estimate.
@@ -39,20 +40,41 @@ const fitBatch = 512
 // memory (negative: unknown). ctx <= 0 means the model's own context length,
 // capped at 4096 as a practical default.
 func EstimateFit(m Meta, fileSize, ctx int64, kvBytes int, available int64) Fit {
+	if kvBytes <= 0 {
+		kvBytes = 4
+	}
+	return estimateFit(m, fileSize, ctx, int64(kvBytes)*32, available)
+}
+
+// EstimateFitKV is EstimateFit for a KV cache type by name (compute.KVTypes:
+// f32, f16, q8_0, q4_0; "" is f32): a quantized cache takes its blocks'
+// bytes, 34 or 18 per 32 elements.
+func EstimateFitKV(m Meta, fileSize, ctx int64, kvType string, available int64) (Fit, error) {
+	dt, err := compute.ParseKVType(kvType)
+	if err != nil {
+		return Fit{}, err
+	}
+	per32, err := dt.RowSize(32)
+	if err != nil {
+		return Fit{}, err
+	}
+	return estimateFit(m, fileSize, ctx, per32, available), nil
+}
+
+// estimateFit takes the cache's bytes per 32 elements, which is whole for
+// every cache type.
+func estimateFit(m Meta, fileSize, ctx int64, kvPer32 int64, available int64) Fit {
 	if ctx <= 0 {
 		ctx = min(max(m.ContextLength, 0), 4096)
 		if ctx == 0 {
 			ctx = 4096
 		}
 	}
-	if kvBytes <= 0 {
-		kvBytes = 4
-	}
 	hp := m.HParams
 	f := Fit{Context: ctx, Weights: fileSize, Available: available}
 	f.Exact = hp.Layers > 0 && hp.HeadsKV > 0 && hp.KeyLength > 0 && m.VocabSize > 0
 	// Keys and values for every layer and every position of the window.
-	f.KVCache = hp.Layers * ctx * hp.HeadsKV * (hp.KeyLength + hp.ValueLength) * int64(kvBytes)
+	f.KVCache = hp.Layers * ctx * hp.HeadsKV * (hp.KeyLength + hp.ValueLength) * kvPer32 / 32
 	// Logits for a token, activations of a prompt batch (residual, norms,
 	// q/k/v, feed-forward: about a dozen embedding-sized rows per token), the
 	// attention scores of one batch against the whole window for every head,

@@ -193,6 +193,13 @@ type RunnerOptions struct {
 	// Warn receives the one line that says a model runs on the CPU
 	// because its device failed to take it; nil prints it on stderr.
 	Warn func(string)
+	// KVType is the sessions' KV cache type (compute.KVTypes: f32, f16,
+	// q8_0, q4_0; "" = f32), as OLLAMA_KV_CACHE_TYPE; the memory estimate
+	// counts its size.
+	KVType string
+	// NoMmap and Mlock are Ollama's use_mmap=false and use_mlock for every
+	// model loaded (inference.Options).
+	NoMmap, Mlock bool
 }
 
 func (o RunnerOptions) withDefaults() RunnerOptions {
@@ -476,7 +483,10 @@ func (r *Runner) unloadLocked(e *entry) {
 // estimate is the memory a model takes loaded with Parallel sessions of
 // ctx tokens: the weights once, KV cache and buffers per session.
 func (r *Runner) estimate(ref ModelRef, ctx int) int64 {
-	f := library.EstimateFit(ref.Meta, ref.Size, int64(ctx), 4, -1)
+	f, err := library.EstimateFitKV(ref.Meta, ref.Size, int64(ctx), r.opts.KVType, -1)
+	if err != nil { // an unknown type fails the first session; count f32 meanwhile
+		f = library.EstimateFit(ref.Meta, ref.Size, int64(ctx), 4, -1)
+	}
 	return f.Weights + int64(r.opts.Parallel)*(f.KVCache+f.Buffers)
 }
 
@@ -502,6 +512,10 @@ func (r *Runner) load(e *entry) error {
 		}
 		return nil
 	}
+	if err := r.checkFits(e.ref, r.contextFor(e.ref, 0)); err != nil {
+		r.mu.Unlock()
+		return err
+	}
 	mem := r.estimate(e.ref, r.contextFor(e.ref, 0))
 	if err := r.makeRoomLocked(e, mem); err != nil {
 		r.mu.Unlock()
@@ -515,6 +529,7 @@ func (r *Runner) load(e *entry) error {
 	start := time.Now()
 	place := Place(e.ref.Meta, e.ref.Size, r.contextFor(e.ref, 0)*r.opts.Parallel, r.opts.Backend, r.opts.GPULayers)
 	place.Options.Threads = r.opts.Threads
+	place.Options.NoMmap, place.Options.Mlock = r.opts.NoMmap, r.opts.Mlock
 	m, err := inference.Load(e.ref.Path, place.Options)
 	if err == nil {
 		warnFallback(r.opts.Warn, e.ref.Name, m.Info())
@@ -613,7 +628,7 @@ func (r *Runner) session(e *entry, ctxLen int, toks []int32) (*pooled, error) {
 	if m == nil {
 		return nil, fmt.Errorf("model %s is not loaded", e.ref.Name)
 	}
-	s, err := m.NewSession(inference.SessionOptions{ContextLength: ctxLen, Threads: r.opts.Threads, Batched: r.opts.Parallel > 1})
+	s, err := m.NewSession(inference.SessionOptions{ContextLength: ctxLen, Threads: r.opts.Threads, Batched: r.opts.Parallel > 1, KVType: r.opts.KVType})
 	if err != nil {
 		return nil, fmt.Errorf("open session on %s: %w", e.ref.Name, err)
 	}
