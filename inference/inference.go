@@ -48,6 +48,9 @@ type (
 type Options struct {
 	// Backend is the compute driver; "" means "cpu".
 	Backend string
+	// Device is the name of Backend's device to use (as `ir devices`
+	// lists it, e.g. "vulkan1"); "" means its first.
+	Device string
 	// Threads is the default CPU thread count of sessions; 0 = all cores.
 	Threads int
 	// ContextLength is the default context of sessions; 0 = the model's.

@@ -8,7 +8,7 @@ import (
 	"inferenceruntime/inference/model"
 )
 
-// openNet places the model of f per opts: on the backend's first device,
+// openNet places the model of f per opts: on the backend's device,
 // or with opts.GPULayers of its blocks there and the rest on the CPU. With
 // opts.Fallback, a device that fails to take the model (no device, out of
 // memory, a weight type it lacks) leaves it on the CPU and the warning says
@@ -19,7 +19,7 @@ func openNet(f *gguf.File, opts Options) (net model.Model, dev compute.Device, p
 		return net, dev, p, "", err
 	}
 	warning = fmt.Sprintf("%s could not take the model, running it on the CPU instead: %v", opts.Backend, err)
-	opts.Backend, opts.GPULayers = "cpu", 0
+	opts.Backend, opts.Device, opts.GPULayers = "cpu", "", 0
 	net, dev, p, err = openOn(f, opts)
 	if err != nil {
 		return nil, nil, placed{}, "", err
@@ -34,7 +34,7 @@ type placed struct {
 }
 
 func openOn(f *gguf.File, opts Options) (model.Model, compute.Device, placed, error) {
-	gpu, err := compute.FirstDevice(opts.Backend)
+	gpu, err := compute.FindDevice(opts.Backend, opts.Device)
 	if err != nil {
 		return nil, nil, placed{}, err
 	}

@@ -32,6 +32,7 @@ type ollamaOptions struct {
 	Seed             *int64   `json:"seed"`
 	NumPredict       *int     `json:"num_predict"`
 	NumCtx           *int     `json:"num_ctx"`
+	NumGPU           *int     `json:"num_gpu"` // layers on the GPU: -1 as many as fit, 0 none
 	Stop             stopList `json:"stop"`
 	// Draft is ollamaCommon.Draft given among the options.
 	Draft string `json:"draft"`
@@ -40,7 +41,7 @@ type ollamaOptions struct {
 func (o ollamaOptions) params() params {
 	return params{temperature: o.Temperature, topP: o.TopP, minP: o.MinP, repeatPenalty: o.RepeatPenalty,
 		presence: o.PresencePenalty, frequency: o.FrequencyPenalty, topK: o.TopK, repeatLastN: o.RepeatLastN,
-		maxTokens: o.NumPredict, numCtx: o.NumCtx, seed: o.Seed, stop: o.Stop}
+		maxTokens: o.NumPredict, numCtx: o.NumCtx, numGPU: o.NumGPU, seed: o.Seed, stop: o.Stop}
 }
 
 // ollamaCommon are the fields /api/generate and /api/chat share.
@@ -547,6 +548,11 @@ func (s *Server) handleOllamaPs(w http.ResponseWriter, r *http.Request) {
 		ExpiresAt     time.Time `json:"expires_at"`
 		SizeVRAM      int64     `json:"size_vram"`
 		ContextLength int64     `json:"context_length"`
+		// Where it runs, beyond Ollama's fields: the device ("cpu",
+		// "vulkan0", "vulkan0+cpu") and GPULayers of its Layers blocks there.
+		Device    string `json:"device"`
+		GPULayers int    `json:"gpu_layers"`
+		Layers    int    `json:"layers"`
 	}
 	out := []psModel{}
 	for _, l := range s.runner.Loaded() {
@@ -558,6 +564,7 @@ func (s *Server) handleOllamaPs(w http.ResponseWriter, r *http.Request) {
 			ollamaModel: ollamaModel{Name: l.Ref.Name, Model: l.Ref.Name, ModifiedAt: l.Ref.Modified, Size: l.Memory,
 				Digest: l.Ref.Digest, Details: detailsOf(l.Ref.Meta)},
 			ExpiresAt: exp, ContextLength: l.Ref.Meta.ContextLength, SizeVRAM: l.VRAM,
+			Device: l.Device, GPULayers: l.GPULayers, Layers: l.Layers,
 		})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"models": out})

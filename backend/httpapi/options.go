@@ -15,13 +15,14 @@ const (
 	maxNumCtx     = 1 << 20
 	maxTopK       = 1 << 20
 	maxRepeatLast = 1 << 20
+	maxNumGPU     = 1 << 20
 )
 
 // params are the sampling and length settings of a request, in neutral
 // form; names holds the dialect's field name for each, for messages.
 type params struct {
 	temperature, topP, minP, repeatPenalty, presence, frequency *float64
-	topK, repeatLastN, maxTokens, numCtx                        *int
+	topK, repeatLastN, maxTokens, numCtx, numGPU                *int
 	seed                                                        *int64
 	stop                                                        []string
 }
@@ -29,20 +30,21 @@ type params struct {
 // fieldNames are the dialect's names of params' fields.
 type fieldNames struct {
 	temperature, topP, minP, repeatPenalty, presence, frequency string
-	topK, repeatLastN, maxTokens, numCtx, seed, stop            string
+	topK, repeatLastN, maxTokens, numCtx, numGPU, seed, stop    string
 }
 
 var ollamaFields = fieldNames{
 	temperature: "options.temperature", topP: "options.top_p", minP: "options.min_p",
 	repeatPenalty: "options.repeat_penalty", presence: "options.presence_penalty",
 	frequency: "options.frequency_penalty", topK: "options.top_k", repeatLastN: "options.repeat_last_n",
-	maxTokens: "options.num_predict", numCtx: "options.num_ctx", seed: "options.seed", stop: "options.stop",
+	maxTokens: "options.num_predict", numCtx: "options.num_ctx", numGPU: "options.num_gpu", seed: "options.seed",
+	stop: "options.stop",
 }
 
 var openaiFields = fieldNames{
 	temperature: "temperature", topP: "top_p", minP: "min_p", repeatPenalty: "repeat_penalty",
 	presence: "presence_penalty", frequency: "frequency_penalty", topK: "top_k", repeatLastN: "repeat_last_n",
-	maxTokens: "max_tokens", numCtx: "num_ctx", seed: "seed", stop: "stop",
+	maxTokens: "max_tokens", numCtx: "num_ctx", numGPU: "num_gpu", seed: "seed", stop: "stop",
 }
 
 // inRange checks an optional number.
@@ -82,6 +84,7 @@ func (p params) options(f fieldNames, base sample.Params, maxTemp float64, minMa
 		intInRange(f.repeatLastN, p.repeatLastN, -1, maxRepeatLast),
 		intInRange(f.maxTokens, p.maxTokens, minMax, math.MaxInt32),
 		intInRange(f.numCtx, p.numCtx, 1, maxNumCtx),
+		intInRange(f.numGPU, p.numGPU, -1, maxNumGPU),
 	}
 	for _, err := range checks {
 		if err != nil {
@@ -131,6 +134,10 @@ func (p params) options(f fieldNames, base sample.Params, maxTemp float64, minMa
 	if p.numCtx != nil {
 		o.NumCtx = *p.numCtx
 	}
+	if p.numGPU != nil {
+		layers := service.FromNumGPU(*p.numGPU)
+		o.GPULayers = &layers
+	}
 	o.Given = p.given()
 	return o, nil
 }
@@ -142,6 +149,7 @@ func (p params) given() map[string]bool {
 		"temperature": p.temperature != nil, "top_p": p.topP != nil, "min_p": p.minP != nil,
 		"repeat_penalty": p.repeatPenalty != nil, "presence_penalty": p.presence != nil,
 		"frequency_penalty": p.frequency != nil, "top_k": p.topK != nil, "repeat_last_n": p.repeatLastN != nil,
-		"num_predict": p.maxTokens != nil, "num_ctx": p.numCtx != nil, "seed": p.seed != nil, "stop": p.stop != nil,
+		"num_predict": p.maxTokens != nil, "num_ctx": p.numCtx != nil, "num_gpu": p.numGPU != nil,
+		"seed": p.seed != nil, "stop": p.stop != nil,
 	}
 }

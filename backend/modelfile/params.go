@@ -23,6 +23,7 @@ type Parameters struct {
 	Seed             *int64   `json:"seed,omitempty"`
 	NumPredict       *int     `json:"num_predict,omitempty"`
 	NumCtx           *int     `json:"num_ctx,omitempty"`
+	NumGPU           *int     `json:"num_gpu,omitempty"` // layers on the GPU: -1 as many as fit, 0 none
 	Stop             []string `json:"stop,omitempty"`
 }
 
@@ -49,13 +50,14 @@ var params = []param{
 	{name: "frequency_penalty", lo: -2, hi: 2, f: func(p *Parameters) **float64 { return &p.FrequencyPenalty }},
 	{name: "num_predict", lo: -2, hi: math.MaxInt32, isInt: true, i: func(p *Parameters) **int { return &p.NumPredict }},
 	{name: "num_ctx", lo: 1, hi: 1 << 20, isInt: true, i: func(p *Parameters) **int { return &p.NumCtx }},
+	{name: "num_gpu", lo: -1, hi: 1 << 20, isInt: true, i: func(p *Parameters) **int { return &p.NumGPU }},
 }
 
 // Ollama parameters this runtime has no use for; naming them says so
 // instead of calling them unknown.
 var unsupported = map[string]bool{
 	"mirostat": true, "mirostat_eta": true, "mirostat_tau": true, "tfs_z": true, "typical_p": true,
-	"num_gpu": true, "num_thread": true, "num_batch": true, "num_keep": true, "penalize_newline": true,
+	"num_thread": true, "num_batch": true, "num_keep": true, "penalize_newline": true,
 	"use_mmap": true, "use_mlock": true, "numa": true, "main_gpu": true, "low_vram": true, "vocab_only": true,
 }
 

@@ -75,6 +75,11 @@ type GenerateOptions struct {
 	// Lora sets the scales of the runner's own adapters for this request
 	// (unlisted ones off); nil uses their global scales.
 	Lora []LoraScale
+	// GPULayers is where the model runs for this request (Ollama's num_gpu,
+	// as FromNumGPU maps it): GPULayersAuto, GPULayersNone or a number of
+	// blocks; nil takes RunnerOptions.GPULayers. A model loaded with
+	// another placement is loaded again.
+	GPULayers *int
 	// Draft turns on speculative decoding: an installed model of the same
 	// vocabulary that drafts tokens, DraftLookup for prompt lookup, or
 	// DraftNone; "" takes RunnerOptions.Draft. The reply is the same as
@@ -362,7 +367,7 @@ func (r *Runner) Generate(ctx context.Context, req GenerateRequest, emit func(te
 		return GenerateResult{}, err
 	}
 	res := GenerateResult{Model: p.ref, Prompt: p.prompt}
-	e, err := r.admit(ctx, p.ref)
+	e, err := r.admit(ctx, p.ref, p.opts.GPULayers)
 	if err != nil {
 		return res, err
 	}
@@ -464,7 +469,7 @@ func (r *Runner) Preload(ctx context.Context, name string, keepAlive *time.Durat
 	if err != nil {
 		return ref, 0, err
 	}
-	e, err := r.admit(ctx, ref)
+	e, err := r.admit(ctx, ref, nil)
 	if err != nil {
 		return ref, 0, err
 	}

@@ -362,6 +362,10 @@ func applyParameters(o GenerateOptions, ps modelfile.Parameters) GenerateOptions
 	if ps.NumCtx != nil && free("num_ctx") {
 		o.NumCtx = *ps.NumCtx
 	}
+	if ps.NumGPU != nil && free("num_gpu") {
+		layers := FromNumGPU(*ps.NumGPU)
+		o.GPULayers = &layers
+	}
 	if len(ps.Stop) > 0 && free("stop") {
 		o.Stop = ps.Stop
 	}

@@ -131,7 +131,11 @@ func (r *Runner) hold(ref ModelRef) (*entry, error) {
 	if r.closed {
 		return nil, ErrClosed
 	}
-	e := r.entryLocked(ref, fi)
+	layers := r.opts.GPULayers
+	if e := r.models[ref.Path]; e != nil {
+		layers = e.layers // a draft model runs wherever it is loaded
+	}
+	e := r.entryLocked(ref, fi, layers)
 	e.users++
 	e.stopTimer()
 	return e, nil

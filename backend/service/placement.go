@@ -59,11 +59,12 @@ type Placement struct {
 // Place decides where a model described by meta, of fileSize bytes, runs
 // with ctx tokens of KV cache in all (every session's together). backend is
 // "" or "auto" (a real GPU when there is one and at least one block fits in
-// its free memory, else the CPU), "cpu" or a driver name; gpuLayers is a
-// number of blocks, GPULayersAuto or GPULayersNone. The memory estimate is
+// its free memory, else the CPU), "cpu" or a driver name, with device the
+// name of one of its devices ("" = its first); gpuLayers is a number of
+// blocks, GPULayersAuto or GPULayersNone. The memory estimate is
 // library.EstimateFit's. Automatic choices fall back to the CPU, with a
 // warning, when the device then fails to take the model.
-func Place(meta library.Meta, fileSize int64, ctx int, backend string, gpuLayers int) Placement {
+func Place(meta library.Meta, fileSize int64, ctx int, backend, device string, gpuLayers int) Placement {
 	auto := backend == "" || backend == "auto"
 	if backend == "cpu" || gpuLayers == GPULayersNone {
 		return Placement{Options: inference.Options{Backend: "cpu"}, Note: "CPU"}
@@ -74,14 +75,17 @@ func Place(meta library.Meta, fileSize int64, ctx int, backend string, gpuLayers
 		if dev == nil {
 			return Placement{Options: inference.Options{Backend: "cpu"}, Note: "CPU (no GPU found)"}
 		}
-	} else if d, err := compute.FirstDevice(backend); err == nil {
+	} else if d, err := compute.FindDevice(backend, device); err == nil {
 		dev = d
 	} else {
 		// Loading says what is missing.
-		return Placement{Options: inference.Options{Backend: backend}, Note: backend}
+		return Placement{Options: inference.Options{Backend: backend, Device: device}, Note: backend}
 	}
 	blocks := int(meta.HParams.Layers)
 	o := inference.Options{Backend: backend, Fallback: auto}
+	if !auto {
+		o.Device = device
+	}
 	if gpuLayers == GPULayersAuto {
 		free, _ := dev.Memory()
 		if free <= 0 { // unknown: trust the device to take it
@@ -111,7 +115,7 @@ func PlaceFile(path string, ctx int, backend string, gpuLayers int) (Placement, 
 	if ctx <= 0 {
 		ctx = int(min(max(meta.ContextLength, 1), 4096))
 	}
-	return Place(meta, f.Size(), ctx, backend, gpuLayers), nil
+	return Place(meta, f.Size(), ctx, backend, "", gpuLayers), nil
 }
 
 // realGPU returns the first GPU of a driver besides the CPU's, skipping

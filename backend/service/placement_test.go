@@ -32,13 +32,13 @@ func TestPlaceCPU(t *testing.T) {
 		backend string
 		layers  int
 	}{{"cpu", GPULayersAuto}, {"vulkan", GPULayersNone}, {"", GPULayersNone}} {
-		p := Place(meta, 1<<20, 256, c.backend, c.layers)
+		p := Place(meta, 1<<20, 256, c.backend, "", c.layers)
 		if p.Options.Backend != "cpu" || p.Options.GPULayers != 0 || p.Options.Fallback {
 			t.Errorf("%q with %d layers: %+v (%s)", c.backend, c.layers, p.Options, p.Note)
 		}
 	}
 	if d, _ := realGPU(); d == nil {
-		if p := Place(meta, 1<<20, 256, "auto", GPULayersAuto); p.Options.Backend != "cpu" {
+		if p := Place(meta, 1<<20, 256, "auto", "", GPULayersAuto); p.Options.Backend != "cpu" {
 			t.Errorf("auto without a GPU: %+v (%s)", p.Options, p.Note)
 		}
 	}

@@ -152,6 +152,8 @@ const (
 // RunnerOptions configure a Runner. Zero values take the defaults.
 type RunnerOptions struct {
 	Backend string // compute driver; "" = cpu
+	// Device is the name of Backend's device ("vulkan1"); "" = its first.
+	Device string
 	// Threads of a model's compute: with Parallel > 1 all its generations
 	// share one batched step loop (continuous batching) on these threads;
 	// 0 = all cores.
@@ -188,7 +190,9 @@ type RunnerOptions struct {
 	// that share its vocabulary.
 	Draft string
 	// GPULayers is the number of a model's blocks on the GPU:
-	// GPULayersAuto (as many as fit), GPULayersNone or a number.
+	// GPULayersAuto (as many as fit), GPULayersNone or a number. A
+	// request's GenerateOptions.GPULayers overrides it, loading the model
+	// again when that places it elsewhere.
 	GPULayers int
 	// Warn receives the one line that says a model runs on the CPU
 	// because its device failed to take it; nil prints it on stderr.
@@ -275,6 +279,10 @@ type entry struct {
 	loadErr  error
 	loadTime time.Duration
 	mem      int64 // memory estimate while loaded (or loading)
+	// layers is the GPU layer count asked for (GPULayersAuto, None or N),
+	// placed the options it was loaded with (once loading starts).
+	layers   int
+	placed   inference.Options
 	idle     []*pooled
 	adapters entryAdapters
 
@@ -310,8 +318,10 @@ func (r *Runner) Resolve(ctx context.Context, name string) (ModelRef, error) {
 }
 
 // admit reserves a slot on the model, waiting in its queue if all slots are
-// busy; ErrQueueFull when the queue is full too.
-func (r *Runner) admit(ctx context.Context, ref ModelRef) (*entry, error) {
+// busy; ErrQueueFull when the queue is full too. layers is the request's
+// GPU layer count (nil: the runner's); a model placed otherwise is loaded
+// again, as after a change of its file.
+func (r *Runner) admit(ctx context.Context, ref ModelRef, layers *int) (*entry, error) {
 	fi, err := os.Stat(ref.Path)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", ref.Name, err)
@@ -321,7 +331,11 @@ func (r *Runner) admit(ctx context.Context, ref ModelRef) (*entry, error) {
 		r.mu.Unlock()
 		return nil, ErrClosed
 	}
-	e := r.entryLocked(ref, fi)
+	want := r.opts.GPULayers
+	if layers != nil {
+		want = *layers
+	}
+	e := r.entryLocked(ref, fi, want)
 	select {
 	case e.slots <- struct{}{}:
 		e.users++
@@ -360,16 +374,17 @@ func (r *Runner) admit(ctx context.Context, ref ModelRef) (*entry, error) {
 	}
 }
 
-// entryLocked is the entry of ref, made anew when there is none or the
-// file (fi now) changed since it was loaded.
-func (r *Runner) entryLocked(ref ModelRef, fi os.FileInfo) *entry {
+// entryLocked is the entry of ref, made anew when there is none, the file
+// (fi now) changed since it was loaded, or the model is placed otherwise
+// than layers GPU layers put it.
+func (r *Runner) entryLocked(ref ModelRef, fi os.FileInfo, layers int) *entry {
 	e := r.models[ref.Path]
-	if e != nil && e.file != nil && !sameContents(e.file, fi) {
+	if e != nil && e.file != nil && (!sameContents(e.file, fi) || !r.placedLikeLocked(e, layers)) {
 		r.retireLocked(e)
 		e = nil
 	}
 	if e == nil {
-		e = &entry{ref: ref, slots: make(chan struct{}, r.opts.Parallel), keepAlive: r.opts.KeepAlive}
+		e = &entry{ref: ref, slots: make(chan struct{}, r.opts.Parallel), keepAlive: r.opts.KeepAlive, layers: layers}
 		r.models[ref.Path] = e
 	}
 	return e
@@ -388,6 +403,26 @@ func (r *Runner) release(e *entry, keepAlive *time.Duration) {
 		e.keepAlive = *keepAlive
 	}
 	r.idleLocked(e)
+}
+
+// placedLikeLocked reports whether e's model (loaded or loading) is where
+// layers GPU layers put it: it was asked for with the same count, or
+// placing it now gives the options it was loaded with (num_gpu 0 for a
+// model on the CPU changes nothing).
+func (r *Runner) placedLikeLocked(e *entry, layers int) bool {
+	if e.layers == layers {
+		return true
+	}
+	want := r.place(e.ref, layers).Options
+	if e.model != nil && want.Backend == "cpu" && e.model.Info().Device == "cpu" {
+		return true // also a model that fell back to the CPU
+	}
+	return want == e.placed
+}
+
+// place is where the runner puts ref's model with layers GPU layers.
+func (r *Runner) place(ref ModelRef, layers int) Placement {
+	return Place(ref.Meta, ref.Size, r.contextFor(ref, 0)*r.opts.Parallel, r.opts.Backend, r.opts.Device, layers)
 }
 
 // sameContents reports whether two stats of a model file show the same
@@ -524,10 +559,11 @@ func (r *Runner) load(e *entry) error {
 	done := make(chan struct{})
 	e.loading, e.loadErr, e.mem = done, nil, mem
 	e.file, _ = os.Stat(e.ref.Path) // before the mapping: a change after it is seen
+	place := r.place(e.ref, e.layers)
+	e.placed = place.Options
 	r.mu.Unlock()
 
 	start := time.Now()
-	place := Place(e.ref.Meta, e.ref.Size, r.contextFor(e.ref, 0)*r.opts.Parallel, r.opts.Backend, r.opts.GPULayers)
 	place.Options.Threads = r.opts.Threads
 	place.Options.NoMmap, place.Options.Mlock = r.opts.NoMmap, r.opts.Mlock
 	m, err := inference.Load(e.ref.Path, place.Options)

@@ -9,7 +9,6 @@ import (
 
 	"inferenceruntime/backend/service"
 	"inferenceruntime/inference"
-	"inferenceruntime/inference/compute"
 )
 
 var backendFlag, gpuLayersFlag string
@@ -24,21 +23,16 @@ var devicesCmd = &cobra.Command{
 	RunE: func(cmd *cobra.Command, args []string) error {
 		w := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 8, 2, ' ', 0)
 		fmt.Fprintln(w, "BACKEND\tDEVICE\tMEMORY\tDESCRIPTION")
-		for _, name := range compute.Drivers() {
-			devs, err := compute.Devices(name)
-			switch {
-			case err != nil:
-				fmt.Fprintf(w, "%s\t-\t-\tunavailable: %v\n", name, err)
-			case len(devs) == 0:
-				fmt.Fprintf(w, "%s\t-\t-\tno devices\n", name)
+		for _, d := range service.Devices() {
+			if d.Name == "" {
+				fmt.Fprintf(w, "%s\t-\t-\t%s\n", d.Backend, d.Error)
+				continue
 			}
-			for _, d := range devs {
-				mem := "-"
-				if _, total := d.Memory(); total > 0 {
-					mem = fmt.Sprintf("%.1f GiB", float64(total)/(1<<30))
-				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", name, d.Name(), mem, d.Description())
+			mem := "-"
+			if d.MemoryTotal > 0 {
+				mem = fmt.Sprintf("%.1f GiB", float64(d.MemoryTotal)/(1<<30))
 			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", d.Backend, d.Name, mem, d.Description)
 		}
 		return w.Flush()
 	},

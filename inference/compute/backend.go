@@ -147,3 +147,23 @@ func FirstDevice(driver string) (Device, error) {
 	}
 	return devs[0], nil
 }
+
+// FindDevice returns the device of the named driver called name (as
+// Device.Name reports it), or its first device when name is "".
+func FindDevice(driver, name string) (Device, error) {
+	if name == "" {
+		return FirstDevice(driver)
+	}
+	devs, err := Devices(driver)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(devs))
+	for i, d := range devs {
+		if d.Name() == name {
+			return d, nil
+		}
+		names[i] = d.Name()
+	}
+	return nil, fmt.Errorf("compute: driver %q has no device %q (it has %v)", driver, name, names)
+}
