@@ -102,13 +102,24 @@ func (a *App) newRunner(s config.Settings) *service.Runner {
 		// One person chats; the API's clients decode in the same batch.
 		parallel = max(2, service.AutoParallel())
 	}
+	layers, err := service.ParseGPULayers(s.GPULayers)
+	if err != nil { // validated when saved: only a hand-edited file gets here
+		layers = service.GPULayersAuto
+	}
+	device := s.Device
+	if backend == "" || backend == "cpu" {
+		device = ""
+	}
 	return a.svc.NewRunner(false, service.RunnerOptions{
-		Backend: backend, Threads: s.Threads, ContextLength: s.ContextLength, Parallel: parallel,
+		Backend: backend, Device: device, GPULayers: layers, Threads: s.Threads, ContextLength: s.ContextLength, Parallel: parallel,
+		KVType: s.KVType,
 	})
 }
 
 func inferenceChanged(a, b config.Settings) bool {
-	return a.Threads != b.Threads || a.Backend != b.Backend || a.ContextLength != b.ContextLength || a.Parallel != b.Parallel
+	return a.Threads != b.Threads || a.Backend != b.Backend || a.ContextLength != b.ContextLength || a.Parallel != b.Parallel ||
+		a.Device != b.Device || a.GPULayers != b.GPULayers ||
+		a.KVType != b.KVType
 }
 
 // shutdown runs after the window closed: replies are saved as stopped,

@@ -9,6 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+
+	"inferenceruntime/inference/compute"
 )
 
 // DefaultAPIPort is where the local HTTP API listens by default. It is one
@@ -18,6 +21,10 @@ const DefaultAPIPort = 11435
 // DefaultContextLength is the context window used when a model does not ask
 // for less.
 const DefaultContextLength = 4096
+
+// KVTypes are the KV cache types a user may choose (compute.KVTypes): the
+// quantized ones save memory at long contexts for a little precision.
+var KVTypes = compute.KVTypes
 
 // Themes the frontend understands; "system" follows prefers-color-scheme.
 var Themes = []string{"system", "light", "dark"}
@@ -33,7 +40,10 @@ type Settings struct {
 	Threads       int         `json:"threads"`       // CPU threads for inference; 0 = choose automatically
 	Parallel      int         `json:"parallel"`      // generations per model at once, batched; 0 = choose from memory
 	Backend       string      `json:"backend"`       // one of Backends
+	Device        string      `json:"device"`        // the backend's device as `ir devices` names it; "" = its first
+	GPULayers     string      `json:"gpuLayers"`     // layers on the GPU: "auto" (or ""), "all" or a number (0: none)
 	ContextLength int         `json:"contextLength"` // default context window in tokens
+	KVType        string      `json:"kvType"`        // KV cache type, one of KVTypes; "" = f32
 	Theme         string      `json:"theme"`         // one of Themes
 }
 
@@ -55,6 +65,7 @@ func Defaults() Settings {
 		},
 		Threads:       0,
 		Backend:       "auto",
+		GPULayers:     "auto",
 		ContextLength: DefaultContextLength,
 		Theme:         "system",
 	}
@@ -71,8 +82,12 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("parallel %d is not between 0 (automatic) and 64", s.Parallel)
 	case s.ContextLength < 0:
 		return fmt.Errorf("context length %d is negative", s.ContextLength)
+	case s.KVType != "" && !slices.Contains(KVTypes, s.KVType):
+		return fmt.Errorf("KV cache type %q is not one of %v", s.KVType, KVTypes)
 	case !slices.Contains(Backends, s.Backend):
 		return fmt.Errorf("backend %q is not one of %v", s.Backend, Backends)
+	case !validGPULayers(s.GPULayers):
+		return fmt.Errorf("GPU layers %q is not auto, all or a number of layers", s.GPULayers)
 	case !slices.Contains(Themes, s.Theme):
 		return fmt.Errorf("theme %q is not one of %v", s.Theme, Themes)
 	}
@@ -82,6 +97,16 @@ func (s Settings) Validate() error {
 		}
 	}
 	return nil
+}
+
+// validGPULayers accepts what --gpu-layers does: "", "auto", "all" or a
+// whole number of layers.
+func validGPULayers(s string) bool {
+	if s == "" || s == "auto" || s == "all" {
+		return true
+	}
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 0
 }
 
 // LoadSettings reads the settings file in the data directory dir. A missing

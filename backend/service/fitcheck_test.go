@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"inferenceruntime/backend/config"
 	"inferenceruntime/backend/library"
 )
 
@@ -35,5 +36,24 @@ func TestCheckFits(t *testing.T) {
 	r.opts = RunnerOptions{Backend: "vulkan"}
 	if err := r.checkFits(ref, 32768); err != nil {
 		t.Fatalf("vulkan: %v", err)
+	}
+}
+
+// TestFitSettingsKVType: the store's estimate counts the cache of the
+// settings' KV cache type.
+func TestFitSettingsKVType(t *testing.T) {
+	s := &Service{Dir: t.TempDir()}
+	meta := library.Meta{VocabSize: 32000, ContextLength: 8192,
+		HParams: library.HParams{Layers: 16, Embd: 2048, Heads: 32, HeadsKV: 8, KeyLength: 64, ValueLength: 64}}
+	if f := s.fit(meta, 1<<30, 8192); f.KVCache != 512<<20 {
+		t.Fatalf("f32: KV %d MiB at 8k", f.KVCache>>20)
+	}
+	st := config.Defaults()
+	st.KVType = "q8_0"
+	if err := config.SaveSettings(s.Dir, st); err != nil {
+		t.Fatal(err)
+	}
+	if f := s.fit(meta, 1<<30, 8192); f.KVCache != 136<<20 {
+		t.Fatalf("q8_0: KV %d MiB at 8k", f.KVCache>>20)
 	}
 }

@@ -9,7 +9,8 @@ import (
 )
 
 // DefaultKVBytes is the size of one cached key or value element assumed by
-// fit estimates: the engine keeps an F32 KV cache.
+// fit estimates when the settings name no KV cache type: the engine's
+// default cache is F32.
 const DefaultKVBytes = 4
 
 // ImportModel adds a GGUF file to the library (copied, or in place). Progress
@@ -97,7 +98,20 @@ func (s *Service) fit(meta library.Meta, size, contextLen int64) library.Fit {
 	if err != nil {
 		avail = -1
 	}
+	if f, err := library.EstimateFitKV(meta, size, contextLen, s.defaultKVType(), avail); err == nil {
+		return f
+	}
 	return library.EstimateFit(meta, size, contextLen, DefaultKVBytes, avail)
+}
+
+// defaultKVType is the KV cache type from the settings ("" = f32): the
+// estimate counts the cache a run would get.
+func (s *Service) defaultKVType() string {
+	st, err := config.LoadSettings(s.Dir)
+	if err != nil {
+		return ""
+	}
+	return st.KVType
 }
 
 // defaultContext is the context length from the settings.

@@ -52,6 +52,7 @@ var benchCmd = &cobra.Command{
 			return err
 		}
 		opts.Threads = benchThreads
+		opts.NoMmap, opts.Mlock = noMmapFlag, mlockFlag
 		m, err := inference.Load(path, opts)
 		if err != nil {
 			return err
@@ -263,7 +264,7 @@ func init() {
 	benchCmd.Flags().IntVarP(&benchReps, "repetitions", "r", 5, "repetitions of each test")
 	benchCmd.Flags().IntVarP(&benchDepth, "n-depth", "d", 0, "tokens already in the context before each test")
 	benchCmd.Flags().BoolVar(&benchJSON, "json", false, "print JSON")
-	benchCmd.Flags().StringVar(&benchKVType, "kv-type", "", "KV cache type, f32 or f16 (default: the engine's, f32)")
+	benchCmd.Flags().StringVar(&benchKVType, "kv-type", "", "KV cache type: f32, f16, q8_0 or q4_0 (default: the engine's, f32)")
 	benchCmd.Flags().StringArrayVar(&benchLora, "lora", nil, "LoRA adapter FILE[:SCALE] applied in every test (repeatable)")
 	benchCmd.Flags().BoolVar(&benchProfile, "profile", false, "print the time per op and weight type of each test (CPU backend)")
 	benchCmd.Flags().BoolVar(&benchBatched, "batched", false, "run through the model's batched step loop (as ir serve with --parallel above 1 does), one sequence alone")

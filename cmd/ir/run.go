@@ -80,6 +80,9 @@ func runRun(cmd *cobra.Command, args []string) error {
 	if _, err := chooseGPULayers(); err != nil {
 		return err
 	}
+	if _, err := chooseKVType(config.Settings{}); err != nil { // the settings' is checked when they load
+		return err
+	}
 	oneShot := len(args) == 2
 	switch {
 	case !oneShot && runChatPrompt:
@@ -235,6 +238,8 @@ func runRunnerFor(ref service.ModelRef, s config.Settings) *service.Runner {
 	if runCtx > 0 {
 		opts.ContextLength = runCtx
 	}
+	opts.KVType, _ = chooseKVType(s) // checked by runRun
+	opts.NoMmap, opts.Mlock = noMmapFlag, mlockFlag
 	if runDraftRef != nil {
 		opts.MaxLoaded = 2
 	}

@@ -113,6 +113,10 @@ var serveCmd = &cobra.Command{
 		if f.Changed("ctx") {
 			opts.ContextLength = serveCtx
 		}
+		if opts.KVType, err = chooseKVType(settings); err != nil {
+			return err
+		}
+		opts.NoMmap, opts.Mlock = noMmapFlag, mlockFlag
 		if f.Changed("queue") && serveQueue == 0 {
 			opts.Queue = -1 // no waiting at all
 		}

@@ -34,6 +34,8 @@ export interface Settings {
   parallel: number;
   backend: string;
   contextLength: number;
+  /** KV cache type (one of kvTypes in state/settings); absent or '' = f32. */
+  kvType?: string;
   theme: string;
 }
 

@@ -6,6 +6,9 @@ import { errorMessage, type APIStatus, type Backend, type ComputeBackend, type S
 /** The most replies per model at once that backend/config accepts. */
 export const maxParallel = 64;
 
+/** The KV cache types backend/config accepts ('' = f32), smallest memory last. */
+export const kvTypes = ['f32', 'f16', 'q8_0', 'q4_0'];
+
 /** Client-side checks that mirror backend/config.Settings.Validate, for early feedback. */
 export function validateSettings(s: Settings): string | null {
   if (!Number.isInteger(s.api.port) || s.api.port < 1 || s.api.port > 65535) {
@@ -21,6 +24,9 @@ export function validateSettings(s: Settings): string | null {
   }
   if (!Number.isInteger(s.contextLength) || s.contextLength < 0) {
     return 'Context length must be a positive whole number';
+  }
+  if (s.kvType && !kvTypes.includes(s.kvType)) {
+    return `KV cache type must be one of ${kvTypes.join(', ')}`;
   }
   for (const o of s.api.allowedOrigins ?? []) {
     if (o !== '*' && !/^[a-z][a-z0-9+.-]*:\/\/[^/\s]+$/i.test(o)) {

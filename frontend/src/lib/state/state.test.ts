@@ -46,6 +46,7 @@ describe('settings validation', () => {
     [{ api: { port: 80.5 } }, /port/],
     [{ threads: -2 }, /Threads/],
     [{ contextLength: -1 }, /Context/],
+    [{ kvType: 'q5_1' }, /KV cache type/],
   ])('rejects %j', (patch, message) => {
     const s = defaults();
     Object.assign(s.api, (patch as { api?: object }).api ?? {});
