@@ -15,6 +15,7 @@ import (
 	"inferenceruntime/backend/events"
 	"inferenceruntime/backend/history"
 	"inferenceruntime/backend/service"
+	"inferenceruntime/inference/compute"
 	"inferenceruntime/inference/model/synth"
 )
 
@@ -195,9 +196,38 @@ func TestAppChatAndAPI(t *testing.T) {
 		t.Fatalf("reply on the new runner: %+v", ev.Message)
 	}
 
-	backends, err := a.ComputeBackends()
-	if err != nil || len(backends) == 0 || backends[0].Name != "cpu" || len(backends[0].Devices) == 0 {
-		t.Errorf("compute backends: %+v, %v", backends, err)
+	devices, err := a.ComputeDevices()
+	if err != nil || len(devices) == 0 || devices[0].Backend != "cpu" || devices[0].Name != "cpu" {
+		t.Errorf("compute devices: %+v, %v", devices, err)
+	}
+
+	// The device picker: saving it gives new replies a runner with that
+	// placement (a layer on the Vulkan device where there is one, else the
+	// CPU), and the Models view says where the model runs.
+	place, _ := a.GetSettings()
+	place.Backend, place.GPULayers = "cpu", "0"
+	wantBackend, wantDevice, wantLayers, wantRuns := "cpu", "", service.GPULayersNone, "cpu"
+	if devs, err := compute.Devices("vulkan"); err == nil && len(devs) > 0 {
+		place.Backend, place.Device, place.GPULayers = "vulkan", devs[0].Name(), "1"
+		wantBackend, wantDevice, wantLayers, wantRuns = "vulkan", devs[0].Name(), 1, devs[0].Name()+"+cpu"
+	}
+	if _, err := a.SaveSettings(place); err != nil {
+		t.Fatal(err)
+	}
+	if o := a.runner.Options(); o.Backend != wantBackend || o.Device != wantDevice || o.GPULayers != wantLayers || a.chats.Runner() != a.runner {
+		t.Fatalf("runner options after choosing %s %s %s: %+v", place.Backend, place.Device, place.GPULayers, o)
+	}
+	placed, err := a.SendMessage(conv.ID, again.Reply.ID, "Where?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := wait("reply on the chosen device", rec.done).(service.ChatEvent); ev.MessageID != placed.Reply.ID || ev.Message.State != history.StateDone {
+		t.Fatalf("reply on the chosen device: %+v", ev.Message)
+	}
+	cards, err = a.ListModels()
+	if err != nil || len(cards) != 1 || !cards[0].Loaded || cards[0].Device != wantRuns || cards[0].Layers == 0 ||
+		(wantBackend == "vulkan") != (cards[0].GPULayers == 1) {
+		t.Fatalf("where the model runs: %+v, %v", cards, err)
 	}
 
 	// The local API, on and off through the settings.

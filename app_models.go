@@ -14,7 +14,6 @@ import (
 	"inferenceruntime/backend/library"
 	"inferenceruntime/backend/modelstore"
 	"inferenceruntime/backend/service"
-	"inferenceruntime/inference/compute"
 )
 
 // Model library, store and downloads. Imports and downloads report through
@@ -25,6 +24,11 @@ type ModelCard struct {
 	*library.Model
 	Fit    library.Fit `json:"fit"`
 	Loaded bool        `json:"loaded"`
+	// Where a loaded model runs, from the runner: the device ("cpu",
+	// "vulkan0", "vulkan0+cpu") and GPULayers of its Layers blocks there.
+	Device    string `json:"device"`
+	GPULayers int    `json:"gpuLayers"`
+	Layers    int    `json:"layers"`
 }
 
 // ListModels returns the installed models with their fit estimates.
@@ -38,17 +42,20 @@ func (a *App) ListModels() ([]ModelCard, error) {
 	if err != nil {
 		return nil, err
 	}
-	loaded := map[string]bool{}
+	loaded := map[string]service.LoadedModel{}
 	a.mu.Lock()
 	if a.runner != nil {
 		for _, m := range a.runner.Loaded() {
-			loaded[m.Ref.ID] = true
+			loaded[m.Ref.ID] = m
 		}
 	}
 	a.mu.Unlock()
 	cards := make([]ModelCard, 0, len(models))
 	for _, m := range models {
-		card := ModelCard{Model: m, Loaded: loaded[m.ID]}
+		card := ModelCard{Model: m}
+		if l, ok := loaded[m.ID]; ok {
+			card.Loaded, card.Device, card.GPULayers, card.Layers = true, l.Device, l.GPULayers, l.Layers
+		}
 		if fit, err := svc.ModelFit(ctx, m.ID, 0); err == nil {
 			card.Fit = fit
 		}
@@ -289,29 +296,11 @@ func (a *App) CancelDownload(id string) (bool, error) {
 	return true, svc.CancelDownload(a.context(), id)
 }
 
-// ComputeBackend is a compute driver and its devices on this machine.
-type ComputeBackend struct {
-	Name    string   `json:"name"`
-	Devices []string `json:"devices"`
-	Error   string   `json:"error,omitempty"`
-}
-
-// ComputeBackends lists the compute backends built into this app with the
-// devices each finds here.
-func (a *App) ComputeBackends() ([]ComputeBackend, error) {
-	out := []ComputeBackend{}
-	for _, name := range compute.Drivers() {
-		b := ComputeBackend{Name: name, Devices: []string{}}
-		devs, err := compute.Devices(name)
-		if err != nil {
-			b.Error = err.Error()
-		}
-		for _, d := range devs {
-			b.Devices = append(b.Devices, fmt.Sprintf("%s: %s", d.Name(), d.Description()))
-		}
-		out = append(out, b)
-	}
-	return out, nil
+// ComputeDevices lists the compute devices of this machine as `ir devices`
+// does, with a backend that has none (Name "") saying why: the Settings'
+// device picker offers them.
+func (a *App) ComputeDevices() ([]service.DeviceInfo, error) {
+	return service.Devices(), nil
 }
 
 // checkExternalURL accepts absolute http and https URLs only.

@@ -141,3 +141,25 @@ func TestWriteFileAtomicReplaces(t *testing.T) {
 		t.Error("writing into a missing directory succeeded")
 	}
 }
+
+// TestGPULayersSetting: the device picker's GPU layers take what
+// --gpu-layers does; settings without the field are automatic.
+func TestGPULayersSetting(t *testing.T) {
+	for _, v := range []string{"", "auto", "all", "0", "12"} {
+		s := Defaults()
+		s.GPULayers = v
+		if err := s.Validate(); err != nil {
+			t.Errorf("%q: %v", v, err)
+		}
+	}
+	for _, v := range []string{"-1", "some", "1.5"} {
+		s := Defaults()
+		s.GPULayers = v
+		if err := s.Validate(); err == nil {
+			t.Errorf("%q accepted", v)
+		}
+	}
+	if d := Defaults(); d.GPULayers != "auto" || d.Device != "" {
+		t.Errorf("defaults: %q %q", d.GPULayers, d.Device)
+	}
+}

@@ -10,9 +10,9 @@ import type {
   APIStatus,
   BuildInfo,
   ChatEvent,
-  ComputeBackend,
   Conversation,
   ContextUsage,
+  DeviceInfo,
   CustomModelRequest,
   Download,
   Folder,
@@ -43,7 +43,7 @@ export interface Backend {
   getSettings(): Promise<Settings>;
   saveSettings(s: Settings): Promise<Settings>;
   apiStatus(): Promise<APIStatus>;
-  computeBackends(): Promise<ComputeBackend[]>;
+  computeDevices(): Promise<DeviceInfo[]>;
   openURL(url: string): Promise<boolean>;
   copyText(text: string): Promise<boolean>;
 
@@ -127,7 +127,7 @@ export const wails: Backend = {
   getSettings: () => App.GetSettings(),
   saveSettings: (s) => App.SaveSettings(config.Settings.createFrom(s)),
   apiStatus: () => App.APIStatus(),
-  computeBackends: () => list(App.ComputeBackends()),
+  computeDevices: () => list(App.ComputeDevices()),
   openURL: (url) => App.OpenURL(url),
   copyText: (text) => ClipboardSetText(text),
 

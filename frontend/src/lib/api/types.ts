@@ -33,6 +33,10 @@ export interface Settings {
   /** Replies a model generates at once, decoded together in one batch; 0 = chosen from free memory. */
   parallel: number;
   backend: string;
+  /** The backend's device as `ir devices` names it; absent or '' = its first. */
+  device?: string;
+  /** Layers on the GPU: 'auto' (or absent), 'all' or a number as text ('0' = none). */
+  gpuLayers?: string;
   contextLength: number;
   /** KV cache type (one of kvTypes in state/settings); absent or '' = f32. */
   kvType?: string;
@@ -239,6 +243,10 @@ export interface ModelCard {
   projector?: string;
   fit: Fit;
   loaded: boolean;
+  /** Where a loaded model runs: the device ('cpu', 'vulkan0', 'vulkan0+cpu') and gpuLayers of its layers there. */
+  device?: string;
+  gpuLayers?: number;
+  layers?: number;
 }
 
 export interface Folder {
@@ -344,8 +352,13 @@ export interface APIStatus {
   error: string;
 }
 
-export interface ComputeBackend {
+/** A compute device of this machine, or a backend without any (name '' and error saying why). */
+export interface DeviceInfo {
+  backend: string;
   name: string;
-  devices: string[];
+  description: string;
+  gpu: boolean;
+  memoryTotal: number;
+  memoryFree: number;
   error?: string;
 }

@@ -1,7 +1,8 @@
 // The user's settings as the UI sees them: loaded from and saved through
 // the backend, with the error of the last failed call.
 
-import { errorMessage, type APIStatus, type Backend, type ComputeBackend, type Settings } from '../api';
+import { errorMessage, type APIStatus, type Backend, type DeviceInfo, type Settings } from '../api';
+import { gpuLayersError } from './devices';
 
 /** The most replies per model at once that backend/config accepts. */
 export const maxParallel = 64;
@@ -25,6 +26,8 @@ export function validateSettings(s: Settings): string | null {
   if (!Number.isInteger(s.contextLength) || s.contextLength < 0) {
     return 'Context length must be a positive whole number';
   }
+  const layers = gpuLayersError(s.gpuLayers);
+  if (layers) return layers;
   if (s.kvType && !kvTypes.includes(s.kvType)) {
     return `KV cache type must be one of ${kvTypes.join(', ')}`;
   }
@@ -44,8 +47,8 @@ export class SettingsState {
   saved = $state(false);
   /** Whether the local API runs and where. */
   api = $state<APIStatus | null>(null);
-  /** Compute backends built in, with the devices found on this machine. */
-  backends = $state<ComputeBackend[]>([]);
+  /** The compute devices of this machine, as `ir devices` lists them. */
+  devices = $state<DeviceInfo[]>([]);
 
   constructor(private backend: Backend) {}
 
@@ -57,9 +60,9 @@ export class SettingsState {
   /** Loads what the settings page shows beside the settings themselves. */
   async loadStatus(): Promise<void> {
     try {
-      const [api, backends] = await Promise.all([this.backend.apiStatus(), this.backend.computeBackends()]);
+      const [api, devices] = await Promise.all([this.backend.apiStatus(), this.backend.computeDevices()]);
       this.api = api;
-      this.backends = backends;
+      this.devices = devices;
     } catch (err) {
       this.error = errorMessage(err);
     }

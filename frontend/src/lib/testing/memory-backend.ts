@@ -9,6 +9,7 @@ import type {
   ChatImage,
   ContextUsage,
   Conversation,
+  DeviceInfo,
   DroppedImage,
   CustomModelRequest,
   Download,
@@ -145,8 +146,12 @@ export class MemoryBackend implements Backend {
   async apiStatus(): Promise<APIStatus> {
     return { ...this.api };
   }
-  async computeBackends() {
-    return [{ name: 'cpu', devices: ['cpu: x86-64 AVX2'] }];
+  devices: DeviceInfo[] = [
+    { backend: 'cpu', name: 'cpu', description: 'x86-64 AVX2', gpu: false, memoryTotal: 0, memoryFree: 0 },
+    { backend: 'vulkan', name: 'vulkan0', description: 'Radeon 780M', gpu: true, memoryTotal: 8 * 2 ** 30, memoryFree: 6 * 2 ** 30 },
+  ];
+  async computeDevices(): Promise<DeviceInfo[]> {
+    return structuredClone(this.devices);
   }
   async openURL(url: string): Promise<boolean> {
     this.opened.push(url);

@@ -19,7 +19,11 @@ beforeEach(async () => {
   mamba.support = { supported: false };
   const runs = modelCard('runs');
   runs.support = { supported: true };
-  backend.models = [modelCard('older-backend'), runs, bert, mamba];
+  const split = modelCard('split');
+  Object.assign(split, { loaded: true, device: 'vulkan0+cpu', gpuLayers: 4, layers: 16 });
+  const onCPU = modelCard('on-cpu');
+  Object.assign(onCPU, { loaded: true, device: 'cpu', gpuLayers: 0, layers: 16 });
+  backend.models = [modelCard('older-backend'), runs, bert, mamba, split, onCPU];
   models = new ModelsState(backend);
   view = render(ModelsView, { models });
   await settle();
@@ -48,6 +52,14 @@ describe('the models view', () => {
     expect(card('mamba-no-reason').querySelector('[data-testid="unsupported"]')!.textContent).toContain(
       'architecture "mamba" is not supported',
     );
+  });
+
+  it('says where a loaded model runs: the device and its layers there', () => {
+    expect(card('split').querySelector('[data-testid="runs-on"]')!.textContent).toBe(
+      'Loaded on vulkan0: 4 of 16 layers, the rest on the CPU',
+    );
+    expect(card('on-cpu').querySelector('[data-testid="runs-on"]')!.textContent).toBe('Loaded on the CPU');
+    expect(card('runs').querySelector('[data-testid="runs-on"]')).toBeNull();
   });
 
   it('shows no badge on models that run, or when the backend does not say', () => {

@@ -44,11 +44,10 @@ describe('the settings view', () => {
     expect(view.target.querySelector('[data-testid="api-url"]')!.textContent).toBe('http://127.0.0.1:12345');
   });
 
-  it('lists the compute backends and saves threads, backend and context length', async () => {
-    const backendSelect = view.target.querySelector<HTMLSelectElement>('select[name="backend"]')!;
-    expect(Array.from(backendSelect.options).map((o) => o.textContent!.trim())).toEqual(['Automatic', 'cpu (cpu: x86-64 AVX2)']);
-    backendSelect.value = 'cpu';
-    backendSelect.dispatchEvent(new Event('change', { bubbles: true }));
+  it('saves threads, the CPU as the device and context length', async () => {
+    const deviceSelect = view.target.querySelector<HTMLSelectElement>('select[name="device"]')!;
+    deviceSelect.value = 'cpu';
+    deviceSelect.dispatchEvent(new Event('change', { bubbles: true }));
     typeInto(input('threads'), '3');
     typeInto(input('contextLength'), '8192');
     byText(view.target, 'button', 'Save').click();
