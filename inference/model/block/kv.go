@@ -96,3 +96,17 @@ func logitRows(b model.Batch) [][2]int {
 	}
 	return rows
 }
+
+// Begin starts a decoder's forward pass over b: it checks the batch, adds
+// the positions input and sets up the caches, with errors named by arch.
+func Begin(g *compute.Graph, b model.Batch, cache *kvcache.Cache, arch string) (*compute.Tensor, *KV, error) {
+	if err := CheckBatch(b); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", arch, err)
+	}
+	pos := g.Int32s(b.Positions)
+	kv, err := NewKV(g, b, cache, pos)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", arch, err)
+	}
+	return pos, kv, nil
+}

@@ -9,7 +9,6 @@
 package gemma
 
 import (
-	"fmt"
 	"math"
 
 	"inferenceruntime/inference/compute"
@@ -147,13 +146,9 @@ func orDefault(v, def float32) float32 {
 // Forward builds the graph of one step.
 func (m *Model) Forward(g *compute.Graph, b model.Batch, cache *kvcache.Cache) (*compute.Tensor, error) {
 	c := &m.Cfg
-	if err := block.CheckBatch(b); err != nil {
-		return nil, fmt.Errorf("%s: %w", c.Arch, err)
-	}
-	pos := g.Int32s(b.Positions)
-	kv, err := block.NewKV(g, b, cache, pos)
+	pos, kv, err := block.Begin(g, b, cache, c.Arch)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", c.Arch, err)
+		return nil, err
 	}
 	x := m.Embed(g, b) // [n_embd, n]
 	if b.Embeddings == nil {

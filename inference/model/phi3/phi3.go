@@ -6,7 +6,6 @@
 package phi3
 
 import (
-	"fmt"
 	"math"
 
 	"inferenceruntime/inference/compute"
@@ -82,13 +81,9 @@ func (m *Model) ropeFactors(context int) *compute.Tensor {
 // Forward builds the graph of one step.
 func (m *Model) Forward(g *compute.Graph, b model.Batch, cache *kvcache.Cache) (*compute.Tensor, error) {
 	c := &m.Cfg
-	if err := block.CheckBatch(b); err != nil {
-		return nil, fmt.Errorf("phi3: %w", err)
-	}
-	pos := g.Int32s(b.Positions)
-	kv, err := block.NewKV(g, b, cache, pos)
+	pos, kv, err := block.Begin(g, b, cache, c.Arch)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", c.Arch, err)
+		return nil, err
 	}
 	x := m.Embed(g, b) // [n_embd, n]
 	// ggml's rope multiplies the rotated q and k by the attention factor,

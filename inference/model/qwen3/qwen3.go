@@ -5,7 +5,6 @@
 package qwen3
 
 import (
-	"fmt"
 	"math"
 
 	"inferenceruntime/inference/compute"
@@ -67,13 +66,9 @@ func (a arch) New(f *gguf.File, cfg model.Config, dev compute.Device) (model.Mod
 // Forward builds the graph of one step.
 func (m *Model) Forward(g *compute.Graph, b model.Batch, cache *kvcache.Cache) (*compute.Tensor, error) {
 	c := &m.Cfg
-	if err := block.CheckBatch(b); err != nil {
-		return nil, fmt.Errorf("%s: %w", c.Arch, err)
-	}
-	pos := g.Int32s(b.Positions)
-	kv, err := block.NewKV(g, b, cache, pos)
+	pos, kv, err := block.Begin(g, b, cache, c.Arch)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", c.Arch, err)
+		return nil, err
 	}
 	x := m.Embed(g, b) // [n_embd, n]
 	attn := block.AttentionParams{
