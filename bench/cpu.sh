@@ -107,7 +107,13 @@ median() {
 one() {
 	case $1 in
 	ours) "$IR" bench "$2" -t "$3" -d "$4" -p "$5" -n "$6" -r 1 --kv-type "$KV" --json | avg_ts ;;
-	llama) "$LLAMA" -m "$2" -t "$3" -d "$4" -p "$5" -n "$6" -r 1 -ctk "$KV" -ctv "$KV" -o json 2>/dev/null | avg_ts ;;
+	# Depth 0 is llama-bench's default: leaving -d out also serves builds
+	# from before the flag existed (and forks without it).
+	llama)
+		depth=""
+		[ "$4" = 0 ] || depth="-d $4"
+		# shellcheck disable=SC2086 # depth is empty or two words
+		"$LLAMA" -m "$2" -t "$3" $depth -p "$5" -n "$6" -r 1 -ctk "$KV" -ctv "$KV" -o json 2>/dev/null | avg_ts ;;
 	esac
 }
 
