@@ -61,7 +61,8 @@ func holdSlots(t *testing.T, e *env, model string, running, waiting int) (releas
 }
 
 // TestQueueFull: with every slot and queue place taken, a new request is
-// refused at once: 503 in the Ollama dialect, 429 in OpenAI's.
+// refused at once: 503 in the Ollama dialect, 429 in OpenAI's, both with
+// Retry-After.
 func TestQueueFull(t *testing.T) {
 	e := newEnv(t, envOptions{runner: service.RunnerOptions{Parallel: 2, Queue: 1}})
 	release := holdSlots(t, e, "tiny", 2, 1)
@@ -70,10 +71,16 @@ func TestQueueFull(t *testing.T) {
 	if r.status != http.StatusServiceUnavailable || !strings.Contains(errorMessage(t, r), "busy") {
 		t.Fatalf("ollama: %d %s", r.status, r.body)
 	}
+	if got := r.header.Get("Retry-After"); got != "1" {
+		t.Fatalf("ollama: Retry-After %q, want 1", got)
+	}
 	r = e.do("POST", "/v1/chat/completions", map[string]any{"model": "tiny", "stream": true,
 		"messages": []map[string]any{{"role": "user", "content": "a"}}})
 	if r.status != http.StatusTooManyRequests || r.json(t)["error"].(map[string]any)["code"] != "rate_limit_exceeded" {
 		t.Fatalf("openai: %d %s", r.status, r.body)
+	}
+	if got := r.header.Get("Retry-After"); got != "1" {
+		t.Fatalf("openai: Retry-After %q, want 1", got)
 	}
 	// Another model has its own slots.
 	if r := e.do("POST", "/api/generate", map[string]any{"model": "tiny2", "prompt": "a", "stream": false, "options": map[string]any{"num_predict": 2}}); r.status != 200 {

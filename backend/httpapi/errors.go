@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,7 +40,15 @@ type apiError struct {
 	msg    string
 	param  string
 	code   string // OpenAI error code ("model_not_found", ...)
+	// retryAfter, when set, is sent as Retry-After (seconds): the client
+	// may try again then, as when every slot and queue place is taken.
+	retryAfter int
 }
+
+// queueRetryAfter is the Retry-After of a request refused because every
+// slot and queue place is taken: about one reply's time, after which a
+// place has usually come free.
+const queueRetryAfter = 1
 
 func (e *apiError) Error() string { return e.msg }
 
@@ -71,9 +80,9 @@ func classify(err error, d dialect) *apiError {
 		return &apiError{status: http.StatusBadRequest, msg: err.Error()}
 	case errors.Is(err, service.ErrQueueFull):
 		if d == openai {
-			return &apiError{status: http.StatusTooManyRequests, msg: err.Error() + "; retry later", code: "rate_limit_exceeded"}
+			return &apiError{status: http.StatusTooManyRequests, msg: err.Error() + "; retry later", code: "rate_limit_exceeded", retryAfter: queueRetryAfter}
 		}
-		return &apiError{status: http.StatusServiceUnavailable, msg: err.Error() + "; retry later"}
+		return &apiError{status: http.StatusServiceUnavailable, msg: err.Error() + "; retry later", retryAfter: queueRetryAfter}
 	case errors.Is(err, service.ErrNoMemory), errors.Is(err, service.ErrClosed):
 		return &apiError{status: http.StatusServiceUnavailable, msg: err.Error()}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, errClientGone):
@@ -107,6 +116,9 @@ func writeAPIError(w http.ResponseWriter, r *http.Request, e *apiError) {
 	}
 	if e.status == statusClientClosed {
 		return // nobody to answer
+	}
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.retryAfter))
 	}
 	var body any = map[string]string{"error": e.msg}
 	if dialectOf(r) == openai {
