@@ -2,6 +2,8 @@ package gguf
 
 import (
 	"fmt"
+
+	"inferenceruntime/inference/internal/filemem"
 )
 
 // LoadOptions choose how OpenWith brings a file into memory (Ollama's
@@ -19,23 +21,41 @@ type LoadOptions struct {
 	Mlock bool
 }
 
-// OpenWith is Open with the choices of o.
+// loaded is a file brought into memory: its bytes, how to let go of them,
+// and how to give back pages of them that nothing reads any more (nil
+// where they cannot be given back).
+type loaded struct {
+	data     []byte
+	unmap    func() error
+	giveBack func(p, n uintptr) error
+}
+
+// OpenWith is Open with the choices of o. The file's bytes are recorded
+// in filemem until Close, so that a backend which copies weights into a
+// layout of its own can give back their pages.
 func OpenWith(path string, o LoadOptions) (*File, error) {
 	load := mapFile
 	if o.NoMmap {
 		load = readFile
 	}
-	data, release, err := load(path)
+	l, err := load(path)
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
 	}
-	f := &File{data: data, size: int64(len(data)), unmap: release}
-	if err := f.parse(data); err != nil {
-		_ = release()
+	f := &File{data: l.data, size: int64(len(l.data)), unmap: l.unmap}
+	if err := f.parse(l.data); err != nil {
+		_ = l.unmap()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if o.Mlock && len(data) > 0 {
-		f.lockErr = lock(data)
+	if o.Mlock && len(l.data) > 0 {
+		f.lockErr = lock(l.data)
+	}
+	if l.giveBack != nil && len(l.data) > 0 {
+		forget := filemem.Add(l.data, o.Mlock && f.lockErr == nil, l.giveBack)
+		f.unmap = func() error {
+			forget()
+			return l.unmap()
+		}
 	}
 	return f, nil
 }

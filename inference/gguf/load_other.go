@@ -5,6 +5,6 @@ package gguf
 import "errors"
 
 // readFile: mapFile already reads the file where there is no mmap.
-func readFile(path string) ([]byte, func() error, error) { return mapFile(path) }
+func readFile(path string) (loaded, error) { return mapFile(path) }
 
 func lock([]byte) error { return errors.New("mlock is not supported on this system") }

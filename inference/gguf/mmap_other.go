@@ -4,16 +4,17 @@ package gguf
 
 import "io"
 
-// mapFile reads the whole file into memory where no mmap is wired up.
-func mapFile(path string) ([]byte, func() error, error) {
+// mapFile reads the whole file into memory where no mmap is wired up; its
+// pages are not given back (Go memory would lose its bytes).
+func mapFile(path string) (loaded, error) {
 	fh, size, err := openSized(path)
 	if err != nil {
-		return nil, nil, err
+		return loaded{}, err
 	}
 	defer fh.Close()
 	data := make([]byte, size)
 	if _, err := io.ReadFull(fh, data); err != nil {
-		return nil, nil, err
+		return loaded{}, err
 	}
-	return data, func() error { return nil }, nil
+	return loaded{data: data, unmap: func() error { return nil }}, nil
 }

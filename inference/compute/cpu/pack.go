@@ -24,12 +24,14 @@ import (
 // sums. A stack of expert matrices (MulMatID) is packed one expert after
 // another.
 //
-// The copy is as large as the matrix, so where the matrix is a read-only
-// file mapping (the GGUF file, on Linux) its pages are given back to the
-// kernel as they are packed: a model costs its file size once. Nothing
-// reads them again: GetRows of a packed matrix (a tied embedding) reads the
-// packed copy. Should anything else read them, they come back from the
-// file.
+// The copy is as large as the matrix, so where the matrix is a model
+// file's bytes (the GGUF file mapped, or read into memory with use_mmap
+// off, on Linux) its pages are given back to the kernel as they are
+// packed: a model costs its file size once. Nothing reads them again:
+// GetRows of a packed matrix (a tied embedding) reads the packed copy.
+// Should anything else read them, they come back from the file. Where the
+// file's pages were locked (use_mlock), the packed copy is locked in their
+// place (release_linux.go).
 //
 // IR_CPU_PACK=0 turns packing off (to compare speeds).
 var packWeights = os.Getenv("IR_CPU_PACK") != "0"
@@ -87,6 +89,7 @@ func (b *buffer) packedOf(off int64, typ compute.DType, k, m, n int64) (p unsafe
 		packParallel(typ, unsafe.Add(src, e*m*row), unsafe.Add(c.ptr, e*one), k, m, rel)
 	}
 	rel.to(unsafe.Add(src, n*m*row))
+	rel.lock(c)
 	if b.packs == nil {
 		b.packs = map[packKey]*packMem{}
 	}

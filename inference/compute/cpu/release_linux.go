@@ -10,34 +10,43 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"inferenceruntime/inference/internal/filemem"
 )
 
-// releaser gives back to the kernel the pages of a file mapping that were
-// packed (MADV_DONTNEED): they leave this process's resident memory and,
-// should they be read again, come back from the file unchanged. Only whole
-// pages inside the matrix go: a page it shares with a neighbour stays.
+// releaser gives back to the kernel the pages of a model file's bytes that
+// were packed: they leave this process's resident memory and, should they
+// be read again, come back from the file unchanged. Only whole pages inside
+// the matrix go: a page it shares with a neighbour stays.
+//
+// The file's bytes are a region the GGUF reader recorded in filemem (a
+// mapping, or a copy read into memory, locked or not), or, for memory
+// mapped by someone else, a read-only file mapping (MADV_DONTNEED).
 type releaser struct {
-	done uintptr // everything below was given back (or was not ours)
+	done   uintptr         // everything below was given back (or was not ours)
+	region *filemem.Region // nil: a file mapping of someone else's
 }
 
 // releaser returns b's releaser for the n bytes at src, or nil where they
-// are not a read-only file mapping (memory of our own, or Go memory, would
-// lose its contents).
+// are neither (memory of our own, or Go memory, would lose its contents).
 func (b *buffer) releaser(src unsafe.Pointer, n int64) *releaser {
 	if b.owned || n <= 0 {
 		return nil
 	}
-	if b.mapped == 0 {
-		b.mapped = -1
-		if fileMapped(uintptr(b.ptr), uintptr(b.size)) {
-			b.mapped = 1
+	region := filemem.Find(b.ptr, b.size)
+	if region == nil {
+		if b.mapped == 0 {
+			b.mapped = -1
+			if fileMapped(uintptr(b.ptr), uintptr(b.size)) {
+				b.mapped = 1
+			}
+		}
+		if b.mapped < 0 {
+			return nil
 		}
 	}
-	if b.mapped < 0 {
-		return nil
-	}
 	page := uintptr(os.Getpagesize())
-	return &releaser{done: (uintptr(src) + page - 1) &^ (page - 1)}
+	return &releaser{done: (uintptr(src) + page - 1) &^ (page - 1), region: region}
 }
 
 // to gives back the whole pages below end.
@@ -50,9 +59,26 @@ func (r *releaser) to(end unsafe.Pointer) {
 	if stop <= r.done {
 		return
 	}
-	// An error (mlock'ed pages: EINVAL) leaves the pages where they are.
-	unix.Syscall(unix.SYS_MADVISE, r.done, stop-r.done, unix.MADV_DONTNEED)
+	// An error (mlock'ed pages of someone else's: EINVAL; a file that
+	// cannot be mapped) leaves the pages where they are.
+	if r.region != nil {
+		_ = r.region.Release(r.done, stop-r.done)
+	} else {
+		unix.Syscall(unix.SYS_MADVISE, r.done, stop-r.done, unix.MADV_DONTNEED)
+	}
 	r.done = stop
+}
+
+// lock locks the packed copy m in RAM where the file's bytes it replaces
+// were locked (use_mlock): the model's memory stays locked, now as the
+// packed copy. Their pages were unlocked as they were given back, so the
+// locked total stays about the file's size and within RLIMIT_MEMLOCK; a
+// refusal leaves the copy unlocked, like a model whose lock was refused.
+func (r *releaser) lock(m *packMem) {
+	if r == nil || r.region == nil || !r.region.Locked {
+		return
+	}
+	unix.Syscall(unix.SYS_MLOCK, uintptr(m.ptr), uintptr(m.size), 0)
 }
 
 // fileMapped reports whether [p, p+n) lies inside one mapping of a file

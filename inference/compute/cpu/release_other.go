@@ -11,3 +11,5 @@ type releaser struct{}
 func (b *buffer) releaser(src unsafe.Pointer, n int64) *releaser { return nil }
 
 func (r *releaser) to(end unsafe.Pointer) {}
+
+func (r *releaser) lock(m *packMem) {}
