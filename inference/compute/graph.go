@@ -373,15 +373,23 @@ func (g *Graph) Attention(q, k, v, kCache, vCache, pos *Tensor, p AttentionParam
 	if kCache.shape[2] != vCache.shape[2] {
 		return g.fail("Attention", "caches %v and %v differ in capacity", kCache, vCache)
 	}
-	if !(p.Scale > 0) || p.Softcap < 0 || p.Window < 0 {
+	if !(p.Scale > 0) || p.Softcap < 0 || p.Window < 0 || p.BlockSize < 0 {
 		return g.fail("Attention", "parameters %+v", p)
 	}
-	if !g.positions("Attention", pos, nt, int64(kCache.shape[2])) {
+	limit, positions := int64(kCache.shape[2]), pos
+	if p.BlockSize > 0 {
+		var ok bool
+		if limit, ok = g.blockTable(pos, nt, p, kCache.shape[2]); !ok {
+			return placeholder
+		}
+		positions = &Tensor{op: OpInput, dtype: I32, ints: pos.ints[:nt]}
+	}
+	if !g.positions("Attention", positions, nt, limit) {
 		return placeholder
 	}
 	// Two tokens writing one cache row would race, and no sequence has them.
-	seen := make(map[int32]bool, len(pos.ints))
-	for i, p := range pos.ints {
+	seen := make(map[int32]bool, nt)
+	for i, p := range positions.ints {
 		if seen[p] {
 			return g.fail("Attention", "position %d appears twice (token %d)", p, i)
 		}
@@ -389,6 +397,36 @@ func (g *Graph) Attention(q, k, v, kCache, vCache, pos *Tensor, p AttentionParam
 	}
 	return g.add(&Tensor{op: OpAttention, dtype: F32, shape: Shape{hd * nh, nt}, attn: p},
 		q, k, v, kCache, vCache, pos)
+}
+
+// blockTable checks the block table that follows the nt positions of a
+// paged attention's pos input (see AttentionParams.BlockSize) against a
+// pool of capacity rows, and returns how many positions it maps. Block ids
+// must be distinct, or two positions would share a cache row.
+func (g *Graph) blockTable(pos *Tensor, nt int, p AttentionParams, capacity int) (int64, bool) {
+	if pos.op != OpInput || pos.dtype != I32 || len(pos.ints) < nt+2 {
+		g.fail("Attention", "positions %v must be an Int32s input of %d positions, a block table and the block size", pos, nt)
+		return 0, false
+	}
+	if p.NonCausal {
+		g.fail("Attention", "a paged cache is attended causally only")
+		return 0, false
+	}
+	b := p.BlockSize
+	if int(pos.ints[len(pos.ints)-1]) != b || capacity%b != 0 {
+		g.fail("Attention", "block size %d (input says %d) for a pool of %d rows", b, pos.ints[len(pos.ints)-1], capacity)
+		return 0, false
+	}
+	table := pos.ints[nt : len(pos.ints)-1]
+	used := make(map[int32]bool, len(table))
+	for i, id := range table {
+		if id < 0 || int(id) >= capacity/b || used[id] {
+			g.fail("Attention", "block %d of the table is %d: outside the pool's %d blocks or used twice", i, id, capacity/b)
+			return 0, false
+		}
+		used[id] = true
+	}
+	return int64(len(table)) * int64(b), true
 }
 
 // Copy writes src (F32 or F16) into dst, a leaf tensor or a view of one,

@@ -32,12 +32,16 @@ const (
 	OpLayerNorm     // norm.go: rows to zero mean and unit variance (BERT, ViT)
 	OpGELU          // norm.go: plain GELU, the MLP activation of BERT and ViT
 	OpConcat        // ragged.go: rows of several tensors one after the other (ragged batches)
+	// OpAttentionPaged is no node of its own: a device that answers
+	// Supports(OpAttentionPaged, dt) runs OpAttention with a block table
+	// (AttentionParams.BlockSize > 0) over a cache of type dt.
+	OpAttentionPaged
 	numOps
 )
 
 var opNames = [...]string{"leaf", "input", "view", "get_rows", "mul_mat", "add", "mul", "scale",
 	"rms_norm", "rope", "attention", "swiglu", "geglu", "softmax", "softcap", "copy",
-	"top_k", "expert_weights", "mul_mat_id", "weighted_sum", "layer_norm", "gelu", "concat"}
+	"top_k", "expert_weights", "mul_mat_id", "weighted_sum", "layer_norm", "gelu", "concat", "attention_paged"}
 
 // String returns the op's name.
 func (o Op) String() string {
@@ -79,6 +83,14 @@ type AttentionParams struct {
 	// vision language model. With a Window, a query at position p still
 	// sees no key before p-Window+1 (llama.cpp masks sliding layers so).
 	NonCausal bool
+	// BlockSize > 0 pages the caches: they are a pool of blocks of
+	// BlockSize positions, and the positions input holds, after the
+	// tokens' positions, the sequence's block table (the pool's block ids
+	// of its positions 0..BlockSize-1, BlockSize.., in order) and then
+	// BlockSize itself. Position p lives in cache row
+	// table[p/BlockSize]*BlockSize + p%BlockSize. 0 means the cache rows
+	// are the positions.
+	BlockSize int
 }
 
 // Tensor is a typed, shaped view of bytes: a leaf in a Buffer, or a node of

@@ -108,7 +108,7 @@ AVX512 static void attn_block(const ir_attn_args *A, int64_t t0, int64_t nt, int
             for (int64_t d = 0; d < hd; d++) kt[d * ncol + j] = 0;
             continue;
         }
-        const int64_t at = (jlo + j) * A->kvrow + kvh * hd;
+        const int64_t at = ir_attn_row(A, jlo + j) * A->kvrow + kvh * hd;
         const char *kr = (const char *)A->k + ir_kv_bytes(A->ktype, at), *vr = (const char *)A->v + ir_kv_bytes(A->vtype, at);
         if (ir_kv_quantized(A->ktype) || ir_kv_quantized(A->vtype)) {
             // A quantized row is dequantized once for the whole block of

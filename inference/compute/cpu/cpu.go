@@ -123,7 +123,7 @@ func (*device) Supports(op compute.Op, dt compute.DType) bool {
 		return dt == compute.F32 || dt == compute.F16
 	case compute.OpConcat:
 		return dt == compute.F32
-	case compute.OpAttention: // dt is the caches' type; q, k and v are F32
+	case compute.OpAttention, compute.OpAttentionPaged: // dt is the caches' type; q, k and v are F32
 		return dt == compute.F32 || dt == compute.F16 || dt == compute.Q8_0 || dt == compute.Q4_0
 	case compute.OpLeaf, compute.OpView:
 		return true

@@ -136,7 +136,19 @@ typedef struct ir_attn_args {
     float *out;            // [hd*nh, tokens]
     int64_t all;           // > 0: non-causal, every token sees positions [0, all)
     int ktype, vtype;      // the caches' types: IR_F32, IR_F16, IR_Q8_0 or IR_Q4_0
+    const int32_t *table;  // paged caches: the block of each bsize positions
+    int64_t bsize;         // 0: the cache row of position p is p
 } ir_attn_args;
+// ir_attn_row is the cache row of position p.
+static inline int64_t ir_attn_row(const ir_attn_args *a, int64_t p) {
+    return a->bsize ? (int64_t)a->table[p / a->bsize] * a->bsize + p % a->bsize : p;
+}
+// ir_attn_run is how many of the npos positions from p lie in consecutive
+// cache rows: up to the end of p's block when paged.
+static inline int64_t ir_attn_run(const ir_attn_args *a, int64_t p, int64_t npos) {
+    int64_t left = a->bsize ? a->bsize - p % a->bsize : npos;
+    return npos < left ? npos : left;
+}
 // ir_kv_bytes: the bytes of elems consecutive cache elements of type; for
 // Q8_0 and Q4_0 elems is a multiple of QK (Go checks head sizes).
 static inline size_t ir_kv_bytes(int type, int64_t elems) {

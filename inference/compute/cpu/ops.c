@@ -733,13 +733,17 @@ static void attend(const ir_attn_args *A, int64_t t, int64_t kvh, int64_t c0, in
     const int64_t hd = A->hd, group = A->group;
     const float *q0 = A->q + (t * A->nh + kvh * group) * hd;
     for (int64_t e = 0; e < group * hd; e++) qs[e] = q0[e] * A->scale;
-    int64_t off = c0 * A->kvrow + kvh * hd;
     float *qscratch = qs + group * hd;
-    const char *k = (const char *)A->k + ir_kv_bytes(A->ktype, off), *v = (const char *)A->v + ir_kv_bytes(A->vtype, off);
-    if (ir_kv_quantized(A->ktype))
-        ir_attn_scores_q(A->ktype, (int)hd, k, ir_kv_bytes(A->ktype, A->kvrow), (int)npos, qs, (int)group, scores, (int)A->cap, qscratch);
-    else
-        ir_fk.attn_scores((int)hd, k, A->kf16, (size_t)A->kvrow * A->kes, (int)npos, qs, (int)group, scores, (int)A->cap);
+    // A paged cache is read a run of consecutive rows at a time; the
+    // scores of position c0+j go to column j either way.
+    for (int64_t j = 0, n; j < npos; j += n) {
+        n = ir_attn_run(A, c0 + j, npos - j);
+        const char *k = (const char *)A->k + ir_kv_bytes(A->ktype, ir_attn_row(A, c0 + j) * A->kvrow + kvh * hd);
+        if (ir_kv_quantized(A->ktype))
+            ir_attn_scores_q(A->ktype, (int)hd, k, ir_kv_bytes(A->ktype, A->kvrow), (int)n, qs, (int)group, scores + j, (int)A->cap, qscratch);
+        else
+            ir_fk.attn_scores((int)hd, k, A->kf16, (size_t)A->kvrow * A->kes, (int)n, qs, (int)group, scores + j, (int)A->cap);
+    }
     for (int64_t g = 0; g < group; g++) {
         float *sg = scores + g * A->cap;
         if (A->softcap > 0)
@@ -748,10 +752,14 @@ static void attend(const ir_attn_args *A, int64_t t, int64_t kvh, int64_t c0, in
         sm[g] = ir_fk.exp_sum((int)npos, sg, mx[g]);
     }
     memset(acc, 0, (size_t)(group * hd) * 4);
-    if (ir_kv_quantized(A->vtype))
-        ir_attn_values_q(A->vtype, (int)hd, v, ir_kv_bytes(A->vtype, A->kvrow), (int)npos, scores, (int)group, (int)A->cap, acc, qscratch);
-    else
-        ir_fk.attn_values((int)hd, v, A->vf16, (size_t)A->kvrow * A->ves, (int)npos, scores, (int)group, (int)A->cap, acc);
+    for (int64_t j = 0, n; j < npos; j += n) {
+        n = ir_attn_run(A, c0 + j, npos - j);
+        const char *v = (const char *)A->v + ir_kv_bytes(A->vtype, ir_attn_row(A, c0 + j) * A->kvrow + kvh * hd);
+        if (ir_kv_quantized(A->vtype))
+            ir_attn_values_q(A->vtype, (int)hd, v, ir_kv_bytes(A->vtype, A->kvrow), (int)n, scores + j, (int)group, (int)A->cap, acc, qscratch);
+        else
+            ir_fk.attn_values((int)hd, v, A->vf16, (size_t)A->kvrow * A->ves, (int)n, scores + j, (int)group, (int)A->cap, acc);
+    }
 }
 
 // Phase 0 writes the new keys and values into the caches; phase 1 computes
@@ -763,15 +771,25 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
     int64_t kvrow = hd * nkv;
     int kf16 = kc->type == IR_F16, vf16 = vc->type == IR_F16;
     size_t kes = ir_kv_bytes(kc->type, 1), ves = ir_kv_bytes(vc->type, 1);  // 0 when quantized
+    // A paged cache's positions input goes on with the block table and the
+    // block size (Graph.Attention checked them against the pool).
+    const int32_t *table = NULL;
+    int64_t bsize = 0, ntable = op->src[5].ne[0] - nt - 1;
+    if (ntable > 0) {
+        table = pos + nt;
+        bsize = pos[op->src[5].ne[0] - 1];
+    }
+    ir_attn_args A = {q->data, kc->data, vc->data, kf16, vf16, kes, ves, hd, nh, nh / nkv, kvrow, cap, op->i[0], pos, op->f[0], op->f[1], op->dst.data, op->i[1], kc->type, vc->type, table, bsize};
     if (phase == 0) {
         split(nt, ith, nth, &a, &b);
         for (int64_t t = a; t < b; t++) {
-            if (pos[t] < 0 || pos[t] >= cap) {
+            if (pos[t] < 0 || pos[t] >= cap || (bsize && pos[t] / bsize >= ntable)) {
                 fail(c, i, "position outside the cache");
                 return;
             }
+            int64_t row = ir_attn_row(&A, pos[t]);
             const float *ks = (const float *)k->data + t * kvrow, *vs = (const float *)v->data + t * kvrow;
-            char *kd = (char *)kc->data + ir_kv_bytes(kc->type, pos[t] * kvrow), *vd = (char *)vc->data + ir_kv_bytes(vc->type, pos[t] * kvrow);
+            char *kd = (char *)kc->data + ir_kv_bytes(kc->type, row * kvrow), *vd = (char *)vc->data + ir_kv_bytes(vc->type, row * kvrow);
             if (ir_kv_quantized(kc->type) || ir_kv_quantized(vc->type)) {
                 if (ir_kv_quantized(kc->type)) ir_kv_write(kc->type, ks, kd, (int)kvrow);
                 else for (int64_t j = 0; j < kvrow; j++) {
@@ -794,11 +812,8 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
         }
         return;
     }
-    float scale = op->f[0], cap_s = op->f[1];
-    int window = op->i[0];
-    int64_t group = nh / nkv;
+    int64_t group = A.group;
     float *scratch = (float *)(c->work + (size_t)ith * (size_t)ir_attn_work_floats(hd, group, cap) * 4);
-    ir_attn_args A = {q->data, kc->data, vc->data, kf16, vf16, kes, ves, hd, nh, group, kvrow, cap, window, pos, scale, cap_s, op->dst.data, op->i[1], kc->type, vc->type};
     if (A.all > cap) {
         fail(c, i, "non-causal attention past the cache");
         return;
