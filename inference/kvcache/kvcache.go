@@ -1,7 +1,9 @@
 // Package kvcache holds the keys and values of one sequence, layer by layer,
 // in device memory. It grows with use: capacity is added in chunks of
 // positions up to the context length, so a short chat costs little memory
-// even with a long context window.
+// even with a long context window. A cache either owns its memory (one
+// contiguous tensor per layer) or is a table of blocks of a Pool shared by
+// the batched sequences of a model (pool.go, paged.go).
 package kvcache
 
 import (
@@ -28,9 +30,16 @@ type Config struct {
 type Cache struct {
 	cfg      Config
 	dev      compute.Device
-	capacity int // positions allocated
+	capacity int // positions allocated (own memory)
 	used     int // positions holding valid keys and values
 	k, v     []layerBuf
+
+	// ids are the tokens of the positions (-1 where none is known: never
+	// shared). A pooled cache's positions are in the blocks of table.
+	ids   []int32
+	pool  *Pool
+	table []int32
+	salt  string
 }
 
 type layerBuf struct {
@@ -62,18 +71,23 @@ func New(dev compute.Device, cfg Config) (*Cache, error) {
 func (c *Cache) Len() int { return c.used }
 
 // Cap is the number of positions currently allocated.
-func (c *Cache) Cap() int { return c.capacity }
+func (c *Cache) Cap() int {
+	if c.pool != nil {
+		return len(c.table) * BlockSize
+	}
+	return c.capacity
+}
 
 // MaxLen is the context length.
 func (c *Cache) MaxLen() int { return c.cfg.MaxLen }
 
 // Bytes is the device memory the cache holds now.
 func (c *Cache) Bytes() int64 {
-	return int64(c.capacity) * c.bytesPerPosition() * int64(c.cfg.Layers) * 2
+	return int64(c.Cap()) * bytesPerPosition(c.cfg) * int64(c.cfg.Layers) * 2
 }
 
-func (c *Cache) bytesPerPosition() int64 {
-	return compute.KVBytes(c.cfg.DType, 1, c.cfg.KVHeads, c.cfg.HeadDim, 1) / 2
+func bytesPerPosition(cfg Config) int64 {
+	return compute.KVBytes(cfg.DType, 1, cfg.KVHeads, cfg.HeadDim, 1) / 2
 }
 
 // Reserve makes room for n positions in total, growing the allocation to a
@@ -82,15 +96,18 @@ func (c *Cache) Reserve(n int) error {
 	if n > c.cfg.MaxLen {
 		return fmt.Errorf("kvcache: %d positions do not fit the context of %d", n, c.cfg.MaxLen)
 	}
+	if c.pool != nil {
+		return c.reservePaged(n)
+	}
 	if n <= c.capacity {
 		return nil
 	}
 	newCap := min((n+c.cfg.ChunkSize-1)/c.cfg.ChunkSize*c.cfg.ChunkSize, c.cfg.MaxLen)
-	k, err := c.grow(c.k, newCap)
+	k, err := grow(c.dev, c.cfg, c.k, c.used, newCap)
 	if err != nil {
 		return err
 	}
-	v, err := c.grow(c.v, newCap)
+	v, err := grow(c.dev, c.cfg, c.v, c.used, newCap)
 	if err != nil {
 		freeAll(k)
 		return err
@@ -101,18 +118,18 @@ func (c *Cache) Reserve(n int) error {
 	return nil
 }
 
-// grow allocates layers of capacity newCap and copies the used positions of
-// old into them. Positions are the slowest dimension, so the used part is
-// one contiguous prefix.
-func (c *Cache) grow(old []layerBuf, newCap int) ([]layerBuf, error) {
-	per := c.bytesPerPosition()
-	out := make([]layerBuf, c.cfg.Layers)
+// grow allocates layers of capacity newCap and copies the first used
+// positions of old into them. Positions are the slowest dimension, so the
+// used part is one contiguous prefix.
+func grow(dev0 compute.Device, cfg Config, old []layerBuf, used, newCap int) ([]layerBuf, error) {
+	per := bytesPerPosition(cfg)
+	out := make([]layerBuf, cfg.Layers)
 	var scratch []byte
-	if c.used > 0 {
-		scratch = make([]byte, int64(c.used)*per)
+	if used > 0 {
+		scratch = make([]byte, int64(used)*per)
 	}
 	for l := range out {
-		dev := c.dev
+		dev := dev0
 		if ld, ok := dev.(compute.Layered); ok { // layers split over devices
 			dev = ld.LayerDevice(l)
 		}
@@ -122,7 +139,7 @@ func (c *Cache) grow(old []layerBuf, newCap int) ([]layerBuf, error) {
 			return nil, fmt.Errorf("kvcache: allocating %d positions: %w", newCap, err)
 		}
 		out[l].buf = buf
-		out[l].tensor, err = compute.NewTensor(buf, 0, c.cfg.DType, compute.Shape{c.cfg.HeadDim, c.cfg.KVHeads, newCap})
+		out[l].tensor, err = compute.NewTensor(buf, 0, cfg.DType, compute.Shape{cfg.HeadDim, cfg.KVHeads, newCap})
 		if err == nil && scratch != nil {
 			if err = old[l].buf.Read(0, scratch); err == nil {
 				err = buf.Write(0, scratch)
@@ -145,16 +162,37 @@ func freeAll(ls []layerBuf) {
 }
 
 // Layer returns the K and V cache tensors of layer l, each [head_dim,
-// kv_heads, Cap()]. They are valid until the next Reserve.
+// kv_heads, Cap()], or for a pooled cache the pool's (see Table). They are
+// valid until the next Reserve (of any cache of the pool).
 func (c *Cache) Layer(l int) (k, v *compute.Tensor) {
+	if c.pool != nil {
+		c.pool.mu.Lock()
+		defer c.pool.mu.Unlock()
+		return c.pool.k[l].tensor, c.pool.v[l].tensor
+	}
 	return c.k[l].tensor, c.v[l].tensor
 }
 
 // Commit records that positions up to n now hold keys and values (after a
-// forward step wrote them).
+// forward step wrote them), of no known tokens (an image's).
 func (c *Cache) Commit(n int) error {
-	if n < 0 || n > c.capacity {
-		return fmt.Errorf("kvcache: commit of %d positions with %d allocated", n, c.capacity)
+	return c.CommitTokens(n, nil)
+}
+
+// CommitTokens is Commit for positions n-len(tokens)..n-1 written from
+// tokens: a pooled cache registers its blocks that they fill, for other
+// sequences to share.
+func (c *Cache) CommitTokens(n int, tokens []int32) error {
+	if n < 0 || n > c.Cap() || len(tokens) > n {
+		return fmt.Errorf("kvcache: commit of %d positions (%d tokens) with %d allocated", n, len(tokens), c.Cap())
+	}
+	c.ids = c.ids[:min(len(c.ids), n-len(tokens))]
+	for len(c.ids) < n-len(tokens) {
+		c.ids = append(c.ids, -1)
+	}
+	c.ids = append(c.ids, tokens...)
+	if c.pool != nil {
+		c.commitPaged(n)
 	}
 	c.used = n
 	return nil
@@ -165,12 +203,20 @@ func (c *Cache) Commit(n int) error {
 func (c *Cache) Truncate(n int) {
 	if n < c.used && n >= 0 {
 		c.used = n
+		c.ids = c.ids[:min(len(c.ids), n)]
+		if c.pool != nil {
+			c.truncatePaged(n)
+		}
 	}
 }
 
 // Free releases the device memory. The cache is empty and can be reused.
 func (c *Cache) Free() {
+	if c.pool != nil {
+		c.freePaged()
+		return
+	}
 	freeAll(c.k)
 	freeAll(c.v)
-	c.k, c.v, c.capacity, c.used = nil, nil, 0, 0
+	c.k, c.v, c.capacity, c.used, c.ids = nil, nil, 0, 0, nil
 }
