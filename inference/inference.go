@@ -353,11 +353,16 @@ func (s *Session) ContextLength() int { return s.seq.ContextLength() }
 func (s *Session) CacheBytes() int64 { return s.seq.CacheBytes() }
 
 // Reset empties the session's cache.
-func (s *Session) Reset() {
+func (s *Session) Reset() { s.Truncate(0) }
+
+// Truncate keeps the first n tokens of the session's cache (all of them
+// where it holds fewer): a benchmark goes back to a filled context without
+// filling it again.
+func (s *Session) Truncate(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.seq != nil {
-		s.seq.Truncate(0)
+		s.seq.Truncate(n)
 	}
 }
 

@@ -43,6 +43,10 @@ var benchCmd = &cobra.Command{
 		if benchReps < 1 || benchPrompt < 0 || benchGen < 0 || benchDepth < 0 {
 			return fmt.Errorf("-r must be at least 1; -p, -n and -d not negative")
 		}
+		kvTypes, err := benchKVList(benchKVType)
+		if err != nil {
+			return err
+		}
 		path, modelName, err := runModelPath(cmd, args[0])
 		if err != nil {
 			return err
@@ -60,6 +64,9 @@ var benchCmd = &cobra.Command{
 		defer m.Close()
 		if w := m.Info().Warning; w != "" {
 			fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
+		}
+		if kvTypes != nil {
+			return benchKVTypes(cmd.OutOrStdout(), m, kvTypes, benchGen)
 		}
 		info := m.Info()
 		var params int64
@@ -159,15 +166,7 @@ func benchRun(m *inference.Model, n int, gen bool) ([]float64, []cpu.OpTime, err
 	if benchDepth+n > s.ContextLength() {
 		return nil, nil, fmt.Errorf("depth %d + %d tokens do not fit the context of %d", benchDepth, n, s.ContextLength())
 	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	vocab := m.Info().VocabSize
-	randomTokens := func(k int) []int32 {
-		ids := make([]int32, k)
-		for i := range ids {
-			ids[i] = int32(rng.IntN(vocab))
-		}
-		return ids
-	}
+	randomTokens := benchTokens(m.Info().VocabSize)
 	ctx := context.Background()
 	var rates []float64
 	var prof []cpu.OpTime
@@ -200,6 +199,19 @@ func benchRun(m *inference.Model, n int, gen bool) ([]float64, []cpu.OpTime, err
 		}
 	}
 	return rates, prof, nil
+}
+
+// benchTokens returns a source of k random tokens of a vocabulary, the
+// same in every run.
+func benchTokens(vocab int) func(k int) []int32 {
+	rng := rand.New(rand.NewPCG(1, 2))
+	return func(k int) []int32 {
+		ids := make([]int32, k)
+		for i := range ids {
+			ids[i] = int32(rng.IntN(vocab))
+		}
+		return ids
+	}
 }
 
 // benchMergeProfile adds the op times of one run to those of earlier runs.
@@ -264,7 +276,7 @@ func init() {
 	benchCmd.Flags().IntVarP(&benchReps, "repetitions", "r", 5, "repetitions of each test")
 	benchCmd.Flags().IntVarP(&benchDepth, "n-depth", "d", 0, "tokens already in the context before each test")
 	benchCmd.Flags().BoolVar(&benchJSON, "json", false, "print JSON")
-	benchCmd.Flags().StringVar(&benchKVType, "kv-type", "", "KV cache type: f32, f16, q8_0 or q4_0 (default: the engine's, f32)")
+	benchCmd.Flags().StringVar(&benchKVType, "kv-type", "", "KV cache type: f32, f16, q8_0 or q4_0 (default: the engine's, f32); a list (f16,q8_0,q4_0) compares their decode speed after -d tokens, taking turns")
 	benchCmd.Flags().StringArrayVar(&benchLora, "lora", nil, "LoRA adapter FILE[:SCALE] applied in every test (repeatable)")
 	benchCmd.Flags().BoolVar(&benchProfile, "profile", false, "print the time per op and weight type of each test (CPU backend)")
 	benchCmd.Flags().BoolVar(&benchBatched, "batched", false, "run through the model's batched step loop (as ir serve with --parallel above 1 does), one sequence alone")
