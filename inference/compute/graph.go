@@ -408,10 +408,6 @@ func (g *Graph) blockTable(pos *Tensor, nt int, p AttentionParams, capacity int)
 		g.fail("Attention", "positions %v must be an Int32s input of %d positions, a block table and the block size", pos, nt)
 		return 0, false
 	}
-	if p.NonCausal {
-		g.fail("Attention", "a paged cache is attended causally only")
-		return 0, false
-	}
 	b := p.BlockSize
 	if int(pos.ints[len(pos.ints)-1]) != b || capacity%b != 0 {
 		g.fail("Attention", "block size %d (input says %d) for a pool of %d rows", b, pos.ints[len(pos.ints)-1], capacity)

@@ -47,11 +47,20 @@ func (g *Graph) concat(parts []*Tensor) *Tensor {
 
 // Segment is the part of a ragged batch that belongs to one sequence: Len
 // consecutive tokens of the batch, their positions in that sequence (an
-// Int32s input of Len values) and the sequence's own caches.
+// Int32s input of Len values) and the sequence's own caches; or with
+// BlockSize > 0 a pool's caches, Pos going on with the sequence's block
+// table (see AttentionParams.BlockSize).
 type Segment struct {
 	Len            int
 	Pos            *Tensor
 	KCache, VCache *Tensor
+	BlockSize      int
+}
+
+// attention is the Attention of segment s over its tokens q, k and v.
+func (g *Graph) attention(q, k, v *Tensor, s Segment, p AttentionParams) *Tensor {
+	p.BlockSize = s.BlockSize
+	return g.Attention(q, k, v, s.KCache, s.VCache, s.Pos, p)
 }
 
 // RaggedAttention is Attention over a batch that holds the tokens of
@@ -73,7 +82,7 @@ func (g *Graph) RaggedAttention(q, k, v *Tensor, segs []Segment, p AttentionPara
 		if s.Len != q.shape[2] {
 			return g.fail("RaggedAttention", "a segment of %d tokens for %v", s.Len, q)
 		}
-		return g.Attention(q, k, v, s.KCache, s.VCache, s.Pos, p)
+		return g.attention(q, k, v, s, p)
 	}
 	if q.shape[3] != 1 || k.shape[3] != 1 || v.shape[3] != 1 || k.shape[2] != q.shape[2] || v.shape[2] != q.shape[2] {
 		return g.fail("RaggedAttention", "q %v, k %v and v %v must be [head_dim, heads, tokens] of one token count", q, k, v)
@@ -98,7 +107,7 @@ func (g *Graph) RaggedAttention(q, k, v *Tensor, segs []Segment, p AttentionPara
 			h := t.shape[1]
 			return g.Reshape(g.Rows(t, at*h, s.Len*h), Shape{t.shape[0], h, s.Len})
 		}
-		outs = append(outs, g.Attention(view(q), view(k), view(v), s.KCache, s.VCache, s.Pos, p))
+		outs = append(outs, g.attention(view(q), view(k), view(v), s, p))
 		at += s.Len
 	}
 	return g.Concat(outs...)

@@ -31,6 +31,8 @@ const (
 	// decoding (one token, or a drafted run to verify) rather than a
 	// prompt: they go into a step whole, ahead of prompt chunks.
 	decodeMax = 16
+	// DefaultPrefixCache is the default of BatcherOptions.PrefixCache.
+	DefaultPrefixCache = 1 << 30
 )
 
 // BatcherOptions configure a Batcher.
@@ -38,6 +40,10 @@ type BatcherOptions struct {
 	Threads      int // CPU threads of the one backend; 0 = all cores
 	StepTokens   int // most tokens per step; 0 = DefaultBatch
 	PrefillChunk int // prompt tokens per sequence and step while others decode; 0 = DefaultPrefillChunk
+	// PrefixCache is the most bytes of KV blocks that no sequence holds
+	// kept for later prompts that start with their tokens; 0 =
+	// DefaultPrefixCache, negative = none.
+	PrefixCache int64
 }
 
 // Batcher decodes every active sequence of one model in one graph per step
@@ -48,7 +54,10 @@ type BatcherOptions struct {
 // leaves as soon as its evaluation is done or cancelled. Sequences that use
 // different LoRA adapters (or context lengths) take turns. A device that
 // cannot run ragged batches (compute.SupportsRagged) gets one sequence per
-// step.
+// step. On a device that runs paged attention, the sequences' caches are
+// tables of blocks of one pool per KV type (kvcache.Pool), which shares
+// the blocks of common prefixes between sequences and keeps those of ended
+// ones for later prompts; elsewhere each sequence has a cache of its own.
 type Batcher struct {
 	m      model.Model
 	dev    compute.Device
@@ -66,6 +75,7 @@ type Batcher struct {
 	done   chan struct{}
 	stats  BatchStats
 	logits []float32
+	pools  map[compute.DType]*kvcache.Pool
 }
 
 // BatchStats count what a Batcher did.
@@ -101,12 +111,18 @@ func NewBatcher(m model.Model, dev compute.Device, o BatcherOptions) (*Batcher, 
 	if o.PrefillChunk == 0 {
 		o.PrefillChunk = DefaultPrefillChunk
 	}
+	switch {
+	case o.PrefixCache == 0:
+		o.PrefixCache = DefaultPrefixCache
+	case o.PrefixCache < 0:
+		o.PrefixCache = 0
+	}
 	be, err := dev.NewBackend(compute.Options{Threads: o.Threads})
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	b := &Batcher{m: m, dev: dev, be: be, ragged: compute.SupportsRagged(dev), opts: o,
-		expect: map[*Sequence]bool{}, done: make(chan struct{})}
+		expect: map[*Sequence]bool{}, done: make(chan struct{}), pools: map[compute.DType]*kvcache.Pool{}}
 	b.wake = sync.NewCond(&b.mu)
 	go b.loop()
 	return b, nil
@@ -122,7 +138,29 @@ func NewBatchedSequence(b *Batcher, o SequenceOptions) (*Sequence, error) {
 	if err != nil {
 		return nil, err
 	}
+	if b.ragged && b.dev.Supports(compute.OpAttentionPaged, cache.Config().DType) {
+		if cache, err = b.pooledCache(cache.Config()); err != nil {
+			return nil, err
+		}
+	}
 	return &Sequence{m: b.m, cache: cache, batch: b.opts.StepTokens, batcher: b}, nil
+}
+
+// pooledCache is an empty cache of cfg from the pool of its KV type.
+func (b *Batcher) pooledCache(cfg kvcache.Config) (*kvcache.Cache, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	pool := b.pools[cfg.DType]
+	if pool == nil {
+		poolCfg := cfg
+		poolCfg.MaxLen = b.m.Config().ContextLength
+		var err error
+		if pool, err = kvcache.NewPool(b.dev, poolCfg, b.opts.PrefixCache); err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+		b.pools[cfg.DType] = pool
+	}
+	return pool.NewCache(cfg.MaxLen), nil
 }
 
 // newCache is the empty KV cache on dev of a sequence of m.
@@ -161,6 +199,9 @@ func (b *Batcher) Close() error {
 	b.wake.Broadcast()
 	b.mu.Unlock()
 	<-b.done
+	for _, p := range b.pools {
+		p.Free()
+	}
 	return b.be.Close()
 }
 
@@ -399,7 +440,11 @@ func (b *Batcher) step(parts []part) error {
 			}
 			row += p.logits
 		}
-		if err := j.s.cache.Commit(p.n0 + p.n); err != nil {
+		var ids []int32 // an image's positions hold no tokens to share
+		if j.emb == nil {
+			ids = j.tokens[j.next : j.next+p.n]
+		}
+		if err := j.s.cache.CommitTokens(p.n0+p.n, ids); err != nil {
 			return fmt.Errorf("engine: %w", err)
 		}
 		j.s.tokens = append(j.s.tokens, j.tokens[j.next:j.next+p.n]...)

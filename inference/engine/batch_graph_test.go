@@ -23,6 +23,10 @@ func (r *graphRecorder) Forward(g *compute.Graph, b model.Batch, cache *kvcache.
 	out, err := r.Model.Forward(g, b, cache)
 	var ops []string
 	for _, n := range g.Nodes() {
+		// A pooled cache adds an input: its positions with the block table.
+		if n.Op() == compute.OpInput {
+			continue
+		}
 		ops = append(ops, fmt.Sprintf("%v%v", n.Op(), n.Shape()))
 	}
 	r.mu.Lock()

@@ -105,6 +105,22 @@ func generateAll(t *testing.T, seqs []*Sequence, tok *tokenizer.Tokenizer, ps []
 	return out
 }
 
+// generateAlone runs each prompt's greedy generation on a sequence of its
+// own, one after the other.
+func generateAlone(t *testing.T, m model.Model, dev compute.Device, tok *tokenizer.Tokenizer, ps [][]int32, maxTokens int) [][]int32 {
+	t.Helper()
+	out := make([][]int32, len(ps))
+	for i, p := range ps {
+		s, err := NewSequence(m, dev, SequenceOptions{Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = generateAll(t, []*Sequence{s}, tok, [][]int32{p}, maxTokens)[0]
+		s.Close()
+	}
+	return out
+}
+
 // TestBatchedGreedyMatchesAlone: N concurrent greedy requests through one
 // batcher produce exactly the tokens each produces on a sequence of its own,
 // for several families and weight types; a second turn on the same
@@ -117,15 +133,7 @@ func TestBatchedGreedyMatchesAlone(t *testing.T) {
 			m, tok, dev := openSynth(t, c.shape, c.typ)
 			const n, maxTokens = 5, 40
 			ps := prompts(n, m.Config().VocabSize)
-			alone := make([][]int32, n)
-			for i, p := range ps {
-				s, err := NewSequence(m, dev, SequenceOptions{Threads: 2})
-				if err != nil {
-					t.Fatal(err)
-				}
-				alone[i] = generateAll(t, []*Sequence{s}, tok, [][]int32{p}, maxTokens)[0]
-				s.Close()
-			}
+			alone := generateAlone(t, m, dev, tok, ps, maxTokens)
 			b, err := NewBatcher(m, dev, BatcherOptions{Threads: 2, PrefillChunk: 4})
 			if err != nil {
 				t.Fatal(err)

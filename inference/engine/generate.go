@@ -156,6 +156,7 @@ func (s *Sequence) Generate(ctx context.Context, tok *tokenizer.Tokenizer, req R
 	keep := commonPrefix(s.tokens, prompt)
 	keep = keepBefore(min(keep, len(prompt)-1), spans)
 	s.Truncate(keep)
+	keep = s.adoptPrefix(prompt, keep)
 	st.CachedTokens = keep
 
 	sampler := sample.New(req.Sampling)

@@ -93,6 +93,27 @@ func (s *Sequence) SetAdapters(uses []model.AdapterUse) {
 	}
 	s.Truncate(0)
 	s.adapters = slices.Clone(uses)
+	s.cache.SetPrefixKey(fmt.Sprint(s.adapters))
+}
+
+// adoptPrefix lets a sequence whose first keep tokens of prompt are its own
+// take the longest prefix of prompt that its pool holds instead, when that
+// is longer (tokens only: images are never shared; and never the last
+// token, whose logits are wanted). It returns the tokens now held.
+func (s *Sequence) adoptPrefix(prompt []int32, keep int) int {
+	limit := len(prompt) - 1
+	if i := slices.IndexFunc(prompt, func(t int32) bool { return t < 0 }); i >= 0 {
+		limit = min(limit, i)
+	}
+	if !s.cache.Paged() || limit <= keep {
+		return keep
+	}
+	n := s.cache.Adopt(prompt[:limit])
+	if n <= keep {
+		return keep
+	}
+	s.tokens = append(s.tokens[:0], prompt[:n]...)
+	return n
 }
 
 // Truncate forgets the tokens from position n on.

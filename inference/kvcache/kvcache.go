@@ -81,6 +81,9 @@ func (c *Cache) Cap() int {
 // MaxLen is the context length.
 func (c *Cache) MaxLen() int { return c.cfg.MaxLen }
 
+// Config is the cache's configuration.
+func (c *Cache) Config() Config { return c.cfg }
+
 // Bytes is the device memory the cache holds now.
 func (c *Cache) Bytes() int64 {
 	return int64(c.Cap()) * bytesPerPosition(c.cfg) * int64(c.cfg.Layers) * 2

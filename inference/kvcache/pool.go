@@ -158,6 +158,9 @@ func (p *Pool) alloc() (int32, error) {
 func (p *Pool) release(ids []int32) {
 	p.clock++
 	for _, id := range slices.Backward(ids) {
+		if int(id) >= len(p.blocks) { // the pool was freed first
+			continue
+		}
 		b := &p.blocks[id]
 		if b.ref--; b.ref > 0 {
 			continue

@@ -780,6 +780,10 @@ static void op_attention(graph_ctx *c, int i, const ir_op *op, int phase, int it
         bsize = pos[op->src[5].ne[0] - 1];
     }
     ir_attn_args A = {q->data, kc->data, vc->data, kf16, vf16, kes, ves, hd, nh, nh / nkv, kvrow, cap, op->i[0], pos, op->f[0], op->f[1], op->dst.data, op->i[1], kc->type, vc->type, table, bsize};
+    if (bsize && A.all > 0) {  // non-causal: the extent is the tokens' own, not the table's
+        A.all = 0;
+        for (int64_t t = 0; t < nt; t++) A.all = pos[t] + 1 > A.all ? pos[t] + 1 : A.all;
+    }
     if (phase == 0) {
         split(nt, ith, nth, &a, &b);
         for (int64_t t = a; t < b; t++) {

@@ -2,6 +2,7 @@ package block
 
 import (
 	"fmt"
+	"slices"
 
 	"inferenceruntime/inference/compute"
 	"inferenceruntime/inference/kvcache"
@@ -29,15 +30,30 @@ func NewKV(g *compute.Graph, b model.Batch, cache *kvcache.Cache, pos *compute.T
 		if cache == nil {
 			return nil, fmt.Errorf("no cache for the batch")
 		}
+		if cache.Paged() {
+			pos = pagedPositions(g, b.Positions, cache)
+		}
 		return &KV{seqs: []kvSeq{{n: len(b.Tokens), pos: pos, cache: cache}}}, nil
 	}
 	kv := &KV{}
 	at := 0
 	for _, s := range b.Seqs {
-		kv.seqs = append(kv.seqs, kvSeq{n: s.Len, pos: g.Int32s(b.Positions[at : at+s.Len]), cache: s.Cache})
+		pos := b.Positions[at : at+s.Len]
+		in := g.Int32s(pos)
+		if s.Cache.Paged() {
+			in = pagedPositions(g, pos, s.Cache)
+		}
+		kv.seqs = append(kv.seqs, kvSeq{n: s.Len, pos: in, cache: s.Cache})
 		at += s.Len
 	}
 	return kv, nil
+}
+
+// pagedPositions is the positions input of a pooled cache's attention:
+// the positions, the cache's block table and the block size.
+func pagedPositions(g *compute.Graph, pos []int32, cache *kvcache.Cache) *compute.Tensor {
+	in := append(slices.Clone(pos), cache.Table()...)
+	return g.Int32s(append(in, kvcache.BlockSize))
 }
 
 // MaxLen is the context length of the batch's (first) sequence.
@@ -49,6 +65,9 @@ func (kv *KV) Layer(l int) []compute.Segment {
 	for i, s := range kv.seqs {
 		k, v := s.cache.Layer(l)
 		segs[i] = compute.Segment{Len: s.n, Pos: s.pos, KCache: k, VCache: v}
+		if s.cache.Paged() {
+			segs[i].BlockSize = kvcache.BlockSize
+		}
 	}
 	return segs
 }
