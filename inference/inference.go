@@ -68,6 +68,12 @@ type Options struct {
 	// gguf.LoadOptions. A refused lock leaves the model loaded and
 	// unlocked, and Info().Warning says why.
 	NoMmap, Mlock bool
+	// PrefixCache is the most bytes of KV cache blocks that finished
+	// batched sessions leave for later prompts starting with the same
+	// tokens (on a device that pages its KV cache, see
+	// Session.SharesPrefixes); the least recently used go first. 0 = 1 GiB,
+	// negative = none.
+	PrefixCache int64
 }
 
 // SessionOptions configure NewSession; zero fields take the model's
@@ -263,7 +269,7 @@ func (m *Model) NewSession(o SessionOptions) (*Session, error) {
 	var seq *engine.Sequence
 	if o.Batched {
 		if m.batcher == nil {
-			if m.batcher, err = engine.NewBatcher(m.net, m.dev, engine.BatcherOptions{Threads: m.opts.Threads}); err != nil {
+			if m.batcher, err = engine.NewBatcher(m.net, m.dev, engine.BatcherOptions{Threads: m.opts.Threads, PrefixCache: m.opts.PrefixCache}); err != nil {
 				return nil, fmt.Errorf("inference: %w", err)
 			}
 		}
@@ -364,6 +370,17 @@ func (s *Session) Truncate(n int) {
 	if s.seq != nil {
 		s.seq.Truncate(n)
 	}
+}
+
+// SharesPrefixes reports whether the session's KV cache is a table of
+// blocks of the model's pool (a batched session on a device with paged
+// attention): then a later session whose prompt starts with tokens this one
+// held reuses them, even after Close, and keeping the session open for
+// that gains nothing.
+func (s *Session) SharesPrefixes() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seq != nil && s.seq.SharesPrefixes()
 }
 
 // Close frees the session's cache and backend.

@@ -138,8 +138,10 @@ func TestParallelSessions(t *testing.T) {
 		}
 	}
 	loaded := e.runner.Loaded()
-	if len(loaded) != 1 || loaded[0].Sessions < 1 || loaded[0].Sessions > 3 {
-		t.Fatalf("loaded = %+v; want one model keeping 1..3 idle sessions", loaded)
+	// On the CPU the batched sessions' caches are blocks of the model's
+	// pool, which keeps them: no idle session is kept besides.
+	if len(loaded) != 1 || loaded[0].Sessions != 0 {
+		t.Fatalf("loaded = %+v; want one model keeping no idle session", loaded)
 	}
 }
 

@@ -168,8 +168,11 @@ type RunnerOptions struct {
 	// PrefixCache is the memory the KV caches of finished generations may
 	// keep, so that a later prompt starting with the same tokens (a
 	// follow-up turn, a shared system prompt) reuses them; the least
-	// recently used go first. 0 = 1 GiB, negative = keep only Parallel
-	// sessions whatever their size.
+	// recently used go first. With Parallel > 1 on a device that pages its
+	// KV cache, it bounds the model's pool of cached blocks, shared by all
+	// its generations; otherwise it bounds the idle sessions kept. 0 = 1
+	// GiB, negative = no cached blocks, or Parallel idle sessions whatever
+	// their size.
 	PrefixCache int64
 	// Queue is the number of requests per model that may wait for a slot;
 	// more are refused at once with ErrQueueFull. Default 4×Parallel;
@@ -566,6 +569,7 @@ func (r *Runner) load(e *entry) error {
 	start := time.Now()
 	place.Options.Threads = r.opts.Threads
 	place.Options.NoMmap, place.Options.Mlock = r.opts.NoMmap, r.opts.Mlock
+	place.Options.PrefixCache = r.opts.PrefixCache
 	m, err := inference.Load(e.ref.Path, place.Options)
 	if err == nil {
 		warnFallback(r.opts.Warn, e.ref.Name, m.Info())
@@ -676,7 +680,9 @@ func (r *Runner) session(e *entry, ctxLen int, toks []int32) (*pooled, error) {
 func (r *Runner) putBack(e *entry, p *pooled, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !ok || e.model == nil || r.closed {
+	// A session whose blocks are the model's pool leaves them cached
+	// there when closed: the pool, not the idle list, is the prefix cache.
+	if !ok || e.model == nil || r.closed || p.s.SharesPrefixes() {
 		p.s.Close()
 		return
 	}
@@ -711,7 +717,7 @@ type LoadedModel struct {
 	ExpiresAt time.Time // zero: never, or not while in use
 	Running   int       // generations in progress
 	Waiting   int       // requests queued
-	Sessions  int       // idle sessions kept for prefix reuse
+	Sessions  int       // idle sessions kept for prefix reuse (none where the KV pool keeps prefixes)
 	LoadTime  time.Duration
 	// Device is where the model runs ("cpu", "vulkan0", "vulkan0+cpu"),
 	// GPULayers of its Layers blocks on a GPU, with VRAM bytes of weights.

@@ -240,3 +240,35 @@ func TestRunnerFileReplaced(t *testing.T) {
 		t.Errorf("loaded after the rewrite: %+v, want the new model only", l)
 	}
 }
+
+// TestRunnerPrefixPool: batched generations on the CPU keep no idle
+// sessions; their KV blocks stay in the model's pool, which a later prompt
+// with the same start reuses, within RunnerOptions.PrefixCache (negative:
+// nothing is kept).
+func TestRunnerPrefixPool(t *testing.T) {
+	s, _ := runnerFixture(t)
+	ctx := context.Background()
+	opts := GenerateOptions{Sampling: sample.Params{Temperature: 0}, MaxTokens: 4}
+	msgs := []chattmpl.Message{{Role: "user", Content: "Hello there, a prompt long enough to fill a block or more of the cache"}}
+	for _, c := range []struct {
+		limit  int64
+		cached bool
+	}{{0, true}, {-1, false}} {
+		r := s.NewRunner(true, RunnerOptions{Threads: 1, MemoryLimit: -1, Parallel: 2, PrefixCache: c.limit})
+		first, err := r.Chat(ctx, "tiny", msgs, opts, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l := r.Loaded(); len(l) != 1 || l[0].Sessions != 0 {
+			t.Errorf("limit %d: loaded %+v, want no idle session kept", c.limit, l)
+		}
+		again, err := r.Chat(ctx, "tiny", msgs, opts, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.Text != first.Text || (again.Stats.CachedTokens == again.Stats.PromptTokens-1) != c.cached {
+			t.Errorf("limit %d: again %q (first %q), %d of %d prompt tokens cached", c.limit, again.Text, first.Text, again.Stats.CachedTokens, again.Stats.PromptTokens)
+		}
+		r.Close()
+	}
+}

@@ -81,6 +81,10 @@ func (s *Sequence) ContextLength() int { return s.cache.MaxLen() }
 // CacheBytes is the memory the KV cache holds now.
 func (s *Sequence) CacheBytes() int64 { return s.cache.Bytes() }
 
+// SharesPrefixes reports whether the cache is a table of blocks of a pool
+// shared with other sequences (kvcache.Cache.Paged).
+func (s *Sequence) SharesPrefixes() bool { return s.cache.Paged() }
+
 // Tokens returns the tokens in the cache (do not modify).
 func (s *Sequence) Tokens() []int32 { return s.tokens }
 
