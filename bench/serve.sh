@@ -67,15 +67,16 @@ done
 theirs=""
 if [ "$llama" != "-" ]; then
   port=$(( 20000 + RANDOM % 20000 ))
-  "$llama" -m "$model" --host 127.0.0.1 --port "$port" -np "$PARALLEL" -c $((CTX * PARALLEL)) \
-    -t "$THREADS" -ctk "$KV" -ctv "$KV" >"$work/llama.log" 2>&1 &
+  # In $work: some builds write a llama.log into the folder they run in.
+  (cd "$work" && exec "$llama" -m "$model" --host 127.0.0.1 --port "$port" -np "$PARALLEL" -c $((CTX * PARALLEL)) \
+    -t "$THREADS" -ctk "$KV" -ctv "$KV" >"$work/llama.out" 2>&1) &
   pids+=($!)
   theirs="http://127.0.0.1:$port"
   for _ in $(seq 1 600); do
     curl -sf "$theirs/health" >/dev/null 2>&1 && break
     sleep 0.2
   done
-  curl -sf "$theirs/health" >/dev/null || { tail -20 "$work/llama.log" >&2; echo "$0: llama-server did not start" >&2; exit 1; }
+  curl -sf "$theirs/health" >/dev/null || { tail -20 "$work/llama.out" >&2; echo "$0: llama-server did not start" >&2; exit 1; }
 fi
 
 # rate URL STREAMS prints one measurement's tokens/s.
