@@ -79,22 +79,31 @@ func run(path string, threads, n, history int) error {
 		fmt.Printf("%7d  %22.2f  %10.2f  (%.2fx one stream)\n", streams, rate, rate/float64(streams), rate/single)
 	}
 
-	// A follow-up turn: the history and a reply are in the session's
-	// cache; the next prompt repeats them and adds a question.
+	// A follow-up turn: the next prompt repeats the history and adds a
+	// question. Without the prefix cache it is the first time the model
+	// sees the history; with it, an earlier request (a session of its own,
+	// closed since, as a server's is) read the history, and its blocks wait
+	// in the model's KV pool.
 	hist := []int32{1}
 	for i := 1; i < history; i++ {
 		hist = append(hist, int32(500+(i*7919)%20000))
 	}
 	follow := append(append([]int32(nil), hist...), 11, 12, 13, 14, 15, 16, 17, 18)
-	for _, cached := range []bool{true, false} {
+	for _, cached := range []bool{false, true} {
+		if cached {
+			earlier, err := m.NewSession(inference.SessionOptions{Batched: true})
+			if err != nil {
+				return err
+			}
+			err = earlier.Feed(ctx, hist)
+			earlier.Close()
+			if err != nil {
+				return err
+			}
+		}
 		s, err := m.NewSession(inference.SessionOptions{Batched: true})
 		if err != nil {
 			return err
-		}
-		if cached {
-			if err := s.Feed(ctx, hist); err != nil {
-				return err
-			}
 		}
 		st, err := s.Generate(ctx, inference.Request{Tokens: follow, Sampling: greedy(), MaxTokens: 1}, func(inference.Token) error { return nil })
 		s.Close()
