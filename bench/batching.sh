@@ -18,6 +18,11 @@
 #   TG       tokens generated per stream (default 32)
 #   HISTORY  tokens of history before the follow-up turn (default 2000)
 #   WORK     folder for the generated files (default a temp folder, removed)
+#   DRAFT    a draft model of MODEL's vocabulary (GGUF): also measure
+#            speculative decoding with it, e.g. MODEL the Llama-1B shape in
+#            F16 and DRAFT the same shape in Q4_0 (`ir synth` gives both the
+#            same weights, so the draft guesses well and reads a third of
+#            the bytes)
 set -eu
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -34,4 +39,4 @@ if [ -z "$model" ]; then
   model="$work/llama-1b-Q4_0.gguf"
   [ -f "$model" ] || "$work/ir" synth llama-1b Q4_0 "$model"
 fi
-"$work/batching" -threads "$THREADS" -n "$TG" -history "$HISTORY" "$model"
+"$work/batching" -threads "$THREADS" -n "$TG" -history "$HISTORY" -draft "${DRAFT:-}" "$model"

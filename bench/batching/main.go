@@ -25,12 +25,13 @@ func main() {
 	threads := flag.Int("threads", 2, "CPU threads")
 	tokens := flag.Int("n", 32, "tokens generated per stream")
 	history := flag.Int("history", 2000, "tokens of history before the follow-up turn")
+	draft := flag.String("draft", "", "a draft model of the same vocabulary (GGUF): also measure speculative decoding with it")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: batching [-threads N] [-n TOKENS] [-history TOKENS] MODEL.gguf")
 		os.Exit(2)
 	}
-	if err := run(flag.Arg(0), *threads, *tokens, *history); err != nil {
+	if err := run(flag.Arg(0), *threads, *tokens, *history, *draft); err != nil {
 		fmt.Fprintln(os.Stderr, "batching:", err)
 		os.Exit(1)
 	}
@@ -51,7 +52,7 @@ func prompt(i int) []int32 {
 	return p
 }
 
-func run(path string, threads, n, history int) error {
+func run(path string, threads, n, history int, draftPath string) error {
 	m, err := inference.Load(path, inference.Options{Threads: threads, ContextLength: 4096})
 	if err != nil {
 		return err
@@ -135,6 +136,57 @@ func run(path string, threads, n, history int) error {
 		fmt.Printf("repetitive prompt, prompt lookup %-5v: %6.2f tok/s decode (%d drafted, %d accepted)\n", draft != nil, st.DecodeRate, st.DraftedTokens, st.AcceptedTokens)
 	}
 	fmt.Printf("speculative speed-up with prompt lookup: %.2fx\n", rates[1]/rates[0])
+	if draftPath == "" {
+		return nil
+	}
+	return withDraft(ctx, m, draftPath, threads, 4*n)
+}
+
+// withDraft measures speculative decoding with a draft model: the same
+// prompt decoded greedily without and with it, in alternating pairs.
+func withDraft(ctx context.Context, m *inference.Model, path string, threads, n int) error {
+	dm, err := inference.Load(path, inference.Options{Threads: threads, ContextLength: 4096})
+	if err != nil {
+		return err
+	}
+	defer dm.Close()
+	if err := m.CheckDraft(dm); err != nil {
+		return err
+	}
+	var plain, drafted []float64
+	var last inference.Stats
+	for range 3 {
+		for _, useDraft := range []bool{false, true} {
+			req := inference.Request{Tokens: prompt(0), Sampling: greedy(), MaxTokens: n}
+			var ds *inference.Session
+			if useDraft {
+				if ds, err = dm.NewSession(inference.SessionOptions{}); err != nil {
+					return err
+				}
+				req.Draft = ds.Drafter()
+			}
+			s, err := m.NewSession(inference.SessionOptions{})
+			if err != nil {
+				return err
+			}
+			st, err := s.Generate(ctx, req, func(inference.Token) error { return nil })
+			s.Close()
+			if ds != nil {
+				ds.Close()
+			}
+			if err != nil {
+				return err
+			}
+			if useDraft {
+				drafted, last = append(drafted, st.DecodeRate), st
+			} else {
+				plain = append(plain, st.DecodeRate)
+			}
+		}
+	}
+	a, b := median(plain), median(drafted)
+	fmt.Printf("draft model %s: %.2f tok/s decode without, %.2f with (%d drafted, %d accepted in the last run): %.2fx\n",
+		path, a, b, last.DraftedTokens, last.AcceptedTokens, b/a)
 	return nil
 }
 
@@ -230,8 +282,12 @@ func loneStream(ctx context.Context, m *inference.Model, n int) (own, batched fl
 			rates[i] = append(rates[i], st.DecodeRate)
 		}
 	}
-	for i := range rates {
-		slices.Sort(rates[i])
-	}
-	return rates[0][pairs/2], rates[1][pairs/2], nil
+	return median(rates[0]), median(rates[1]), nil
+}
+
+// median is the middle of an odd number of rates.
+func median(rates []float64) float64 {
+	s := slices.Clone(rates)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
