@@ -72,6 +72,9 @@ type backend struct {
 	work    cmem // quantized activations, attention scores
 	ops     cmem // the C op array
 	outputs map[*compute.Tensor]unsafe.Pointer
+	kept    kept              // the last graph's conversion
+	next    compute.Structure // the structure of the graph being computed
+	reuses  int64
 }
 
 func (*device) NewBackend(opts compute.Options) (compute.Backend, error) {
@@ -95,6 +98,14 @@ func (*device) NewBackend(opts compute.Options) (compute.Backend, error) {
 
 func (b *backend) Device() compute.Device { return theCPU }
 
+// Reuses is how many graphs ran with the conversion of the graph before
+// them (for tests and profiles).
+func (b *backend) Reuses() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.reuses
+}
+
 func (b *backend) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -106,6 +117,7 @@ func (b *backend) Close() error {
 	b.work.free()
 	b.ops.free()
 	b.outputs = nil
+	b.kept = kept{}
 	return nil
 }
 
@@ -133,7 +145,8 @@ func (b *backend) Read(t *compute.Tensor, dst []float32) error {
 }
 
 // Compute validates g, lays out its nodes, fills the C op array and runs it
-// in one call.
+// in one call. A graph of the same structure as the last one (the next
+// decode step) reuses all of that and only copies its input values in.
 func (b *backend) Compute(g *compute.Graph) error {
 	if g == nil {
 		return fmt.Errorf("cpu: Compute: nil graph")
@@ -147,10 +160,103 @@ func (b *backend) Compute(g *compute.Graph) error {
 		return fmt.Errorf("cpu: Compute on a closed backend")
 	}
 	b.outputs = nil
+	b.next.Describe(g, bufferID)
+	if b.kept.valid && b.kept.packing == packWeights && b.next.Equal(&b.kept.structure) {
+		if done, err := b.rerun(g); done {
+			return err
+		}
+	}
+	b.kept.valid = false
+	nops, work, reusable, err := b.convert(g)
+	if err != nil || nops == 0 {
+		return err
+	}
+	if err := b.run(g.Nodes(), nops); err != nil {
+		return err
+	}
+	b.setOutputs(g.Nodes())
+	if reusable {
+		b.kept.structure, b.next = b.next, b.kept.structure
+		b.kept.nops, b.kept.work, b.kept.packing, b.kept.valid = nops, work, packWeights, true
+	}
+	return nil
+}
+
+// kept is what Compute prepared for the last graph, by node index, for the
+// next graph of the same structure: the arena, op array and work buffer
+// stay as they were.
+type kept struct {
+	valid     bool
+	packing   bool // packWeights when it was made (tests turn it off and on)
+	structure compute.Structure
+	nops      int
+	work      int64    // scratch bytes the ops' parameters asked for
+	inputs    []slot   // where each input node's values go
+	refresh   []opNode // ops that read input values: their parameters are set again
+	outputs   []slot
+}
+
+type slot struct {
+	node int
+	ptr  unsafe.Pointer
+}
+
+type opNode struct{ op, node int }
+
+// bufferID names CPU buffers for compute.Structure (see buffer.id).
+func bufferID(buf compute.Buffer) uint64 {
+	if cb, ok := buf.(*buffer); ok {
+		return cb.id.Load()
+	}
+	return 0
+}
+
+// rerun runs g with the conversion of the last graph, whose structure g
+// has: only the input values, and what ops derive from them, are new. It
+// leaves g to a fresh conversion (done false) where the new parameters ask
+// for more scratch memory than the old.
+func (b *backend) rerun(g *compute.Graph) (done bool, err error) {
+	nodes := g.Nodes()
+	ops := unsafe.Slice((*C.ir_op)(b.ops.ptr), b.kept.nops)
+	for _, r := range b.kept.refresh {
+		need, err := b.params(&ops[r.op], nodes[r.node])
+		if err != nil || need > b.kept.work {
+			b.kept.valid = false
+			return err != nil, err
+		}
+	}
+	for _, in := range b.kept.inputs {
+		data := nodes[in.node].InputData()
+		copy(unsafe.Slice((*byte)(in.ptr), len(data)), data)
+	}
+	if err := b.run(nodes, b.kept.nops); err != nil {
+		b.kept.valid = false
+		return true, err
+	}
+	b.setOutputs(nodes)
+	b.reuses++
+	return true, nil
+}
+
+// setOutputs makes the kept outputs, nodes of g, readable.
+func (b *backend) setOutputs(nodes []*compute.Tensor) {
+	b.outputs = make(map[*compute.Tensor]unsafe.Pointer, len(b.kept.outputs))
+	for _, o := range b.kept.outputs {
+		b.outputs[nodes[o.node]] = o.ptr
+	}
+}
+
+// convert plans g's memory, copies its inputs in and fills the C op array;
+// it returns the number of ops and whether the next graph of the same
+// structure may run them again (not when converting made packed copies of
+// weights: a GetRows before the product that packed its matrix would read
+// the packed copy next time). What an op derives from input values must be
+// set in params, which rerun calls again.
+func (b *backend) convert(g *compute.Graph) (nops int, work int64, reusable bool, err error) {
 	nodes := g.Nodes()
 	plan := compute.NewPlan(g, 64)
 	if err := b.arena.ensure(plan.Size + 64); err != nil {
-		return err
+		return 0, 0, false, err
 	}
 	ptrs := make([]unsafe.Pointer, len(nodes))
 	// addr returns the address of t's first byte.
@@ -166,6 +272,8 @@ func (b *backend) Compute(g *compute.Graph) error {
 		}
 		return cb.pointer(boff+off, t.Bytes())
 	}
+	k := &b.kept
+	k.inputs, k.refresh, k.outputs = k.inputs[:0], k.refresh[:0], k.outputs[:0]
 	for i, n := range nodes {
 		if plan.Offsets[i] >= 0 {
 			ptrs[i] = unsafe.Add(b.arena.ptr, plan.Offsets[i])
@@ -173,14 +281,22 @@ func (b *backend) Compute(g *compute.Graph) error {
 		if n.Op() == compute.OpInput {
 			data := n.InputData()
 			copy(unsafe.Slice((*byte)(ptrs[i]), len(data)), data)
+			k.inputs = append(k.inputs, slot{i, ptrs[i]})
 		}
 	}
-	var work int64
+	for i, n := range nodes {
+		if n.IsOutput() {
+			p, err := addr(n)
+			if err != nil {
+				return 0, 0, false, err
+			}
+			k.outputs = append(k.outputs, slot{i, p})
+		}
+	}
 	biased, err := fuseBiases(nodes, addr)
 	if err != nil {
-		return err
+		return 0, 0, false, err
 	}
-	nops := 0
 	for _, n := range nodes {
 		switch {
 		case n.Op() == compute.OpConcat:
@@ -190,21 +306,23 @@ func (b *backend) Compute(g *compute.Graph) error {
 		}
 	}
 	if nops == 0 {
-		return b.keepOutputs(nodes, addr)
+		b.setOutputs(nodes)
+		return 0, 0, false, nil
 	}
 	if err := b.ops.ensure(int64(nops) * int64(unsafe.Sizeof(C.ir_op{}))); err != nil {
-		return err
+		return 0, 0, false, err
 	}
 	ops := unsafe.Slice((*C.ir_op)(b.ops.ptr), nops)
-	k := 0
+	at := 0
+	reusable = true
 	var quantized activations // what the work buffer holds
 	var ropeWork int64        // rope tables, at the end of the work buffer
-	for _, n := range nodes {
+	for i, n := range nodes {
 		if n.Op() == compute.OpConcat {
-			if err := concatCopies(ops[k:k+n.NumSrc()], n, addr); err != nil {
-				return err
+			if err := concatCopies(ops[at:at+n.NumSrc()], n, addr); err != nil {
+				return 0, 0, false, err
 			}
-			k += n.NumSrc()
+			at += n.NumSrc()
 			quantized = activations{}
 			continue
 		}
@@ -212,60 +330,54 @@ func (b *backend) Compute(g *compute.Graph) error {
 		if code == 0 || biased.isFused(n) {
 			continue
 		}
-		op := &ops[k]
-		k++
+		op := &ops[at]
+		if readsInput(n) {
+			k.refresh = append(k.refresh, opNode{at, i})
+		}
+		at++
 		*op = C.ir_op{op: code, n_src: C.int32_t(n.NumSrc())}
 		first := n.Src(0)
 		if !theCPU.Supports(n.Op(), first.DType()) {
-			return fmt.Errorf("cpu: %s of %v is not supported", n.Op(), first)
+			return 0, 0, false, fmt.Errorf("cpu: %s of %v is not supported", n.Op(), first)
 		}
 		if err := fill(&op.dst, n, addr); err != nil {
-			return err
+			return 0, 0, false, err
 		}
 		for j := 0; j < n.NumSrc(); j++ {
 			if err := fill(&op.src[j], n.Src(j), addr); err != nil {
-				return err
+				return 0, 0, false, err
 			}
 		}
 		if add := biased.addOf(n); add != nil { // the product writes the sum's output
 			op.n_src = 3
 			if err := fill(&op.dst, add, addr); err != nil {
-				return err
+				return 0, 0, false, err
 			}
 			if err := fill(&op.src[2], add.Src(1), addr); err != nil {
-				return err
+				return 0, 0, false, err
 			}
 		}
 		need, err := b.params(op, n)
 		if err != nil {
-			return err
+			return 0, 0, false, err
 		}
 		work = max(work, need)
 		if n.Op() == compute.OpRope {
 			ropeWork = max(ropeWork, int64(b.threads)*int64(n.RopeParams().Dims)*4)
 		}
 		switch n.Op() {
-		case compute.OpMulMat:
-			packed, err := usePacked(op, n)
+		case compute.OpMulMat, compute.OpMulMatID:
+			packed, made, err := usePacked(op, n)
 			if err != nil {
-				return err
+				return 0, 0, false, err
 			}
-			// Consecutive products of one input (q, k, v; gate, up) quantize it once.
+			reusable = reusable && !made
+			// Consecutive products of one input (q, k, v; gate, up) quantize
+			// it once; gate and up of experts share their input and ids, and
+			// group and convert it once.
 			a := activationsOf(n)
 			a.packed = packed
-			if a.vdt != compute.F32 && a == quantized {
-				op.i[0] = 1
-			}
-			quantized = a
-		case compute.OpMulMatID:
-			packed, err := usePacked(op, n)
-			if err != nil {
-				return err
-			}
-			// Gate and up share their input and ids: they group and convert it once.
-			a := activationsOf(n)
-			a.packed = packed
-			if a == quantized {
+			if a == quantized && (n.Op() == compute.OpMulMatID || a.vdt != compute.F32) {
 				op.i[0] = 1
 			}
 			quantized = a
@@ -273,13 +385,28 @@ func (b *backend) Compute(g *compute.Graph) error {
 			quantized = activations{} // they write the work buffer or leaves
 		case compute.OpGetRows:
 			if err := getPackedRows(op, n); err != nil {
-				return err
+				return 0, 0, false, err
 			}
 		}
 	}
 	if err := b.work.ensure(work + ropeWork + 64); err != nil {
-		return err
+		return 0, 0, false, err
 	}
+	return nops, work, reusable, nil
+}
+
+// readsInput reports whether an operand of n is (a view of) an input.
+func readsInput(n *compute.Tensor) bool {
+	for j := 0; j < n.NumSrc(); j++ {
+		if root, _ := n.Src(j).Root(); root.Op() == compute.OpInput {
+			return true
+		}
+	}
+	return false
+}
+
+// run runs the first nops ops of the C op array, converted from nodes.
+func (b *backend) run(nodes []*compute.Tensor, nops int) error {
 	threads := b.threads
 	if graphCost(nodes) < singleThreadCost {
 		threads = 1
@@ -292,22 +419,9 @@ func (b *backend) Compute(g *compute.Graph) error {
 	// compute thread while the other waited for it at a barrier. Yielding
 	// once per graph starts a new tick, so the monitor stays asleep.
 	runtime.Gosched()
-	if rc := C.ir_compute(b.pool, C.int(threads), &ops[0], C.int(nops), b.work.ptr, C.size_t(b.work.size), &msg[0], C.int(len(msg))); rc != 0 {
+	ops := (*C.ir_op)(b.ops.ptr)
+	if rc := C.ir_compute(b.pool, C.int(threads), ops, C.int(nops), b.work.ptr, C.size_t(b.work.size), &msg[0], C.int(len(msg))); rc != 0 {
 		return fmt.Errorf("cpu: compute: %s", C.GoString(&msg[0]))
-	}
-	return b.keepOutputs(nodes, addr)
-}
-
-func (b *backend) keepOutputs(nodes []*compute.Tensor, addr func(*compute.Tensor) (unsafe.Pointer, error)) error {
-	b.outputs = map[*compute.Tensor]unsafe.Pointer{}
-	for _, n := range nodes {
-		if n.IsOutput() {
-			p, err := addr(n)
-			if err != nil {
-				return err
-			}
-			b.outputs[n] = p
-		}
 	}
 	return nil
 }
@@ -522,23 +636,31 @@ func activationsOf(n *compute.Tensor) activations {
 
 // usePacked points op's weights at their packed copy where the weights are
 // a leaf in CPU memory of a type with a packed kernel: a matrix (MulMat) or
-// a stack of experts (MulMatID).
-func usePacked(op *C.ir_op, n *compute.Tensor) (bool, error) {
+// a stack of experts (MulMatID). made reports that the copy was made now.
+func usePacked(op *C.ir_op, n *compute.Tensor) (packed, made bool, err error) {
 	cb, key, ok := packable(n.Src(0))
 	if !ok {
-		return false, nil
+		return false, false, nil
 	}
 	if n.Op() == compute.OpMulMatID {
 		s := n.Src(0).Shape()
 		key.m, key.n = int64(s[1]), int64(s[2])
 	}
+	before := cb.packCount()
 	p, ok, err := cb.packedOf(key.off, key.typ, key.k, key.m, key.n)
 	if err != nil || !ok {
-		return false, err
+		return false, false, err
 	}
 	op.src[0].data = p
 	op.i[1] = 1
-	return true, nil
+	return true, cb.packCount() > before, nil
+}
+
+// packCount is the number of packed copies b holds.
+func (b *buffer) packCount() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.packs)
 }
 
 // getPackedRows points a GetRows at the packed copy of its matrix where a

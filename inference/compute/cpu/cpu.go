@@ -24,6 +24,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"inferenceruntime/inference/compute"
@@ -148,6 +149,21 @@ type buffer struct {
 	// mapped: 1 where the memory is a read-only file mapping whose packed
 	// pages can be given back, -1 where not, 0 not yet known (release_*.go)
 	mapped int8
+	// id names the buffer to compute.Structure: a backend reuses the
+	// converted ops of a graph for the next one only while the ids of its
+	// leaves' buffers stay. A buffer gets a new id when the addresses kept
+	// in converted ops may no longer hold: when it is freed or its packed
+	// copies are dropped.
+	id atomic.Uint64
+}
+
+// bufferIDs hands out buffer ids, never the same twice and never 0.
+var bufferIDs atomic.Uint64
+
+func newBuffer(ptr unsafe.Pointer, size int64, owned bool, pin *runtime.Pinner) *buffer {
+	b := &buffer{ptr: ptr, size: size, owned: owned, pin: pin}
+	b.id.Store(bufferIDs.Add(1))
+	return b
 }
 
 func (*device) Alloc(size int64) (compute.Buffer, error) {
@@ -158,7 +174,7 @@ func (*device) Alloc(size int64) (compute.Buffer, error) {
 	if p == nil {
 		return nil, fmt.Errorf("cpu: Alloc(%d): out of memory", size)
 	}
-	return &buffer{ptr: p, size: size, owned: true}, nil
+	return newBuffer(p, size, true, nil), nil
 }
 
 func (*device) WrapHost(data []byte) (compute.Buffer, error) {
@@ -169,7 +185,7 @@ func (*device) WrapHost(data []byte) (compute.Buffer, error) {
 	// bytes it does nothing.
 	pin := new(runtime.Pinner)
 	pin.Pin(&data[0])
-	return &buffer{ptr: unsafe.Pointer(&data[0]), size: int64(len(data)), pin: pin}, nil
+	return newBuffer(unsafe.Pointer(&data[0]), int64(len(data)), false, pin), nil
 }
 
 func (b *buffer) Device() compute.Device { return theCPU }
@@ -192,7 +208,10 @@ func (b *buffer) Write(off int64, src []byte) error {
 	if err != nil {
 		return err
 	}
-	b.dropPacks()
+	if b.packs != nil {
+		b.dropPacks()
+		b.id.Store(bufferIDs.Add(1))
+	}
 	copy(dst, src)
 	return nil
 }
@@ -215,6 +234,7 @@ func (b *buffer) Free() error {
 		return nil
 	}
 	b.dropPacks()
+	b.id.Store(bufferIDs.Add(1))
 	if b.owned {
 		C.free(b.ptr)
 	}
