@@ -226,6 +226,193 @@ AVX512 static inline __attribute__((always_inline)) void dec_values_hd(const int
     }
 }
 
+// --- decode over a quantized cache -------------------------------------------
+//
+// Scores: the scaled queries are rounded to Q8_0 once per run of rows, as
+// the portable kernel does, and each key row's blocks enter vpdpbusd in
+// pairs: 64 unsigned quants (Q8_0 plus 128, Q4_0 nibbles in element
+// order) against the query's 64 signed ones. Lane 8h of a pair's int32
+// sums starts at -OFF * (sum of the query block's quants) to take the
+// offset back, lanes 8h..8h+7 are scaled by d(key block) * d(query block),
+// and sixteen rows' lanes are reduced together as in dec_scores.
+// Values: each block's 32 quants become two vectors of floats and the block
+// scale goes into the softmax weight, computed for sixteen rows at once.
+#define AVX512Q __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
+
+enum { QMAX_BLOCKS = 8, QPAIR_BYTES = 192 };  // head sizes up to 256; larger ones go to the portable kernels
+
+// Word indices into a pair of blocks: the quants of each block, and its
+// scale repeated over the block's eight int32 lanes (low 256 bits only).
+static const uint16_t q8_quants[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+                                       18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33};
+static const uint16_t q8_scales[32] = {0, 0, 0, 0, 0, 0, 0, 0, 17, 17, 17, 17, 17, 17, 17, 17};
+static const uint16_t q4_quants[32] = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8,
+                                       10, 11, 12, 13, 14, 15, 16, 17, 10, 11, 12, 13, 14, 15, 16, 17};
+static const uint16_t q4_scales[32] = {0, 0, 0, 0, 0, 0, 0, 0, 9, 9, 9, 9, 9, 9, 9, 9};
+// The high nibbles go to the second 16 bytes of each block.
+static const uint16_t q4_shifts[32] = {0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4,
+                                       0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4};
+
+// kpair: the unsigned quants and lane scales of nv (1 or 2) key blocks at
+// p; an absent second block reads as zero scales (and its query as zeros).
+AVX512Q static inline void kpair(const int Q4, const char *p, int nv, __m512i *q, __m512 *d) {
+    __m512i v;
+    if (Q4) {
+        v = _mm512_maskz_loadu_epi8(((__mmask64)1 << (nv * sizeof(blk_q4_0))) - 1, p);
+        __m512i w = _mm512_permutexvar_epi16(_mm512_loadu_si512(q4_quants), v);
+        *q = _mm512_and_si512(_mm512_srlv_epi16(w, _mm512_loadu_si512(q4_shifts)), _mm512_set1_epi8(15));
+        *d = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(_mm512_loadu_si512(q4_scales), v)));
+        return;
+    }
+    // A Q8_0 pair is 68 bytes: its last two words come from a second load.
+    v = nv == 2 ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi8(((__mmask64)1 << sizeof(blk_q8_0)) - 1, p);
+    __m512i tail = nv == 2 ? _mm512_maskz_loadu_epi8(0xf, p + 64) : _mm512_setzero_si512();
+    *q = _mm512_xor_si512(_mm512_permutex2var_epi16(v, _mm512_loadu_si512(q8_quants), tail), _mm512_set1_epi8(-128));
+    *d = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(_mm512_loadu_si512(q8_scales), v)));
+}
+
+// qprep lays out one head's Q8_0 query blocks as QPAIR_BYTES per pair: the
+// quants (64 bytes), the int32 offset corrections, the lane scales.
+static void qprep(const blk_q8_0 *qb, int nb, int off, char *qp) {
+    for (int p = 0; p < (nb + 1) / 2; p++, qp += QPAIR_BYTES) {
+        memset(qp, 0, QPAIR_BYTES);
+        for (int h = 0; h < 2 && 2 * p + h < nb; h++) {
+            const blk_q8_0 *b = qb + 2 * p + h;
+            int32_t sum = 0;
+            for (int i = 0; i < QK; i++) sum += b->qs[i];
+            sum *= -off;
+            float d = ir_h2f(b->d);
+            memcpy(qp + 32 * h, b->qs, QK);
+            memcpy(qp + 64 + 32 * h, &sum, 4);
+            for (int i = 0; i < 8; i++) memcpy(qp + 128 + 4 * (8 * h + i), &d, 4);
+        }
+    }
+}
+
+AVX512Q static inline __attribute__((always_inline)) void qscores_nb(const int NB, const int Q4, const char *k, size_t stride, int npos, const char *qp, int ng, float *s, int ld) {
+    const int NP = (NB + 1) / 2;
+    const size_t pb = 2 * (Q4 ? sizeof(blk_q4_0) : sizeof(blk_q8_0));
+    __m512i kq[16 * QMAX_BLOCKS / 2];
+    __m512 kd[16 * QMAX_BLOCKS / 2];
+    for (int j0 = 0; j0 < npos; j0 += 16) {
+        int nr = npos - j0 < 16 ? npos - j0 : 16;
+        for (int r = 0; r < 16; r++)
+            for (int p = 0; p < NP; p++) {
+                if (r < nr) {
+                    kpair(Q4, k + (size_t)(j0 + r) * stride + p * pb, NB - 2 * p < 2 ? 1 : 2, &kq[r * NP + p], &kd[r * NP + p]);
+                    continue;
+                }
+                kq[r * NP + p] = _mm512_setzero_si512();
+                kd[r * NP + p] = _mm512_setzero_ps();
+            }
+        for (int g = 0; g < ng; g++) {
+            const char *qg = qp + (size_t)g * NP * QPAIR_BYTES;
+            __m512 acc[16];
+            for (int r = 0; r < 16; r++) {
+                __m512 a = _mm512_setzero_ps();
+                for (int p = 0; p < NP; p++) {
+                    const char *qpp = qg + p * QPAIR_BYTES;
+                    __m512i dot = _mm512_dpbusd_epi32(_mm512_loadu_si512(qpp + 64), kq[r * NP + p], _mm512_loadu_si512(qpp));
+                    a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(kd[r * NP + p], _mm512_loadu_ps((const float *)(qpp + 128))), a);
+                }
+                acc[r] = a;
+            }
+            _mm512_mask_storeu_ps(s + (size_t)g * ld + j0, (__mmask16)((1u << nr) - 1), reduce16(acc));
+        }
+    }
+}
+
+static void (*prev_scores_q)(int, int, const void *, size_t, int, const float *, int, float *, int, void *);
+static void (*prev_values_q)(int, int, const void *, size_t, int, const float *, int, int, float *, float *);
+
+AVX512Q static void qscores(int type, int hd, const void *k, size_t stride, int npos, const float *q, int ng, float *s, int ld, void *scratch) {
+    const int nb = hd / QK, q4 = type == IR_Q4_0;
+    if (nb > QMAX_BLOCKS) {
+        prev_scores_q(type, hd, k, stride, npos, q, ng, s, ld, scratch);
+        return;
+    }
+    const size_t qrow = (size_t)nb * sizeof(blk_q8_0);
+    char *qq = scratch, *qp = qq + (size_t)ng * qrow;
+    for (int g = 0; g < ng; g++) {
+        ir_quantize[IR_Q8_0](q + (size_t)g * hd, qq + g * qrow, hd);
+        qprep((const blk_q8_0 *)(qq + g * qrow), nb, q4 ? 8 : 128, qp + (size_t)g * ((nb + 1) / 2) * QPAIR_BYTES);
+    }
+#define QSCORES(NB) (q4 ? qscores_nb(NB, 1, k, stride, npos, qp, ng, s, ld) : qscores_nb(NB, 0, k, stride, npos, qp, ng, s, ld))
+    switch (nb) {
+    case 1: QSCORES(1); break;
+    case 2: QSCORES(2); break;
+    case 4: QSCORES(4); break;
+    default: QSCORES(nb);
+    }
+#undef QSCORES
+}
+
+// qvalues_nb: out[g*hd + :] += sum_j w[g*ld + j] * V_j for G heads at a
+// time, their accumulators in registers (G * NB * 2 <= 16).
+AVX512Q static inline __attribute__((always_inline)) void qvalues_nb(const int NB, const int G, const int Q4, const char *v, size_t stride, int npos, const float *w, int ng, int ld, float *out) {
+    const size_t bs = Q4 ? sizeof(blk_q4_0) : sizeof(blk_q8_0);
+    const __m512i rows = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32((int)stride));
+    float wd[QMAX_BLOCKS * 16];  // [g][b][r]: weight times block scale, G * NB <= QMAX_BLOCKS
+    for (int g0 = 0; g0 < ng; g0 += G) {
+        const int ngg = ng - g0 < G ? ng - g0 : G;
+        __m512 acc[16];
+        for (int g = 0; g < G; g++)
+            for (int c = 0; c < 2 * NB; c++) acc[g * 2 * NB + c] = g < ngg ? _mm512_loadu_ps(out + (size_t)(g0 + g) * NB * QK + 16 * c) : _mm512_setzero_ps();
+        for (int j0 = 0; j0 < npos; j0 += 16) {
+            const int nr = npos - j0 < 16 ? npos - j0 : 16;
+            const __mmask16 m = (__mmask16)((1u << nr) - 1);
+            const char *v0 = v + (size_t)j0 * stride;
+            for (int b = 0; b < NB; b++) {
+                __m512i h = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, rows, v0 + b * bs, 1);
+                __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(h));
+                for (int g = 0; g < ngg; g++)
+                    _mm512_storeu_ps(wd + (g * NB + b) * 16, _mm512_mul_ps(d, _mm512_maskz_loadu_ps(m, w + (size_t)(g0 + g) * ld + j0)));
+            }
+            for (int r = 0; r < nr; r++) {
+                const char *row = v0 + (size_t)r * stride;
+                for (int b = 0; b < NB; b++) {
+                    __m512 x0, x1;
+                    if (Q4) {
+                        __m512i t = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)((const blk_q4_0 *)row + b)->qs));
+                        x0 = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(t, _mm512_set1_epi32(15)), _mm512_set1_epi32(8)));
+                        x1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(t, 4), _mm512_set1_epi32(8)));
+                    } else {
+                        const int8_t *qs = ((const blk_q8_0 *)row + b)->qs;
+                        x0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)qs)));
+                        x1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(qs + 16))));
+                    }
+                    for (int g = 0; g < G; g++)
+                        if (g < ngg) {
+                            __m512 f = _mm512_set1_ps(wd[(g * NB + b) * 16 + r]);
+                            acc[(g * NB + b) * 2] = _mm512_fmadd_ps(f, x0, acc[(g * NB + b) * 2]);
+                            acc[(g * NB + b) * 2 + 1] = _mm512_fmadd_ps(f, x1, acc[(g * NB + b) * 2 + 1]);
+                        }
+                }
+            }
+        }
+        for (int g = 0; g < ngg; g++)
+            for (int c = 0; c < 2 * NB; c++) _mm512_storeu_ps(out + (size_t)(g0 + g) * NB * QK + 16 * c, acc[g * 2 * NB + c]);
+    }
+}
+
+AVX512Q static void qvalues(int type, int hd, const void *v, size_t stride, int npos, const float *w, int ng, int ld, float *out, float *scratch) {
+    const int nb = hd / QK, q4 = type == IR_Q4_0;
+    // The gather takes the rows' offsets as int32.
+    if (nb > QMAX_BLOCKS || stride > INT32_MAX / 16) {
+        prev_values_q(type, hd, v, stride, npos, w, ng, ld, out, scratch);
+        return;
+    }
+#define QVALUES(NB, G) (q4 ? qvalues_nb(NB, G, 1, v, stride, npos, w, ng, ld, out) : qvalues_nb(NB, G, 0, v, stride, npos, w, ng, ld, out))
+    switch (nb) {
+    case 1: QVALUES(1, 8); break;
+    case 2: QVALUES(2, 4); break;
+    case 3: QVALUES(3, 2); break;
+    case 4: QVALUES(4, 2); break;
+    default: QVALUES(nb, 1);
+    }
+#undef QVALUES
+}
+
 static void (*prev_scores)(int, const void *, int, size_t, int, const float *, int, float *, int);
 static void (*prev_values)(int, const void *, int, size_t, int, const float *, int, int, float *);
 
@@ -251,6 +438,10 @@ void ir_init_attn_avx512(void) {
     prev_values = ir_fk.attn_values;
     ir_fk.attn_scores = dec_scores;
     ir_fk.attn_values = dec_values;
+    prev_scores_q = ir_fk.attn_scores_q;
+    prev_values_q = ir_fk.attn_values_q;
+    ir_fk.attn_scores_q = qscores;
+    ir_fk.attn_values_q = qvalues;
 }
 #else
 void ir_init_attn_avx512(void) {}

@@ -5,6 +5,7 @@
 // quantized to the key type's dot-product type once per run of positions,
 // and each key row is one vec_dot, in integer SIMD where the ISA has it.
 // Values are dequantized one row at a time into floats that stay in L1.
+// These are the portable kernels; attn_avx512.c has faster ones.
 #include "ir_cpu.h"
 
 #include <math.h>
@@ -36,10 +37,11 @@ void ir_kv_write(int type, const float *x, void *y, int n) {
     else ir_quantize[IR_Q8_0](x, y, n);
 }
 
-// ir_attn_quant_floats: the scratch floats of ir_attn_scores_q's quantized
-// queries (at most 34 bytes per 32 elements of every type used) and
-// ir_attn_values_q's row.
-int64_t ir_attn_quant_floats(int64_t hd, int64_t group) { return group * hd + hd + 16; }
+// ir_attn_quant_floats: the scratch floats of the quantized queries (at
+// most 34 bytes per 32 elements of every type used), the AVX-512 kernels'
+// query vectors (three of 64 bytes per pair of blocks, 64-byte aligned)
+// and ir_attn_values_q's row.
+int64_t ir_attn_quant_floats(int64_t hd, int64_t group) { return group * hd + group * (hd / 64 + 1) * 48 + hd + 32; }
 
 void ir_attn_scores_q(int type, int hd, const void *k, size_t stride, int npos, const float *q, int ng, float *s, int ld, void *qq) {
     const ir_type_traits *tr = &ir_traits[type];

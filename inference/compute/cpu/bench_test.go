@@ -83,7 +83,7 @@ func BenchmarkMatMat(b *testing.B) {
 func BenchmarkAttentionDecode(b *testing.B) {
 	const hd, nh, nkv, capacity = 64, 32, 8, 4096
 	r := rand.New(rand.NewPCG(3, 3))
-	for _, cache := range []compute.DType{compute.F32, compute.F16} {
+	for _, cache := range []compute.DType{compute.F32, compute.F16, compute.Q8_0, compute.Q4_0} {
 		for _, depth := range []int{1024, 4095} {
 			for _, threads := range []int{1, 2} {
 				b.Run(fmt.Sprintf("%s/depth%d/t%d", cache, depth, threads), func(b *testing.B) {

@@ -190,6 +190,11 @@ typedef struct {
     // scores: s[g*ld + j] = q_g . K_j;  values: out[g*hd + d] += sum_j w[g*ld + j] * V_j[d].
     void (*attn_scores)(int hd, const void *k, int f16, size_t stride, int npos, const float *q, int ng, float *s, int ld);
     void (*attn_values)(int hd, const void *v, int f16, size_t stride, int npos, const float *w, int ng, int ld, float *out);
+    // The same over a Q8_0 or Q4_0 cache (type), with scratch of
+    // ir_attn_quant_floats(hd, ng) floats; ir_attn_scores_q and
+    // ir_attn_values_q where no SIMD version takes the head size.
+    void (*attn_scores_q)(int type, int hd, const void *k, size_t stride, int npos, const float *q, int ng, float *s, int ld, void *scratch);
+    void (*attn_values_q)(int type, int hd, const void *v, size_t stride, int npos, const float *w, int ng, int ld, float *out, float *scratch);
     // attn_block (optional): the attention outputs of batch tokens
     // [t0, t0+nt), nt <= IR_ATTN_BLOCK, for one kv head and its query heads,
     // with ir_attn_block_floats(hd, group, cap) floats of scratch.

@@ -577,7 +577,7 @@ void ir_attn_values_generic(int hd, const void *v, int f16, size_t stride, int n
 }
 
 void ir_init_float_generic(void) {
-    ir_fk = (ir_float_kernels){axpy_f32, axpy_f16, exp_sum, swiglu, ir_attn_scores_generic, ir_attn_values_generic};
+    ir_fk = (ir_float_kernels){axpy_f32, axpy_f16, exp_sum, swiglu, ir_attn_scores_generic, ir_attn_values_generic, ir_attn_scores_q, ir_attn_values_q};
 }
 
 
@@ -740,7 +740,7 @@ static void attend(const ir_attn_args *A, int64_t t, int64_t kvh, int64_t c0, in
         n = ir_attn_run(A, c0 + j, npos - j);
         const char *k = (const char *)A->k + ir_kv_bytes(A->ktype, ir_attn_row(A, c0 + j) * A->kvrow + kvh * hd);
         if (ir_kv_quantized(A->ktype))
-            ir_attn_scores_q(A->ktype, (int)hd, k, ir_kv_bytes(A->ktype, A->kvrow), (int)n, qs, (int)group, scores + j, (int)A->cap, qscratch);
+            ir_fk.attn_scores_q(A->ktype, (int)hd, k, ir_kv_bytes(A->ktype, A->kvrow), (int)n, qs, (int)group, scores + j, (int)A->cap, qscratch);
         else
             ir_fk.attn_scores((int)hd, k, A->kf16, (size_t)A->kvrow * A->kes, (int)n, qs, (int)group, scores + j, (int)A->cap);
     }
@@ -756,7 +756,7 @@ static void attend(const ir_attn_args *A, int64_t t, int64_t kvh, int64_t c0, in
         n = ir_attn_run(A, c0 + j, npos - j);
         const char *v = (const char *)A->v + ir_kv_bytes(A->vtype, ir_attn_row(A, c0 + j) * A->kvrow + kvh * hd);
         if (ir_kv_quantized(A->vtype))
-            ir_attn_values_q(A->vtype, (int)hd, v, ir_kv_bytes(A->vtype, A->kvrow), (int)n, scores + j, (int)group, (int)A->cap, acc, qscratch);
+            ir_fk.attn_values_q(A->vtype, (int)hd, v, ir_kv_bytes(A->vtype, A->kvrow), (int)n, scores + j, (int)group, (int)A->cap, acc, qscratch);
         else
             ir_fk.attn_values((int)hd, v, A->vf16, (size_t)A->kvrow * A->ves, (int)n, scores + j, (int)group, (int)A->cap, acc);
     }
