@@ -91,3 +91,28 @@ func TestNumGPU(t *testing.T) {
 		t.Errorf("PARAMETER num_gpu 2: %v", ps)
 	}
 }
+
+// TestUseMmapOption: Ollama's options.use_mmap and use_mlock reach the
+// load: a model loaded otherwise loads again, the same options keep it,
+// and a non-boolean is a 400.
+func TestUseMmapOption(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	for i, c := range []struct {
+		options map[string]any
+		reload  bool
+	}{
+		{map[string]any{}, true},
+		{map[string]any{"use_mmap": true, "use_mlock": false}, false},
+		{map[string]any{"use_mmap": false}, true},
+		{map[string]any{"use_mmap": false}, false},
+		{map[string]any{}, true},
+	} {
+		c.options["num_predict"] = 1
+		if got := reloaded(e.generateOnce(t, "tiny", c.options)); got != c.reload {
+			t.Errorf("request %d %v: loaded again %v, want %v", i, c.options, got, c.reload)
+		}
+	}
+	if r := e.do("POST", "/api/generate", map[string]any{"model": "tiny", "prompt": "a", "options": map[string]any{"use_mmap": "no"}}); r.status != http.StatusBadRequest {
+		t.Errorf("use_mmap \"no\": %d %s", r.status, r.body)
+	}
+}

@@ -33,7 +33,11 @@ type ollamaOptions struct {
 	NumPredict       *int     `json:"num_predict"`
 	NumCtx           *int     `json:"num_ctx"`
 	NumGPU           *int     `json:"num_gpu"` // layers on the GPU: -1 as many as fit, 0 none
-	Stop             stopList `json:"stop"`
+	// UseMmap false reads the model into memory instead of mapping it,
+	// UseMlock locks it in RAM; a model loaded otherwise loads again.
+	UseMmap  *bool    `json:"use_mmap"`
+	UseMlock *bool    `json:"use_mlock"`
+	Stop     stopList `json:"stop"`
 	// Draft is ollamaCommon.Draft given among the options.
 	Draft string `json:"draft"`
 }
@@ -41,7 +45,8 @@ type ollamaOptions struct {
 func (o ollamaOptions) params() params {
 	return params{temperature: o.Temperature, topP: o.TopP, minP: o.MinP, repeatPenalty: o.RepeatPenalty,
 		presence: o.PresencePenalty, frequency: o.FrequencyPenalty, topK: o.TopK, repeatLastN: o.RepeatLastN,
-		maxTokens: o.NumPredict, numCtx: o.NumCtx, numGPU: o.NumGPU, seed: o.Seed, stop: o.Stop}
+		maxTokens: o.NumPredict, numCtx: o.NumCtx, numGPU: o.NumGPU, seed: o.Seed, stop: o.Stop,
+		useMmap: o.UseMmap, useMlock: o.UseMlock}
 }
 
 // ollamaCommon are the fields /api/generate and /api/chat share.

@@ -25,6 +25,7 @@ type params struct {
 	topK, repeatLastN, maxTokens, numCtx, numGPU                *int
 	seed                                                        *int64
 	stop                                                        []string
+	useMmap, useMlock                                           *bool // Ollama's only
 }
 
 // fieldNames are the dialect's names of params' fields.
@@ -138,6 +139,7 @@ func (p params) options(f fieldNames, base sample.Params, maxTemp float64, minMa
 		layers := service.FromNumGPU(*p.numGPU)
 		o.GPULayers = &layers
 	}
+	o.UseMmap, o.UseMlock = p.useMmap, p.useMlock
 	o.Given = p.given()
 	return o, nil
 }
@@ -150,6 +152,6 @@ func (p params) given() map[string]bool {
 		"repeat_penalty": p.repeatPenalty != nil, "presence_penalty": p.presence != nil,
 		"frequency_penalty": p.frequency != nil, "top_k": p.topK != nil, "repeat_last_n": p.repeatLastN != nil,
 		"num_predict": p.maxTokens != nil, "num_ctx": p.numCtx != nil, "num_gpu": p.numGPU != nil,
-		"seed": p.seed != nil, "stop": p.stop != nil,
+		"seed": p.seed != nil, "stop": p.stop != nil, "use_mmap": p.useMmap != nil, "use_mlock": p.useMlock != nil,
 	}
 }

@@ -197,7 +197,7 @@ func (r *Runner) LoadLoraAdapters(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	e, err := r.admit(ctx, ref, nil)
+	e, err := r.admit(ctx, ref, r.loadFor(GenerateOptions{}))
 	if err != nil {
 		return err
 	}

@@ -80,6 +80,10 @@ type GenerateOptions struct {
 	// blocks; nil takes RunnerOptions.GPULayers. A model loaded with
 	// another placement is loaded again.
 	GPULayers *int
+	// UseMmap and UseMlock are Ollama's use_mmap and use_mlock for this
+	// request; nil takes RunnerOptions.NoMmap / Mlock. A model loaded
+	// otherwise is loaded again, as Ollama does.
+	UseMmap, UseMlock *bool
 	// Draft turns on speculative decoding: an installed model of the same
 	// vocabulary that drafts tokens, DraftLookup for prompt lookup, or
 	// DraftNone; "" takes RunnerOptions.Draft. The reply is the same as
@@ -367,7 +371,7 @@ func (r *Runner) Generate(ctx context.Context, req GenerateRequest, emit func(te
 		return GenerateResult{}, err
 	}
 	res := GenerateResult{Model: p.ref, Prompt: p.prompt}
-	e, err := r.admit(ctx, p.ref, p.opts.GPULayers)
+	e, err := r.admit(ctx, p.ref, r.loadFor(p.opts))
 	if err != nil {
 		return res, err
 	}
@@ -469,7 +473,7 @@ func (r *Runner) Preload(ctx context.Context, name string, keepAlive *time.Durat
 	if err != nil {
 		return ref, 0, err
 	}
-	e, err := r.admit(ctx, ref, nil)
+	e, err := r.admit(ctx, ref, r.loadFor(GenerateOptions{}))
 	if err != nil {
 		return ref, 0, err
 	}

@@ -131,11 +131,11 @@ func (r *Runner) hold(ref ModelRef) (*entry, error) {
 	if r.closed {
 		return nil, ErrClosed
 	}
-	layers := r.opts.GPULayers
+	want := r.loadFor(GenerateOptions{})
 	if e := r.models[ref.Path]; e != nil {
-		layers = e.layers // a draft model runs wherever it is loaded
+		want = load{layers: e.layers, memory: e.memory} // a draft model runs wherever and however it is loaded
 	}
-	e := r.entryLocked(ref, fi, layers)
+	e := r.entryLocked(ref, fi, want)
 	e.users++
 	e.stopTimer()
 	return e, nil

@@ -69,7 +69,7 @@ func (r *Runner) Embed(ctx context.Context, req EmbedRequest) (EmbedResult, erro
 		return EmbedResult{}, err
 	}
 	res := EmbedResult{Model: ref}
-	e, err := r.admit(ctx, ref, nil)
+	e, err := r.admit(ctx, ref, r.loadFor(GenerateOptions{}))
 	if err != nil {
 		return res, err
 	}

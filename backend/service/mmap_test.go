@@ -65,3 +65,42 @@ func TestRunnerNoMmapMlock(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestUseMmap: a request's use_mmap and use_mlock (Ollama's
+// options) load the model that way, loading it again when it was loaded
+// otherwise, as Ollama does; the same options again keep it.
+func TestRequestUseMmap(t *testing.T) {
+	s, path := runnerFixture(t)
+	r := s.NewRunner(false, RunnerOptions{Threads: 1, MemoryLimit: -1})
+	defer r.Close()
+	no, yes := false, true
+	for i, c := range []struct {
+		mmap, mlock *bool
+		reload      bool
+		mapped      bool
+	}{
+		{nil, nil, true, true},
+		{&yes, nil, false, true},
+		{&no, nil, true, false},
+		{&no, &no, false, false},
+		{nil, &yes, true, true},
+		{nil, nil, true, true},
+	} {
+		opts := GenerateOptions{Sampling: sample.Params{Temperature: 0}, MaxTokens: 1, UseMmap: c.mmap, UseMlock: c.mlock}
+		res, err := r.Generate(context.Background(), GenerateRequest{Model: "tiny", Prompt: "one two", Raw: true, Options: opts}, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if reloaded := res.LoadDuration > 0; reloaded != c.reload {
+			t.Errorf("request %d: loaded again %v, want %v", i, reloaded, c.reload)
+		}
+		// The entry it replaced had no users left: it is unloaded already.
+		maps, err := os.ReadFile("/proc/self/maps")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mapped := strings.Contains(string(maps), path); mapped != c.mapped {
+			t.Errorf("request %d: the file is mapped %v, want %v", i, mapped, c.mapped)
+		}
+	}
+}

@@ -285,6 +285,7 @@ type entry struct {
 	// layers is the GPU layer count asked for (GPULayersAuto, None or N),
 	// placed the options it was loaded with (once loading starts).
 	layers   int
+	memory   memoryMode // how its file is held in memory
 	placed   inference.Options
 	idle     []*pooled
 	adapters entryAdapters
@@ -320,11 +321,36 @@ func (r *Runner) Resolve(ctx context.Context, name string) (ModelRef, error) {
 	return r.resolve.ResolveModel(ctx, name)
 }
 
+// memoryMode is how a model's file is held: Ollama's use_mmap=false
+// (read into memory) and use_mlock (locked in RAM).
+type memoryMode struct{ noMmap, mlock bool }
+
+// load is how a request wants its model loaded.
+type load struct {
+	layers int // GPU layers (GPULayersAuto, None or N)
+	memory memoryMode
+}
+
+// loadFor is the load o asks for, the runner's options where o is silent.
+func (r *Runner) loadFor(o GenerateOptions) load {
+	l := load{layers: r.opts.GPULayers, memory: memoryMode{noMmap: r.opts.NoMmap, mlock: r.opts.Mlock}}
+	if o.GPULayers != nil {
+		l.layers = *o.GPULayers
+	}
+	if o.UseMmap != nil {
+		l.memory.noMmap = !*o.UseMmap
+	}
+	if o.UseMlock != nil {
+		l.memory.mlock = *o.UseMlock
+	}
+	return l
+}
+
 // admit reserves a slot on the model, waiting in its queue if all slots are
-// busy; ErrQueueFull when the queue is full too. layers is the request's
-// GPU layer count (nil: the runner's); a model placed otherwise is loaded
-// again, as after a change of its file.
-func (r *Runner) admit(ctx context.Context, ref ModelRef, layers *int) (*entry, error) {
+// busy; ErrQueueFull when the queue is full too. A model loaded otherwise
+// than want (placed on other GPU layers, mapped or locked otherwise) is
+// loaded again, as after a change of its file.
+func (r *Runner) admit(ctx context.Context, ref ModelRef, want load) (*entry, error) {
 	fi, err := os.Stat(ref.Path)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", ref.Name, err)
@@ -333,10 +359,6 @@ func (r *Runner) admit(ctx context.Context, ref ModelRef, layers *int) (*entry, 
 	if r.closed {
 		r.mu.Unlock()
 		return nil, ErrClosed
-	}
-	want := r.opts.GPULayers
-	if layers != nil {
-		want = *layers
 	}
 	e := r.entryLocked(ref, fi, want)
 	select {
@@ -378,16 +400,16 @@ func (r *Runner) admit(ctx context.Context, ref ModelRef, layers *int) (*entry, 
 }
 
 // entryLocked is the entry of ref, made anew when there is none, the file
-// (fi now) changed since it was loaded, or the model is placed otherwise
-// than layers GPU layers put it.
-func (r *Runner) entryLocked(ref ModelRef, fi os.FileInfo, layers int) *entry {
+// (fi now) changed since it was loaded, or the model is loaded otherwise
+// than want.
+func (r *Runner) entryLocked(ref ModelRef, fi os.FileInfo, want load) *entry {
 	e := r.models[ref.Path]
-	if e != nil && e.file != nil && (!sameContents(e.file, fi) || !r.placedLikeLocked(e, layers)) {
+	if e != nil && e.file != nil && (!sameContents(e.file, fi) || !r.placedLikeLocked(e, want.layers) || e.memory != want.memory) {
 		r.retireLocked(e)
 		e = nil
 	}
 	if e == nil {
-		e = &entry{ref: ref, slots: make(chan struct{}, r.opts.Parallel), keepAlive: r.opts.KeepAlive, layers: layers}
+		e = &entry{ref: ref, slots: make(chan struct{}, r.opts.Parallel), keepAlive: r.opts.KeepAlive, layers: want.layers, memory: want.memory}
 		r.models[ref.Path] = e
 	}
 	return e
@@ -568,7 +590,7 @@ func (r *Runner) load(e *entry) error {
 
 	start := time.Now()
 	place.Options.Threads = r.opts.Threads
-	place.Options.NoMmap, place.Options.Mlock = r.opts.NoMmap, r.opts.Mlock
+	place.Options.NoMmap, place.Options.Mlock = e.memory.noMmap, e.memory.mlock
 	place.Options.PrefixCache = r.opts.PrefixCache
 	m, err := inference.Load(e.ref.Path, place.Options)
 	if err == nil {
