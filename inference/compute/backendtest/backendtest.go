@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"inferenceruntime/inference/compute"
@@ -154,6 +155,9 @@ type opCase struct {
 	// within 1e-5: the CPU rounds activations to 8 bits for quantized
 	// weights, and that noise (tol) could hide a small dequantization error.
 	exact func(t *testing.T) []float32
+	// ref, when set, is what the CPU runs instead of run: the same results
+	// reached another way (a contiguous cache for a paged one).
+	ref func(e *env) []float32
 }
 
 // Ops runs every op case that dev supports on dev and on the CPU and checks
@@ -170,7 +174,11 @@ func Ops(t *testing.T, dev compute.Device) {
 			if !dev.Supports(c.op, c.dt) {
 				t.Skipf("%s does not support %s on %s", dev.Name(), c.op, c.dt)
 			}
-			want := c.run(newEnv(t, cpu))
+			ref := c.run
+			if c.ref != nil {
+				ref = c.ref
+			}
+			want := ref(newEnv(t, cpu))
 			got := c.run(newEnv(t, dev))
 			if c.exact != nil {
 				if e := NormErr(got, c.exact(t)); !(e <= 1e-5) {
@@ -351,6 +359,22 @@ func opCases() []opCase {
 				run: func(e *env) []float32 { return attentionSteps(e, kv, v.p) },
 			})
 		}
+		// Grouped (2 kv heads), one kv head per query head and one for all.
+		for _, v := range []struct {
+			name string
+			nkv  int
+			p    compute.AttentionParams
+		}{
+			{"causal", 2, compute.AttentionParams{Scale: 0.25}},
+			{"window", 4, compute.AttentionParams{Scale: 0.25, Window: 11}},
+			{"softcap", 1, compute.AttentionParams{Scale: 0.25, Softcap: 2}},
+		} {
+			cases = append(cases, opCase{
+				name: fmt.Sprintf("attention-paged/%s/%s-kv%d", kv, v.name, v.nkv), op: compute.OpAttentionPaged, dt: kv, tol: 1e-5,
+				run: func(e *env) []float32 { return pagedAttentionSteps(e, kv, v.nkv, v.p, pagedBlock) },
+				ref: func(e *env) []float32 { return pagedAttentionSteps(e, kv, v.nkv, v.p, 0) },
+			})
+		}
 	}
 	for _, pair := range [][2]compute.DType{{compute.F32, compute.F32}, {compute.F32, compute.F16}, {compute.F16, compute.F32}, {compute.F16, compute.F16}} {
 		src, dst := pair[0], pair[1]
@@ -401,20 +425,64 @@ func product(t *testing.T, dt compute.DType, w, x []float32, k int) []float32 {
 // attentionSteps fills a cache with a prompt of 5 tokens, then decodes 2
 // more one at a time, and returns every step's output.
 func attentionSteps(e *env, kv compute.DType, p compute.AttentionParams) []float32 {
-	const hd, nh, nkv, capacity = 16, 4, 2, 12
+	const hd, nkv, capacity = 16, 2, 12
 	kc := e.zeros(kv, compute.Shape{hd, nkv, capacity})
 	vc := e.zeros(kv, compute.Shape{hd, nkv, capacity})
-	var out []float32
 	steps := [][]int32{{0, 1, 2, 3, 4}, {5}, {6}}
 	if p.NonCausal {
 		steps = [][]int32{{0, 1, 2, 3, 4, 5, 6}}
 	}
+	return attend(e, kc, vc, steps, p, func(pos []int32) []int32 { return pos })
+}
+
+// pagedBlock is the block size of pagedAttentionSteps: positions of one
+// shader chunk (64) and one prompt batch span several blocks.
+const pagedBlock = 8
+
+// pagedAttentionSteps runs a prompt longer than the attention shader's
+// chunk of positions, decode steps and a small prompt batch, in a
+// contiguous cache (block 0) or in the blocks of a pool, taken in shuffled
+// order, and returns every step's output.
+func pagedAttentionSteps(e *env, kv compute.DType, nkv int, p compute.AttentionParams, block int) []float32 {
+	const hd, capacity, spare = 16, 80, 3
+	first := make([]int32, 70)
+	for i := range first {
+		first[i] = int32(i)
+	}
+	steps := [][]int32{first, {70}, {71, 72, 73}, {74}}
+	if block == 0 {
+		kc, vc := e.zeros(kv, compute.Shape{hd, nkv, capacity}), e.zeros(kv, compute.Shape{hd, nkv, capacity})
+		return attend(e, kc, vc, steps, p, func(pos []int32) []int32 { return pos })
+	}
+	blocks := capacity / block
+	pool := compute.Shape{hd, nkv, (blocks + spare) * block}
+	kc, vc := e.zeros(kv, pool), e.zeros(kv, pool)
+	table := rand.New(rand.NewPCG(5, 6)).Perm(blocks + spare)[:blocks]
+	p.BlockSize = block
+	return attend(e, kc, vc, steps, p, func(pos []int32) []int32 {
+		// The table of the positions so far, then the block size.
+		used := (int(pos[len(pos)-1]) + block) / block
+		out := slices.Clone(pos)
+		for _, id := range table[:used] {
+			out = append(out, int32(id))
+		}
+		return append(out, int32(block))
+	})
+}
+
+// attend runs an attention of 4 query heads for each step of positions
+// (step i's inputs drawn from seeds 40+i, 50+i, 60+i) and returns every
+// step's output; input makes a step's positions input.
+func attend(e *env, kc, vc *compute.Tensor, steps [][]int32, p compute.AttentionParams, input func([]int32) []int32) []float32 {
+	hd, nkv := kc.Shape()[0], kc.Shape()[1]
+	const nh = 4
+	var out []float32
 	for i, pos := range steps {
 		nt := len(pos)
 		q := e.g.Float32s(randVals(uint64(40+i), hd*nh*nt, 1), compute.Shape{hd, nh, nt})
 		k := e.g.Float32s(randVals(uint64(50+i), hd*nkv*nt, 1), compute.Shape{hd, nkv, nt})
 		v := e.g.Float32s(randVals(uint64(60+i), hd*nkv*nt, 1), compute.Shape{hd, nkv, nt})
-		out = append(out, e.run(e.g.Attention(q, k, v, kc, vc, e.g.Int32s(pos), p))...)
+		out = append(out, e.run(e.g.Attention(q, k, v, kc, vc, e.g.Int32s(input(pos)), p))...)
 	}
 	return out
 }

@@ -608,6 +608,7 @@ func (r *recorder) attention(n *compute.Tensor) error {
 	w.ne(1, nt)
 	w.i(0, f16(kc))
 	w.i(1, f16(vc))
+	w.i(2, int64(p.BlockSize)) // paged: pos goes on with the block table
 	w.groups(ceilDiv(hd*nkv*nt/2, 256), 1)
 	w.writes(2, 3)
 	if err := r.emit("kv_write", &w); err != nil {
@@ -628,6 +629,7 @@ func (r *recorder) attention(n *compute.Tensor) error {
 	}
 	a.i(2, f16(kc))
 	a.i(3, f16(vc))
+	a.i(4, int64(p.BlockSize))
 	a.groups(nh*nt, 1)
 	a.writes(4)
 	return r.emit("attention", &a)

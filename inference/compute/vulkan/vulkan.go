@@ -206,7 +206,7 @@ func (d *device) Supports(op compute.Op, dt compute.DType) bool {
 		return true
 	case compute.OpInput:
 		return dt == compute.F32 || dt == compute.I32
-	case compute.OpAttention: // dt is the caches' type: the shader reads F32 and F16 rows
+	case compute.OpAttention, compute.OpAttentionPaged: // dt is the caches' type: the shader reads F32 and F16 rows
 		return dt == compute.F32 || dt == compute.F16
 	case compute.OpAdd, compute.OpMul, compute.OpScale, compute.OpRMSNorm, compute.OpRope,
 		compute.OpSwiGLU, compute.OpGeGLU, compute.OpSoftmax, compute.OpSoftcap, compute.OpLayerNorm, compute.OpGELU,

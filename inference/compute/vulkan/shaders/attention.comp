@@ -6,7 +6,8 @@
 // maximum and sum (no score buffer of the context's length). off: q, k
 // cache, v cache, pos, out; ne: head_dim, heads, tokens, kv heads;
 // f: scale, softcap; i: window, last position for non-causal (else -1),
-// k cache F16, v cache F16.
+// k cache F16, v cache F16, block size (> 0: the caches are a pool of
+// blocks and pos goes on with the sequence's table).
 layout(local_size_x = 64) in;
 layout(binding = 0) readonly buffer Q { float q[]; };
 layout(binding = 1) readonly buffer KC { uint kc[]; };
@@ -15,11 +16,13 @@ layout(binding = 3) readonly buffer P { int pos[]; };
 layout(binding = 4) writeonly buffer D { float d[]; };
 
 #include "common.glsl"
+#include "cache_row.glsl"
 
 const uint MAX_HD = 256u;
 shared float qs[MAX_HD];
 shared float sp[64];
 shared float shared_scale;
+shared uint rows[64];  // the cache offsets of a chunk's positions
 
 float kval(uint e) {
     if (pc.i[2] != 0) return unpackHalf2x16(kc[(pc.off[1] >> 2) + (e >> 1)] >> ((e & 1u) << 4)).x;
@@ -38,6 +41,7 @@ void main() {
     uint h = g % nh, tok = g / nh, t = gl_LocalInvocationID.x;
     uint kvh = h / (nh / nkv), row = hd * nkv;
     int p = pos[(pc.off[3] >> 2) + tok];
+    uint table = (pc.off[3] >> 2) + nt;
     int hi = pc.i[1] >= 0 ? pc.i[1] : p;
     int lo = pc.i[0] > 0 ? max(0, p - pc.i[0] + 1) : 0;
     uint qo = (pc.off[0] >> 2) + (tok * nh + h) * hd;
@@ -50,7 +54,8 @@ void main() {
         int j = c0 + int(t);
         float s = NEG_BIG;
         if (j <= hi) {
-            uint kb = uint(j) * row + kvh * hd;
+            uint kb = cache_row(j, table, pc.i[4]) * row + kvh * hd;
+            rows[t] = kb;  // for the values, after the softmax's barriers
             s = 0.0;
             for (uint e = 0u; e < hd; e++) s += qs[e] * kval(kb + e);
             if (pc.f[1] > 0.0) s = pc.f[1] * tanh(clamp(s / pc.f[1], -15.0, 15.0));
@@ -76,7 +81,7 @@ void main() {
         for (uint m = 0u; m * 64u + t < hd; m++) {
             uint e = m * 64u + t;
             float a = acc[m] * shared_scale;
-            for (int k = 0; k < n; k++) a += sp[k] * vval(uint(c0 + k) * row + kvh * hd + e);
+            for (int k = 0; k < n; k++) a += sp[k] * vval(rows[k] + e);
             acc[m] = a;
         }
         barrier();
