@@ -24,6 +24,17 @@ import (
 // openSynth opens a synthetic model on the CPU with its tokenizer.
 func openSynth(t *testing.T, shape, typ string) (model.Model, *tokenizer.Tokenizer, compute.Device) {
 	t.Helper()
+	dev, err := compute.FirstDevice("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, tok := openSynthOn(t, dev, shape, typ)
+	return m, tok, dev
+}
+
+// openSynthOn opens a synthetic model on dev with its tokenizer.
+func openSynthOn(t *testing.T, dev compute.Device, shape, typ string) (model.Model, *tokenizer.Tokenizer) {
+	t.Helper()
 	s, ok := synth.ShapeByName(shape)
 	if !ok {
 		t.Fatalf("no shape %s", shape)
@@ -40,10 +51,6 @@ func openSynth(t *testing.T, shape, typ string) (model.Model, *tokenizer.Tokeniz
 	if err != nil {
 		t.Fatal(err)
 	}
-	dev, err := compute.FirstDevice("cpu")
-	if err != nil {
-		t.Fatal(err)
-	}
 	m, err := model.Open(f, dev)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +60,7 @@ func openSynth(t *testing.T, shape, typ string) (model.Model, *tokenizer.Tokeniz
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m, tok, dev
+	return m, tok
 }
 
 func greedyParams() sample.Params {

@@ -6,7 +6,11 @@ import (
 	"sync"
 	"testing"
 
+	"inferenceruntime/inference/compute"
+	_ "inferenceruntime/inference/compute/vulkan"
 	"inferenceruntime/inference/kvcache"
+	"inferenceruntime/inference/model"
+	"inferenceruntime/inference/tokenizer"
 )
 
 // TestBatchedSharedPrefix: concurrent greedy requests that share a long
@@ -15,6 +19,39 @@ import (
 // follow-up turn on a new sequence evaluates only its new tokens.
 func TestBatchedSharedPrefix(t *testing.T) {
 	m, tok, dev := openSynth(t, "tiny", "Q8_0")
+	testSharedPrefix(t, m, tok, dev)
+}
+
+// TestBatchedSharedPrefixVulkan runs TestBatchedSharedPrefix on the first
+// Vulkan device, and split between it and the CPU (layer 0 on Vulkan):
+// both attend over paged F32 caches, so the batcher pools their blocks.
+func TestBatchedSharedPrefixVulkan(t *testing.T) {
+	gpu, err := compute.FirstDevice("vulkan")
+	if err != nil {
+		t.Skipf("no Vulkan device (Linux: mesa-vulkan-drivers gives a software one): %v", err)
+	}
+	cpu, err := compute.FirstDevice("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	split, err := compute.NewSplit(cpu, []compute.Device{gpu, cpu})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { split.Close() })
+	for _, dev := range []compute.Device{gpu, split} {
+		t.Run(dev.Name(), func(t *testing.T) {
+			if !dev.Supports(compute.OpAttentionPaged, compute.F32) {
+				t.Fatalf("%s does not page F32 caches", dev.Name())
+			}
+			m, tok := openSynthOn(t, dev, "tiny", "Q8_0")
+			testSharedPrefix(t, m, tok, dev)
+		})
+	}
+}
+
+func testSharedPrefix(t *testing.T, m model.Model, tok *tokenizer.Tokenizer, dev compute.Device) {
+	t.Helper()
 	const n, maxTokens = 4, 12
 	vocab := m.Config().VocabSize
 	system := prompts(1, vocab)[0]

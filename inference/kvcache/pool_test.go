@@ -5,9 +5,10 @@ import (
 	"testing"
 
 	"inferenceruntime/inference/compute"
+	_ "inferenceruntime/inference/compute/vulkan"
 )
 
-// poolFixture is a pool of two layers on the CPU and what a forward step
+// poolFixture is a pool of two layers on a device and what a forward step
 // would write: every row of a position holding token tok is a pattern of
 // (tok, layer, K or V), so a row read back says which token it holds.
 type poolFixture struct {
@@ -22,6 +23,11 @@ func newPoolFixture(t *testing.T, dt compute.DType, limitBlocks int) *poolFixtur
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newPoolFixtureOn(t, dev, dt, limitBlocks)
+}
+
+func newPoolFixtureOn(t *testing.T, dev compute.Device, dt compute.DType, limitBlocks int) *poolFixture {
+	t.Helper()
 	cfg := Config{Layers: 2, HeadDim: 32, KVHeads: 1, MaxLen: 4096, DType: dt}
 	probe := &Pool{cfg: cfg}
 	p, err := NewPool(dev, cfg, int64(limitBlocks)*probe.blockBytes())
@@ -106,58 +112,100 @@ func cat(parts ...[]int32) []int32 {
 	return out
 }
 
-func TestPoolSharing(t *testing.T) {
-	for _, dt := range []compute.DType{compute.F32, compute.F16, compute.Q8_0, compute.Q4_0} {
-		t.Run(dt.String(), func(t *testing.T) {
-			f := newPoolFixture(t, dt, 100)
-			system := seq(1000, 150)
-			a := f.pool.NewCache(0)
-			f.eval(a, system)
-			// Two full blocks are registered as they fill; the third is a's alone.
-			b := f.pool.NewCache(0)
-			if n := b.Adopt(cat(system, seq(5000, 10))); n != 2*BlockSize {
-				t.Fatalf("adopted %d positions while a runs, want %d", n, 2*BlockSize)
-			}
-			if s := f.pool.Stats(); s.Held != 3 || s.Cached != 0 {
-				t.Fatalf("stats %+v, want 3 held (two shared)", s)
-			}
-			f.eval(b, cat(system[2*BlockSize:], seq(5000, 10)))
-			f.check(b, cat(system, seq(5000, 10)))
-			f.check(a, system)
-			// a's tail is registered when it ends: a follow-up reuses every token.
-			a.Free()
-			c := f.pool.NewCache(0)
-			if n := c.Adopt(cat(system, seq(7000, 100))); n != len(system) {
-				t.Fatalf("adopted %d positions after a ended, want %d", n, len(system))
-			}
-			// Writing into the shared tail copies it first.
-			f.eval(c, seq(7000, 100))
-			f.check(c, cat(system, seq(7000, 100)))
-			d := f.pool.NewCache(0)
-			if n := d.Adopt(cat(system, seq(9000, 5))); n != len(system) {
-				t.Fatalf("the tail changed: adopted %d, want %d", n, len(system))
-			}
-			f.check(d, system)
-			// Truncating into a shared block and writing leaves others' rows alone.
-			d.Truncate(100)
-			f.eval(d, seq(8000, 40))
-			f.check(d, cat(system[:100], seq(8000, 40)))
-			f.check(c, cat(system, seq(7000, 100)))
-			f.check(b, cat(system, seq(5000, 10)))
-			for _, x := range []*Cache{b, c, d} {
-				x.Free()
-			}
-			if s := f.pool.Stats(); s.Held != 0 {
-				t.Fatalf("%d blocks held after every cache was freed", s.Held)
-			}
-		})
+// poolDevices are the CPU and, where there is one, the first Vulkan device
+// and a split of two layers, one on each.
+func poolDevices(t *testing.T) []compute.Device {
+	cpu, err := compute.FirstDevice("cpu")
+	if err != nil {
+		t.Fatal(err)
 	}
+	gpu, err := compute.FirstDevice("vulkan")
+	if err != nil {
+		t.Logf("the CPU only: %v", err)
+		return []compute.Device{cpu}
+	}
+	split, err := compute.NewSplit(cpu, []compute.Device{gpu, cpu})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { split.Close() })
+	return []compute.Device{cpu, gpu, split}
+}
+
+// onPoolDevices runs test for each pool device and cache type that the
+// device pages; one that does not must refuse the pool.
+func onPoolDevices(t *testing.T, types []compute.DType, test func(t *testing.T, dev compute.Device, dt compute.DType)) {
+	for _, dev := range poolDevices(t) {
+		for _, dt := range types {
+			t.Run(dev.Name()+"/"+dt.String(), func(t *testing.T) {
+				if !dev.Supports(compute.OpAttentionPaged, dt) {
+					cfg := Config{Layers: 2, HeadDim: 32, KVHeads: 1, MaxLen: 4096, DType: dt}
+					if _, err := NewPool(dev, cfg, 0); err == nil {
+						t.Fatalf("%s made a pool of %s blocks it cannot attend over", dev.Name(), dt)
+					}
+					t.Skipf("%s does not page %s caches", dev.Name(), dt)
+				}
+				test(t, dev, dt)
+			})
+		}
+	}
+}
+
+func TestPoolSharing(t *testing.T) {
+	types := []compute.DType{compute.F32, compute.F16, compute.Q8_0, compute.Q4_0}
+	onPoolDevices(t, types, func(t *testing.T, dev compute.Device, dt compute.DType) {
+		f := newPoolFixtureOn(t, dev, dt, 100)
+		system := seq(1000, 150)
+		a := f.pool.NewCache(0)
+		f.eval(a, system)
+		// Two full blocks are registered as they fill; the third is a's alone.
+		b := f.pool.NewCache(0)
+		if n := b.Adopt(cat(system, seq(5000, 10))); n != 2*BlockSize {
+			t.Fatalf("adopted %d positions while a runs, want %d", n, 2*BlockSize)
+		}
+		if s := f.pool.Stats(); s.Held != 3 || s.Cached != 0 {
+			t.Fatalf("stats %+v, want 3 held (two shared)", s)
+		}
+		f.eval(b, cat(system[2*BlockSize:], seq(5000, 10)))
+		f.check(b, cat(system, seq(5000, 10)))
+		f.check(a, system)
+		// a's tail is registered when it ends: a follow-up reuses every token.
+		a.Free()
+		c := f.pool.NewCache(0)
+		if n := c.Adopt(cat(system, seq(7000, 100))); n != len(system) {
+			t.Fatalf("adopted %d positions after a ended, want %d", n, len(system))
+		}
+		// Writing into the shared tail copies it first.
+		f.eval(c, seq(7000, 100))
+		f.check(c, cat(system, seq(7000, 100)))
+		d := f.pool.NewCache(0)
+		if n := d.Adopt(cat(system, seq(9000, 5))); n != len(system) {
+			t.Fatalf("the tail changed: adopted %d, want %d", n, len(system))
+		}
+		f.check(d, system)
+		// Truncating into a shared block and writing leaves others' rows alone.
+		d.Truncate(100)
+		f.eval(d, seq(8000, 40))
+		f.check(d, cat(system[:100], seq(8000, 40)))
+		f.check(c, cat(system, seq(7000, 100)))
+		f.check(b, cat(system, seq(5000, 10)))
+		for _, x := range []*Cache{b, c, d} {
+			x.Free()
+		}
+		if s := f.pool.Stats(); s.Held != 0 {
+			t.Fatalf("%d blocks held after every cache was freed", s.Held)
+		}
+	})
 }
 
 // TestPoolGrow fills more blocks than the pool first allocates, with blocks
 // of several caches interleaved, and wants every row back.
 func TestPoolGrow(t *testing.T) {
-	f := newPoolFixture(t, compute.F16, 0)
+	onPoolDevices(t, []compute.DType{compute.F16}, testPoolGrow)
+}
+
+func testPoolGrow(t *testing.T, dev compute.Device, dt compute.DType) {
+	f := newPoolFixtureOn(t, dev, dt, 0)
 	caches := []*Cache{f.pool.NewCache(0), f.pool.NewCache(0), f.pool.NewCache(0)}
 	for round := range 6 {
 		for i, c := range caches {
