@@ -229,95 +229,113 @@ AVX512 static inline __attribute__((always_inline)) void dec_values_hd(const int
 // --- decode over a quantized cache -------------------------------------------
 //
 // Scores: the scaled queries are rounded to Q8_0 once per run of rows, as
-// the portable kernel does, and each key row's blocks enter vpdpbusd in
-// pairs: 64 unsigned quants (Q8_0 plus 128, Q4_0 nibbles in element
-// order) against the query's 64 signed ones. Lane 8h of a pair's int32
-// sums starts at -OFF * (sum of the query block's quants) to take the
-// offset back, lanes 8h..8h+7 are scaled by d(key block) * d(query block),
-// and sixteen rows' lanes are reduced together as in dec_scores.
+// the portable kernel does. Sixteen key rows are loaded as unsigned quants
+// (Q8_0 plus 128, Q4_0 nibbles in element order), two blocks a vector, and
+// transposed so that int32 lane r holds four quants of row r: then eight
+// vpdpbusd against broadcast query quants leave sixteen rows' exact block
+// dots in one vector, which starts at -OFF * (sum of the query block's
+// quants) to take the offset back, and one FMA scales and adds the block.
 // Values: each block's 32 quants become two vectors of floats and the block
 // scale goes into the softmax weight, computed for sixteen rows at once.
 #define AVX512Q __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
 
-enum { QMAX_BLOCKS = 8, QPAIR_BYTES = 192 };  // head sizes up to 256; larger ones go to the portable kernels
+enum { QMAX_BLOCKS = 8 };  // head sizes up to 256; larger ones go to the portable kernels
 
-// Word indices into a pair of blocks: the quants of each block, and its
-// scale repeated over the block's eight int32 lanes (low 256 bits only).
+// Word indices into a pair of blocks for their quants.
 static const uint16_t q8_quants[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
                                        18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33};
-static const uint16_t q8_scales[32] = {0, 0, 0, 0, 0, 0, 0, 0, 17, 17, 17, 17, 17, 17, 17, 17};
 static const uint16_t q4_quants[32] = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8,
                                        10, 11, 12, 13, 14, 15, 16, 17, 10, 11, 12, 13, 14, 15, 16, 17};
-static const uint16_t q4_scales[32] = {0, 0, 0, 0, 0, 0, 0, 0, 9, 9, 9, 9, 9, 9, 9, 9};
 // The high nibbles go to the second 16 bytes of each block.
 static const uint16_t q4_shifts[32] = {0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4,
                                        0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4};
 
-// kpair: the unsigned quants and lane scales of nv (1 or 2) key blocks at
-// p; an absent second block reads as zero scales (and its query as zeros).
-AVX512Q static inline void kpair(const int Q4, const char *p, int nv, __m512i *q, __m512 *d) {
-    __m512i v;
+// kpair: the 64 unsigned quants of nv (1 or 2) key blocks at p (zeros for
+// an absent second block).
+AVX512Q static inline __m512i kpair(const int Q4, const char *p, int nv) {
     if (Q4) {
-        v = _mm512_maskz_loadu_epi8(((__mmask64)1 << (nv * sizeof(blk_q4_0))) - 1, p);
+        __m512i v = _mm512_maskz_loadu_epi8(((__mmask64)1 << (nv * sizeof(blk_q4_0))) - 1, p);
         __m512i w = _mm512_permutexvar_epi16(_mm512_loadu_si512(q4_quants), v);
-        *q = _mm512_and_si512(_mm512_srlv_epi16(w, _mm512_loadu_si512(q4_shifts)), _mm512_set1_epi8(15));
-        *d = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(_mm512_loadu_si512(q4_scales), v)));
-        return;
+        return _mm512_and_si512(_mm512_srlv_epi16(w, _mm512_loadu_si512(q4_shifts)), _mm512_set1_epi8(15));
     }
     // A Q8_0 pair is 68 bytes: its last two words come from a second load.
-    v = nv == 2 ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi8(((__mmask64)1 << sizeof(blk_q8_0)) - 1, p);
+    __m512i v = nv == 2 ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi8(((__mmask64)1 << sizeof(blk_q8_0)) - 1, p);
     __m512i tail = nv == 2 ? _mm512_maskz_loadu_epi8(0xf, p + 64) : _mm512_setzero_si512();
-    *q = _mm512_xor_si512(_mm512_permutex2var_epi16(v, _mm512_loadu_si512(q8_quants), tail), _mm512_set1_epi8(-128));
-    *d = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(_mm512_loadu_si512(q8_scales), v)));
+    return _mm512_xor_si512(_mm512_permutex2var_epi16(v, _mm512_loadu_si512(q8_quants), tail), _mm512_set1_epi8(-128));
 }
 
-// qprep lays out one head's Q8_0 query blocks as QPAIR_BYTES per pair: the
-// quants (64 bytes), the int32 offset corrections, the lane scales.
-static void qprep(const blk_q8_0 *qb, int nb, int off, char *qp) {
-    for (int p = 0; p < (nb + 1) / 2; p++, qp += QPAIR_BYTES) {
-        memset(qp, 0, QPAIR_BYTES);
-        for (int h = 0; h < 2 && 2 * p + h < nb; h++) {
-            const blk_q8_0 *b = qb + 2 * p + h;
-            int32_t sum = 0;
-            for (int i = 0; i < QK; i++) sum += b->qs[i];
-            sum *= -off;
-            float d = ir_h2f(b->d);
-            memcpy(qp + 32 * h, b->qs, QK);
-            memcpy(qp + 64 + 32 * h, &sum, 4);
-            for (int i = 0; i < 8; i++) memcpy(qp + 128 + 4 * (8 * h + i), &d, 4);
-        }
+// transpose16: v[r] lane e becomes v[e] lane r (int32 lanes).
+AVX512Q static inline void transpose16(__m512i *v) {
+    __m512i t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
+    }
+    // u[4i+j], 128-bit lane k: element 4k+j of rows 4i..4i+3.
+    for (int i = 0; i < 4; i++) {
+        u[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+        u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+    }
+    for (int j = 0; j < 4; j++) {
+        __m512i a0 = _mm512_shuffle_i32x4(u[j], u[4 + j], 0x88), a1 = _mm512_shuffle_i32x4(u[j], u[4 + j], 0xdd);
+        __m512i a2 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0x88), a3 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0xdd);
+        v[j] = _mm512_shuffle_i32x4(a0, a2, 0x88);
+        v[4 + j] = _mm512_shuffle_i32x4(a1, a3, 0x88);
+        v[8 + j] = _mm512_shuffle_i32x4(a0, a2, 0xdd);
+        v[12 + j] = _mm512_shuffle_i32x4(a1, a3, 0xdd);
     }
 }
 
-AVX512Q static inline __attribute__((always_inline)) void qscores_nb(const int NB, const int Q4, const char *k, size_t stride, int npos, const char *qp, int ng, float *s, int ld) {
+// A query block as the kernel reads it: quants, offset correction, scale.
+typedef struct {
+    int8_t qs[QK];
+    int32_t corr;
+    float d;
+} qblock;
+
+// row_offsets: the byte offsets of sixteen rows stride apart, for gathers.
+AVX512Q static inline __m512i row_offsets(size_t stride) {
+    return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32((int)stride));
+}
+
+// block_scales: the f16 scales (first field) of the blocks at p + the
+// offsets in the lanes of m, as floats (zeros elsewhere).
+AVX512Q static inline __m512 block_scales(const char *p, __m512i offsets, __mmask16 m) {
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, offsets, p, 1)));
+}
+
+AVX512Q static inline __attribute__((always_inline)) void qscores_nb(const int NB, const int Q4, const char *k, size_t stride, int npos, const qblock *qb, int ng, float *s, int ld) {
     const int NP = (NB + 1) / 2;
-    const size_t pb = 2 * (Q4 ? sizeof(blk_q4_0) : sizeof(blk_q8_0));
-    __m512i kq[16 * QMAX_BLOCKS / 2];
-    __m512 kd[16 * QMAX_BLOCKS / 2];
+    const size_t bs = Q4 ? sizeof(blk_q4_0) : sizeof(blk_q8_0);
+    const __m512i offsets = row_offsets(stride);
+    __m512i kt[QMAX_BLOCKS / 2][16];  // [pair][int32 column]: lane r is row r's
+    __m512 kd[QMAX_BLOCKS];           // [block]: lane r is row r's scale
     for (int j0 = 0; j0 < npos; j0 += 16) {
-        int nr = npos - j0 < 16 ? npos - j0 : 16;
-        for (int r = 0; r < 16; r++)
-            for (int p = 0; p < NP; p++) {
-                if (r < nr) {
-                    kpair(Q4, k + (size_t)(j0 + r) * stride + p * pb, NB - 2 * p < 2 ? 1 : 2, &kq[r * NP + p], &kd[r * NP + p]);
-                    continue;
-                }
-                kq[r * NP + p] = _mm512_setzero_si512();
-                kd[r * NP + p] = _mm512_setzero_ps();
-            }
+        const int nr = npos - j0 < 16 ? npos - j0 : 16;
+        const __mmask16 m = (__mmask16)((1u << nr) - 1);
+        const char *k0 = k + (size_t)j0 * stride;
+        for (int p = 0; p < NP; p++) {
+            for (int r = 0; r < 16; r++) kt[p][r] = r < nr ? kpair(Q4, k0 + (size_t)r * stride + 2 * p * bs, NB - 2 * p < 2 ? 1 : 2) : _mm512_setzero_si512();
+            transpose16(kt[p]);
+        }
+        for (int b = 0; b < NB; b++) kd[b] = block_scales(k0 + b * bs, offsets, m);
         for (int g = 0; g < ng; g++) {
-            const char *qg = qp + (size_t)g * NP * QPAIR_BYTES;
-            __m512 acc[16];
-            for (int r = 0; r < 16; r++) {
-                __m512 a = _mm512_setzero_ps();
-                for (int p = 0; p < NP; p++) {
-                    const char *qpp = qg + p * QPAIR_BYTES;
-                    __m512i dot = _mm512_dpbusd_epi32(_mm512_loadu_si512(qpp + 64), kq[r * NP + p], _mm512_loadu_si512(qpp));
-                    a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(kd[r * NP + p], _mm512_loadu_ps((const float *)(qpp + 128))), a);
+            __m512 acc = _mm512_setzero_ps();
+            for (int b = 0; b < NB; b++) {
+                const qblock *q = qb + (size_t)g * NB + b;
+                const __m512i *col = kt[b / 2] + 8 * (b % 2);
+                int32_t w[8];
+                memcpy(w, q->qs, QK);
+                __m512i d0 = _mm512_set1_epi32(q->corr), d1 = _mm512_setzero_si512();
+                for (int c = 0; c < 8; c += 2) {
+                    d0 = _mm512_dpbusd_epi32(d0, col[c], _mm512_set1_epi32(w[c]));
+                    d1 = _mm512_dpbusd_epi32(d1, col[c + 1], _mm512_set1_epi32(w[c + 1]));
                 }
-                acc[r] = a;
+                acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(d0, d1)), _mm512_mul_ps(kd[b], _mm512_set1_ps(q->d)), acc);
             }
-            _mm512_mask_storeu_ps(s + (size_t)g * ld + j0, (__mmask16)((1u << nr) - 1), reduce16(acc));
+            _mm512_mask_storeu_ps(s + (size_t)g * ld + j0, m, acc);
         }
     }
 }
@@ -326,18 +344,27 @@ static void (*prev_scores_q)(int, int, const void *, size_t, int, const float *,
 static void (*prev_values_q)(int, int, const void *, size_t, int, const float *, int, int, float *, float *);
 
 AVX512Q static void qscores(int type, int hd, const void *k, size_t stride, int npos, const float *q, int ng, float *s, int ld, void *scratch) {
-    const int nb = hd / QK, q4 = type == IR_Q4_0;
-    if (nb > QMAX_BLOCKS) {
+    const int nb = hd / QK, q4 = type == IR_Q4_0, off = q4 ? 8 : 128;
+    // The gathers take the rows' offsets as int32.
+    if (nb > QMAX_BLOCKS || stride > INT32_MAX / 16) {
         prev_scores_q(type, hd, k, stride, npos, q, ng, s, ld, scratch);
         return;
     }
-    const size_t qrow = (size_t)nb * sizeof(blk_q8_0);
-    char *qq = scratch, *qp = qq + (size_t)ng * qrow;
+    blk_q8_0 *qq = scratch;
+    qblock *qb = (qblock *)(((uintptr_t)(qq + (size_t)ng * nb) + 63) & ~(uintptr_t)63);  // the scratch has room for this
     for (int g = 0; g < ng; g++) {
-        ir_quantize[IR_Q8_0](q + (size_t)g * hd, qq + g * qrow, hd);
-        qprep((const blk_q8_0 *)(qq + g * qrow), nb, q4 ? 8 : 128, qp + (size_t)g * ((nb + 1) / 2) * QPAIR_BYTES);
+        ir_quantize[IR_Q8_0](q + (size_t)g * hd, qq + (size_t)g * nb, hd);
+        for (int b = 0; b < nb; b++) {
+            const blk_q8_0 *x = qq + (size_t)g * nb + b;
+            qblock *y = qb + (size_t)g * nb + b;
+            y->corr = 0;
+            for (int i = 0; i < QK; i++) y->corr += x->qs[i];
+            y->corr *= -off;
+            y->d = ir_h2f(x->d);
+            memcpy(y->qs, x->qs, QK);
+        }
     }
-#define QSCORES(NB) (q4 ? qscores_nb(NB, 1, k, stride, npos, qp, ng, s, ld) : qscores_nb(NB, 0, k, stride, npos, qp, ng, s, ld))
+#define QSCORES(NB) (q4 ? qscores_nb(NB, 1, k, stride, npos, qb, ng, s, ld) : qscores_nb(NB, 0, k, stride, npos, qb, ng, s, ld))
     switch (nb) {
     case 1: QSCORES(1); break;
     case 2: QSCORES(2); break;
@@ -351,7 +378,7 @@ AVX512Q static void qscores(int type, int hd, const void *k, size_t stride, int 
 // time, their accumulators in registers (G * NB * 2 <= 16).
 AVX512Q static inline __attribute__((always_inline)) void qvalues_nb(const int NB, const int G, const int Q4, const char *v, size_t stride, int npos, const float *w, int ng, int ld, float *out) {
     const size_t bs = Q4 ? sizeof(blk_q4_0) : sizeof(blk_q8_0);
-    const __m512i rows = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32((int)stride));
+    const __m512i offsets = row_offsets(stride);
     float wd[QMAX_BLOCKS * 16];  // [g][b][r]: weight times block scale, G * NB <= QMAX_BLOCKS
     for (int g0 = 0; g0 < ng; g0 += G) {
         const int ngg = ng - g0 < G ? ng - g0 : G;
@@ -363,8 +390,7 @@ AVX512Q static inline __attribute__((always_inline)) void qvalues_nb(const int N
             const __mmask16 m = (__mmask16)((1u << nr) - 1);
             const char *v0 = v + (size_t)j0 * stride;
             for (int b = 0; b < NB; b++) {
-                __m512i h = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, rows, v0 + b * bs, 1);
-                __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(h));
+                __m512 d = block_scales(v0 + b * bs, offsets, m);
                 for (int g = 0; g < ngg; g++)
                     _mm512_storeu_ps(wd + (g * NB + b) * 16, _mm512_mul_ps(d, _mm512_maskz_loadu_ps(m, w + (size_t)(g0 + g) * ld + j0)));
             }

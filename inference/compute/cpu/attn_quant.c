@@ -39,9 +39,8 @@ void ir_kv_write(int type, const float *x, void *y, int n) {
 
 // ir_attn_quant_floats: the scratch floats of the quantized queries (at
 // most 34 bytes per 32 elements of every type used), the AVX-512 kernels'
-// query vectors (three of 64 bytes per pair of blocks, 64-byte aligned)
-// and ir_attn_values_q's row.
-int64_t ir_attn_quant_floats(int64_t hd, int64_t group) { return group * hd + group * (hd / 64 + 1) * 48 + hd + 32; }
+// copy of them (40 bytes per block) and ir_attn_values_q's row.
+int64_t ir_attn_quant_floats(int64_t hd, int64_t group) { return group * hd + group * (hd / QK) * 10 + hd + 16; }
 
 void ir_attn_scores_q(int type, int hd, const void *k, size_t stride, int npos, const float *q, int ng, float *s, int ld, void *qq) {
     const ir_type_traits *tr = &ir_traits[type];
