@@ -6,8 +6,10 @@
 //               positions per step, eight query rows at a time)
 //   P = softmax(S) per row over the positions the token may see
 //   O = P V    (four query rows times the whole head per step)
-// Decode (one token) keeps the kernels of quants_avx2.c, which read each
-// cache row once.
+// Decode (a few tokens) reads each cache row once per kv head: sixteen
+// rows at a time for all the query heads that share it, F16/F32 rows as
+// floats and Q8_0/Q4_0 rows as integer dots (see "decode over a quantized
+// cache" below).
 #include "ir_cpu.h"
 
 #include <math.h>

@@ -278,6 +278,8 @@ func testAttention(t *testing.T, isa string) {
 		{"q8_0 head 64", 64, compute.Q8_0, compute.AttentionParams{Scale: 0.125}, short, quantTol},
 		{"q4_0 head 128 window", 128, compute.Q4_0, compute.AttentionParams{Scale: 0.09, Window: 9}, short, quantTol},
 		{"q8_0 head 96 softcap", 96, compute.Q8_0, compute.AttentionParams{Scale: 0.1, Softcap: 2}, short, quantTol},
+		{"q4_0 head 160", 160, compute.Q4_0, compute.AttentionParams{Scale: 0.08}, short, quantTol},
+		{"q8_0 head 256", 256, compute.Q8_0, compute.AttentionParams{Scale: 0.0625}, short, quantTol},
 		{"long q8_0", 64, compute.Q8_0, compute.AttentionParams{Scale: 0.125}, long, quantTol},
 		{"long q4_0 window", 128, compute.Q4_0, compute.AttentionParams{Scale: 0.09, Window: 300}, long, quantTol},
 	} {
