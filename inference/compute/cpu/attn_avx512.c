@@ -290,13 +290,6 @@ AVX512Q static inline void transpose16(__m512i *v) {
     }
 }
 
-// A query block as the kernel reads it: quants, offset correction, scale.
-typedef struct {
-    int8_t qs[QK];
-    int32_t corr;
-    float d;
-} qblock;
-
 // row_offsets: the byte offsets of sixteen rows stride apart, for gathers.
 AVX512Q static inline __m512i row_offsets(size_t stride) {
     return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32((int)stride));
@@ -308,7 +301,7 @@ AVX512Q static inline __m512 block_scales(const char *p, __m512i offsets, __mmas
     return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, offsets, p, 1)));
 }
 
-AVX512Q static inline __attribute__((always_inline)) void qscores_nb(const int NB, const int Q4, const char *k, size_t stride, int npos, const qblock *qb, int ng, float *s, int ld) {
+AVX512Q static inline __attribute__((always_inline)) void qscores_nb(const int NB, const int Q4, const char *k, size_t stride, int npos, const ir_qblock *qb, int ng, float *s, int ld) {
     const int NP = (NB + 1) / 2;
     const size_t bs = Q4 ? sizeof(blk_q4_0) : sizeof(blk_q8_0);
     const __m512i offsets = row_offsets(stride);
@@ -326,7 +319,7 @@ AVX512Q static inline __attribute__((always_inline)) void qscores_nb(const int N
         for (int g = 0; g < ng; g++) {
             __m512 acc = _mm512_setzero_ps();
             for (int b = 0; b < NB; b++) {
-                const qblock *q = qb + (size_t)g * NB + b;
+                const ir_qblock *q = qb + (size_t)g * NB + b;
                 const __m512i *col = kt[b / 2] + 8 * (b % 2);
                 int32_t w[8];
                 memcpy(w, q->qs, QK);
@@ -352,20 +345,7 @@ AVX512Q static void qscores(int type, int hd, const void *k, size_t stride, int 
         prev_scores_q(type, hd, k, stride, npos, q, ng, s, ld, scratch);
         return;
     }
-    blk_q8_0 *qq = scratch;
-    qblock *qb = (qblock *)(((uintptr_t)(qq + (size_t)ng * nb) + 63) & ~(uintptr_t)63);  // the scratch has room for this
-    for (int g = 0; g < ng; g++) {
-        ir_quantize[IR_Q8_0](q + (size_t)g * hd, qq + (size_t)g * nb, hd);
-        for (int b = 0; b < nb; b++) {
-            const blk_q8_0 *x = qq + (size_t)g * nb + b;
-            qblock *y = qb + (size_t)g * nb + b;
-            y->corr = 0;
-            for (int i = 0; i < QK; i++) y->corr += x->qs[i];
-            y->corr *= -off;
-            y->d = ir_h2f(x->d);
-            memcpy(y->qs, x->qs, QK);
-        }
-    }
+    const ir_qblock *qb = ir_attn_qblocks(q, hd, ng, off, scratch);
 #define QSCORES(NB) (q4 ? qscores_nb(NB, 1, k, stride, npos, qb, ng, s, ld) : qscores_nb(NB, 0, k, stride, npos, qb, ng, s, ld))
     switch (nb) {
     case 1: QSCORES(1); break;

@@ -167,6 +167,18 @@ void ir_kv_write(int type, const float *x, void *y, int n);
 void ir_attn_scores_q(int type, int hd, const void *k, size_t stride, int npos, const float *q, int ng, float *s, int ld, void *qq);
 void ir_attn_values_q(int type, int hd, const void *v, size_t stride, int npos, const float *w, int ng, int ld, float *out, float *row);
 int64_t ir_attn_quant_floats(int64_t hd, int64_t group);
+// A query block as the SIMD kernels of a quantized cache read it: Q8_0
+// quants, -off * their sum (to take an unsigned offset of the keys back),
+// and the scale. ir_attn_qblocks rounds ng scaled query rows of hd to Q8_0
+// in scratch (ir_attn_quant_floats), as ir_attn_scores_q does, and returns
+// their blocks [g][b] there.
+typedef struct {
+    int8_t qs[QK];
+    int32_t corr;
+    float d;
+} ir_qblock;
+ir_qblock *ir_attn_qblocks(const float *q, int hd, int ng, int off, void *scratch);
+void ir_init_attn_quant_avx2(void);  // AVX2 kernels of a quantized cache (attn_quant.c)
 // ir_attn_last is the last cache position token t attends to.
 static inline int64_t ir_attn_last(const ir_attn_args *a, int64_t t) { return a->all > 0 ? a->all - 1 : a->pos[t]; }
 // ir_attn_first is the first: the sliding window counts back from the

@@ -572,6 +572,7 @@ void ir_init_avx2(void) {
     ir_fk.swiglu = swiglu;
     ir_fk.attn_scores = attn_scores;
     ir_fk.attn_values = attn_values;
+    ir_init_attn_quant_avx2();
     ir_traits[IR_F32].vec_dot = dot_f32;
     ir_traits[IR_F16].vec_dot = dot_f16;
     ir_traits[IR_BF16].vec_dot = dot_bf16;
