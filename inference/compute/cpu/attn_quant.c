@@ -5,7 +5,8 @@
 // quantized to the key type's dot-product type once per run of positions,
 // and each key row is one vec_dot, in integer SIMD where the ISA has it.
 // Values are dequantized one row at a time into floats that stay in L1.
-// These are the portable kernels; attn_avx512.c has faster ones.
+// These are the portable kernels; the AVX2 ones are at the end of this
+// file and the AVX-512 ones in attn_avx512.c.
 #include "ir_cpu.h"
 
 #include <math.h>
@@ -38,8 +39,8 @@ void ir_kv_write(int type, const float *x, void *y, int n) {
 }
 
 // ir_attn_quant_floats: the scratch floats of the quantized queries (at
-// most 34 bytes per 32 elements of every type used), the AVX-512 kernels'
-// copy of them (40 bytes per block) and ir_attn_values_q's row.
+// most 34 bytes per 32 elements of every type used), the SIMD kernels'
+// ir_qblocks (40 bytes per block) and ir_attn_values_q's row.
 int64_t ir_attn_quant_floats(int64_t hd, int64_t group) { return group * hd + group * (hd / QK) * 10 + hd + 16; }
 
 void ir_attn_scores_q(int type, int hd, const void *k, size_t stride, int npos, const float *q, int ng, float *s, int ld, void *qq) {
