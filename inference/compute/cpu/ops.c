@@ -1029,20 +1029,24 @@ static int accesses(const graph_ctx *c, const ir_op *op, int ph, access *a) {
         return n;
     }
     case IR_OP_ATTENTION:
+        // Every phase reads the positions (and a paged cache's block table
+        // after them): an op after this one may be given their bytes, and
+        // must not write them while a phase still reads them.
         if (ph == 0) {  // new keys and values into the caches
             a[n++] = acc_all(op->src[1].data, tensor_bytes(&op->src[1]), 0);
             a[n++] = acc_all(op->src[2].data, tensor_bytes(&op->src[2]), 0);
             a[n++] = acc_all(op->src[3].data, tensor_bytes(&op->src[3]), 1);
             a[n++] = acc_all(op->src[4].data, tensor_bytes(&op->src[4]), 1);
+            a[n++] = acc_all(op->src[5].data, tensor_bytes(&op->src[5]), 0);
             return n;
         }
         if (ph == 2) {  // decode: combine the chunks' partials
             a[n++] = acc_all(c->work, c->work_size, 0);
-            a[n++] = acc_all(op->src[5].data, tensor_bytes(&op->src[5]), 0);  // positions: the next op may reuse their bytes
+            a[n++] = acc_all(op->src[5].data, tensor_bytes(&op->src[5]), 0);
             a[n++] = acc_all(d->data, tensor_bytes(d), 1);
             return n;
         }
-        for (int j = 0; j < 5; j++) a[n++] = acc_all(op->src[j].data, tensor_bytes(&op->src[j]), 0);
+        for (int j = 0; j < 6; j++) a[n++] = acc_all(op->src[j].data, tensor_bytes(&op->src[j]), 0);
         a[n++] = acc_all(c->work, c->work_size, 1);  // scores and sums, per thread; partials
         a[n++] = acc_all(d->data, tensor_bytes(d), 1);
         return n;
@@ -1098,7 +1102,7 @@ int ir_plan_barriers, ir_plan_phases;
 // conflict with those made since the last barrier (before every phase while
 // profiling, so that each op's time is its own).
 static void plan_barriers(graph_ctx *c) {
-    access win[WINDOW], cur[8];
+    access win[WINDOW], cur[12];  // at most 8 accesses per phase (attention)
     int nw = 0;
     ir_plan_barriers = ir_plan_phases = 0;
     for (int i = 0; i < c->n_ops; i++) {
