@@ -26,7 +26,7 @@
     for (int b = 0; b < nb; b++) {                                                                          \
         size_t qo, dof;                                                                                     \
         ir_pack_offsets(QB, nb, b, &qo, &dof);                                                              \
-        if (NC == 1 && PREFETCH) /* decode streams the weights once: ask for them early */                 \
+        if (PREFETCH) /* the weights stream from memory once a step, for 1 to 8 rows: ask early */         \
             for (int l = 0; l < QB + 64; l += 64) _mm_prefetch((const char *)pan + qo + PREFETCH + l, _MM_HINT_T0); \
         __m512i w[8];                                                                                       \
         UNPACK(pan + qo, w);                                                                                \
