@@ -370,9 +370,9 @@ func (r *Runner) admit(ctx context.Context, ref ModelRef, want load) (*entry, er
 		return e, nil
 	default:
 	}
-	if e.waiting >= r.opts.Queue {
+	if waiting := e.waiting; waiting >= r.opts.Queue {
 		r.mu.Unlock()
-		return nil, fmt.Errorf("%w (%d running, %d waiting)", ErrQueueFull, r.opts.Parallel, e.waiting)
+		return nil, fmt.Errorf("%w (%d running, %d waiting)", ErrQueueFull, r.opts.Parallel, waiting)
 	}
 	e.waiting++
 	e.users++
