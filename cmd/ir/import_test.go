@@ -7,19 +7,30 @@ import (
 	"testing"
 
 	"inferenceruntime/backend/library/fixture"
+	"inferenceruntime/inference/gguf/ggufcorrupt"
 )
 
 // TestImportErrorsSayEachThingOnce: a file the import refuses gives one
 // error that names the file once and says why; the GGUF format's limits
 // (a tensor name over 63 bytes) are among the reasons.
 func TestImportErrorsSayEachThingOnce(t *testing.T) {
-	corrupt := filepath.Join("..", "..", "inference", "gguf", "testdata", "corrupt")
 	dir := t.TempDir()
+	corrupt := func(name string) string {
+		c, ok := ggufcorrupt.Find(name)
+		if !ok {
+			t.Fatalf("no corrupt case %q", name)
+		}
+		p, err := c.Write(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
 	for _, tc := range []struct {
 		name, path, want string
 	}{
-		{"tensor name too long", filepath.Join(corrupt, "tensor-name-too-long.gguf"), "tensor 0 has a name of 64 bytes, longer than the 63 GGUF allows"},
-		{"zero dimension", filepath.Join(corrupt, "tensor-dim-0.gguf"), "not a valid GGUF model"},
+		{"tensor name too long", corrupt("tensor-name-too-long"), "tensor 0 has a name of 64 bytes, longer than the 63 GGUF allows"},
+		{"zero dimension", corrupt("tensor-dim-0"), "not a valid GGUF model"},
 		{"not GGUF", "import.go", "not a GGUF file"},
 		{"missing", filepath.Join(dir, "missing.gguf"), "no such file"},
 		{"folder", dir, "not a regular file"},

@@ -16,6 +16,7 @@ import (
 	"inferenceruntime/backend/library/fixture"
 	"inferenceruntime/backend/service"
 	"inferenceruntime/inference/gguf"
+	"inferenceruntime/inference/gguf/ggufcorrupt"
 	"inferenceruntime/internal/testshared"
 )
 
@@ -250,13 +251,13 @@ func TestInfoHelperProcess(t *testing.T) {
 	os.Exit(0)
 }
 
-// TestInfoCorrupt runs `ir info` as a process on every corrupt fixture and
-// on files that are not GGUF: each must exit non-zero with exactly one line
-// on stderr and nothing on stdout.
+// TestInfoCorrupt runs `ir info` as a process on every corrupt file of
+// ggufcorrupt and on files that are not GGUF: each must exit non-zero with
+// exactly one line on stderr and nothing on stdout.
 func TestInfoCorrupt(t *testing.T) {
-	fixtures, err := filepath.Glob(filepath.Join("..", "..", "inference", "gguf", "testdata", "corrupt", "*.gguf"))
-	if err != nil || len(fixtures) == 0 {
-		t.Fatalf("no corrupt fixtures found: %v", err)
+	fixtures, err := ggufcorrupt.Write(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
 	fixtures = append(fixtures, "info.go", filepath.Join(t.TempDir(), "missing.gguf"), t.TempDir())
 	for _, path := range fixtures {

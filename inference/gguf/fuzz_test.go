@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"inferenceruntime/inference/gguf/ggufcorrupt"
 )
 
 // seedPrefix is how much of a large real file seeds the fuzzer: enough for
@@ -33,20 +35,11 @@ func FuzzParse(f *testing.F) {
 }
 
 // fuzzSeeds are the inputs the GGUF fuzzers start from: Writer files, the
-// corrupt fixtures, and the headers of the shared models when present.
+// corrupt files of ggufcorrupt, and the headers of the shared models when present.
 func fuzzSeeds(f *testing.F) [][]byte {
 	seeds := [][]byte{writeBytes(f, sampleWriter(f)), writeBytes(f, NewWriter())}
-	// The checked-in corrupt fixtures (see corrupt_test.go).
-	fixtures, _ := filepath.Glob(filepath.Join("testdata", "corrupt", "*.gguf"))
-	if len(fixtures) == 0 {
-		f.Fatal("no fixtures in testdata/corrupt")
-	}
-	for _, p := range fixtures {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		seeds = append(seeds, b)
+	for _, c := range ggufcorrupt.Cases {
+		seeds = append(seeds, c.Make())
 	}
 	if models, ok := sharedModelsIfPresent(f); ok {
 		_ = filepath.WalkDir(models, func(p string, d os.DirEntry, err error) error {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"inferenceruntime/inference/gguf/ggufcorrupt"
 	"inferenceruntime/inference/quant"
 )
 
@@ -103,9 +104,9 @@ func TestParseHeaderPrefixes(t *testing.T) {
 // Parse in every corrupt fixture, from the whole file or from any prefix
 // that holds the problem.
 func TestParseHeaderCorrupt(t *testing.T) {
-	for _, c := range corruptCases {
-		t.Run(c.name, func(t *testing.T) {
-			data := c.make()
+	for _, c := range ggufcorrupt.Cases {
+		t.Run(c.Name, func(t *testing.T) {
+			data := c.Make()
 			_, fullErr := Parse(data)
 			if fullErr == nil {
 				t.Fatal("Parse accepted a corrupt case")
@@ -113,8 +114,8 @@ func TestParseHeaderCorrupt(t *testing.T) {
 			for n := 0; n <= len(data) && n <= 4096; n++ {
 				checkPrefixParse(t, data, n, nil, fullErr)
 			}
-			if _, err := ParseHeader(data, int64(len(data))); err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("ParseHeader of the whole file: %v, want %q", err, c.want)
+			if _, err := ParseHeader(data, int64(len(data))); err == nil || !strings.Contains(err.Error(), c.Want) {
+				t.Fatalf("ParseHeader of the whole file: %v, want %q", err, c.Want)
 			}
 		})
 	}
@@ -157,11 +158,11 @@ func TestParseHeaderSizes(t *testing.T) {
 		{"tiny file", []byte("GG"), 2, false, "not a GGUF file: only 2 bytes"},
 		{"tiny prefix", []byte("GG"), 1 << 20, true, ""},
 		{"bad magic", []byte("GGML"), 1 << 20, false, `magic is "GGML"`},
-		{"huge tensor count", header(1<<40, 0).b, 1 << 50, true, ""},
-		{"tensor count past the file", header(1<<40, 0).b, 1 << 20, false, "tensor count is 1099511627776"},
-		{"huge string", header(0, 1).kv("k", String).u64(1 << 40).b, 1 << 50, true, ""},
-		{"huge array", header(0, 1).kv("k", Array).u32(uint32(Float32)).u64(1 << 40).b, 1 << 50, true, ""},
-		{"array past the file", header(0, 1).kv("k", Array).u32(uint32(Float32)).u64(1 << 40).b, 1 << 30, false, "array length is 1099511627776"},
+		{"huge tensor count", ggufcorrupt.Header(1<<40, 0).B, 1 << 50, true, ""},
+		{"tensor count past the file", ggufcorrupt.Header(1<<40, 0).B, 1 << 20, false, "tensor count is 1099511627776"},
+		{"huge string", ggufcorrupt.Header(0, 1).KV("k", ggufcorrupt.String).U64(1 << 40).B, 1 << 50, true, ""},
+		{"huge array", ggufcorrupt.Header(0, 1).KV("k", ggufcorrupt.Array).U32(ggufcorrupt.Float32).U64(1 << 40).B, 1 << 50, true, ""},
+		{"array past the file", ggufcorrupt.Header(0, 1).KV("k", ggufcorrupt.Array).U32(ggufcorrupt.Float32).U64(1 << 40).B, 1 << 30, false, "array length is 1099511627776"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,7 +12,6 @@ import (
 	"inferenceruntime/internal/testshared"
 )
 
-
 func readF32(t *testing.T, path string) []float32 {
 	t.Helper()
 	raw, err := os.ReadFile(path)
