@@ -16,6 +16,7 @@ import (
 	"inferenceruntime/backend/library"
 	"inferenceruntime/backend/modelfile"
 	"inferenceruntime/inference"
+	"inferenceruntime/inference/kvcache"
 )
 
 // Errors of the runner that callers map to their own answers (an HTTP
@@ -675,7 +676,7 @@ func (r *Runner) session(e *entry, ctxLen int, toks []int32) (*pooled, error) {
 		if p.ctx != ctxLen {
 			continue
 		}
-		if n := commonPrefix(p.tokens, toks); n > bestLen {
+		if n := kvcache.CommonPrefix(p.tokens, toks); n > bestLen {
 			best, bestLen = i, n
 		}
 	}
@@ -785,14 +786,6 @@ func (r *Runner) Close() error {
 		}
 	}
 	return nil
-}
-
-func commonPrefix(a, b []int32) int {
-	n := 0
-	for n < len(a) && n < len(b) && a[n] == b[n] {
-		n++
-	}
-	return n
 }
 
 // randomSeed picks a seed for a request that named none.

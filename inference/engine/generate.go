@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"inferenceruntime/inference/kvcache"
 	"inferenceruntime/inference/model"
 	"inferenceruntime/inference/sample"
 	"inferenceruntime/inference/tokenizer"
@@ -153,7 +154,7 @@ func (s *Sequence) Generate(ctx context.Context, tok *tokenizer.Tokenizer, req R
 	// Reuse the cached prefix, but always evaluate at least the last prompt
 	// token: its logits choose the first reply token.
 	s.SetAdapters(req.Adapters)
-	keep := commonPrefix(s.tokens, prompt)
+	keep := kvcache.CommonPrefix(s.tokens, prompt)
 	keep = keepBefore(min(keep, len(prompt)-1), spans)
 	s.Truncate(keep)
 	keep = s.adoptPrefix(prompt, keep)
@@ -277,14 +278,6 @@ func (s *Sequence) finish(st Stats, reason string, err error) (Stats, error) {
 		st.DecodeRate = float64(st.GeneratedTokens-1) / sec
 	}
 	return st, err
-}
-
-func commonPrefix(a, b []int32) int {
-	n := 0
-	for n < len(a) && n < len(b) && a[n] == b[n] {
-		n++
-	}
-	return n
 }
 
 // stopFilter turns tokens into text that never contains half a UTF-8

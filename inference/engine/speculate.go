@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+
+	"inferenceruntime/inference/kvcache"
 )
 
 // Drafter proposes up to n tokens that may follow tokens, for speculative
@@ -66,7 +68,7 @@ func (d ModelDrafter) Draft(ctx context.Context, tokens []int32, n int) ([]int32
 		// for it meanwhile.
 		defer s.batcher.release(s)
 	}
-	keep := min(commonPrefix(s.tokens, tokens), len(tokens)-1)
+	keep := min(kvcache.CommonPrefix(s.tokens, tokens), len(tokens)-1)
 	s.Truncate(keep)
 	room := s.ContextLength() - len(tokens)
 	n = min(n, room)

@@ -29,7 +29,7 @@ func (c *Cache) SetPrefixKey(key string) {
 // the cache keeps its own positions when they match as many. The caller
 // evaluates the rest of tokens.
 func (c *Cache) Adopt(tokens []int32) int {
-	own := commonPrefix(c.ids[:c.used], tokens)
+	own := CommonPrefix(c.ids[:c.used], tokens)
 	if c.pool == nil {
 		return own
 	}

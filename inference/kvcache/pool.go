@@ -269,7 +269,7 @@ func (p *Pool) lookup(salt string, tokens []int32) ([]int32, int) {
 	for at := 0; at < len(tokens); at += BlockSize {
 		best, bestN := int32(-1), 0
 		for _, s := range p.siblings(parent, salt) {
-			if n := commonPrefix(p.blocks[s].tokens, tokens[at:]); n > bestN {
+			if n := CommonPrefix(p.blocks[s].tokens, tokens[at:]); n > bestN {
 				best, bestN = s, n
 			}
 		}
@@ -302,7 +302,9 @@ func (p *Pool) copyBlock(dst, src int32) error {
 	return nil
 }
 
-func commonPrefix(a, b []int32) int {
+// CommonPrefix is the number of leading tokens a and b share: how much
+// of a cache holding a a prompt b can keep.
+func CommonPrefix(a, b []int32) int {
 	n := 0
 	for n < len(a) && n < len(b) && a[n] == b[n] {
 		n++
