@@ -39,9 +39,11 @@ func NewKV(g *compute.Graph, b model.Batch, cache *kvcache.Cache, pos *compute.T
 	at := 0
 	for _, s := range b.Seqs {
 		pos := b.Positions[at : at+s.Len]
-		in := g.Int32s(pos)
+		var in *compute.Tensor
 		if s.Cache.Paged() {
 			in = pagedPositions(g, pos, s.Cache)
+		} else {
+			in = g.Int32s(pos)
 		}
 		kv.seqs = append(kv.seqs, kvSeq{n: s.Len, pos: in, cache: s.Cache})
 		at += s.Len
